@@ -1,0 +1,136 @@
+//! Authentication: password hashing (argon2id) and the login decision with
+//! lock-out and per-address throttling. Unknown user names are verified
+//! against a dummy hash, so answer and timing do not tell them apart.
+
+use std::sync::LazyLock;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::store::audit::{self, Action, Actor};
+use crate::store::users::{self, Throttle, User};
+use crate::store::{Batch, Db, Millis};
+
+fn hasher() -> Argon2<'static> {
+    // OWASP's argon2id minimum: 19 MiB, 2 passes, 1 lane.
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 params");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+fn hash_now(password: &str) -> String {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).expect("operating system random source");
+    let salt = SaltString::encode_b64(&salt).expect("16-byte salt");
+    hasher()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 hashing")
+        .to_string()
+}
+
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash_now("dummy-password-for-timing"));
+
+/// Hashes on a blocking thread (tens of milliseconds of CPU).
+pub async fn hash_password(password: String) -> String {
+    tokio::task::spawn_blocking(move || hash_now(&password))
+        .await
+        .expect("hashing task")
+}
+
+/// Verifies against `hash`, or against a dummy hash when there is none.
+pub async fn verify_password(password: String, hash: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let real = hash.is_some();
+        let h = hash.unwrap_or_else(|| DUMMY_HASH.clone());
+        let ok = PasswordHash::new(&h)
+            .map(|parsed| hasher().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false);
+        ok && real
+    })
+    .await
+    .unwrap_or(false)
+}
+
+#[derive(Debug)]
+pub enum LoginOutcome {
+    Success(Box<User>),
+    /// Wrong name or password; `remaining` attempts before lock-out.
+    Failed { remaining: i64 },
+    Locked { until: Millis },
+    Throttled,
+}
+
+/// Decides a login attempt and records it (throttle state and audit) atomically.
+pub async fn login(
+    db: &Db,
+    clock: &Clock,
+    cfg: &Config,
+    username: &str,
+    password: &str,
+    ip: &str,
+) -> anyhow::Result<LoginOutcome> {
+    let now = clock.now();
+    let name = users::normalize_username(username);
+    let mut actor = Actor {
+        id: None,
+        name: name.chars().take(64).collect(),
+        role: None,
+        ip: ip.to_string(),
+    };
+    let mut b = Batch::new();
+
+    if audit::failures_from_ip(db, ip, now - cfg.ip_window_ms).await? >= cfg.ip_failure_limit {
+        audit::record(&mut b, &actor, Action::LoginThrottled, None, false, "", now);
+        db.write(b).await?;
+        return Ok(LoginOutcome::Throttled);
+    }
+
+    let throttle = users::throttle(db, &name).await?;
+    let user = users::by_username(db, &name).await?;
+    if let Some(until) = throttle.locked_until.filter(|u| *u > now) {
+        verify_password(password.to_string(), None).await;
+        audit::record(&mut b, &actor, Action::LoginRefusedLocked, None, false, "", now);
+        db.write(b).await?;
+        return Ok(LoginOutcome::Locked { until });
+    }
+
+    let usable = user.as_ref().filter(|u| !u.disabled);
+    let ok = verify_password(password.to_string(), usable.map(|u| u.password_hash.clone())).await;
+    if let Some(u) = &user {
+        actor.id = Some(u.id.clone());
+        actor.role = Some(u.role.as_str());
+    }
+    if ok && let Some(u) = usable {
+        users::clear_throttle(&mut b, &name);
+        audit::record(&mut b, &actor, Action::LoginSuccess, Some(&u.id), true, "", now);
+        db.write(b).await?;
+        return Ok(LoginOutcome::Success(Box::new(u.clone())));
+    }
+
+    // A lock that has run out starts a fresh count.
+    let failures = if throttle.locked_until.is_some() { 1 } else { throttle.failures + 1 };
+    let detail = if user.is_none() { "未知用户名" } else if user.as_ref().is_some_and(|u| u.disabled) { "账号已停用" } else { "密码错误" };
+    audit::record(&mut b, &actor, Action::LoginFailure, None, false, detail, now);
+    let outcome = if failures >= cfg.lockout_failures {
+        let until = now + cfg.lockout_ms;
+        users::set_throttle(&mut b, &name, Throttle { failures: 0, locked_until: Some(until) }, now);
+        audit::record(
+            &mut b,
+            &actor,
+            Action::AccountLocked,
+            None,
+            true,
+            &format!("连续{failures}次登录失败，锁定至{}", crate::clock::format_datetime(until)),
+            now,
+        );
+        LoginOutcome::Locked { until }
+    } else {
+        users::set_throttle(&mut b, &name, Throttle { failures, locked_until: None }, now);
+        LoginOutcome::Failed {
+            remaining: cfg.lockout_failures - failures,
+        }
+    };
+    db.write(b).await?;
+    Ok(outcome)
+}

@@ -1,0 +1,264 @@
+//! The `shenbao` command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth;
+use crate::clock::Clock;
+use crate::config::{Config, MINUTE};
+use crate::demo;
+use crate::domain::{password, region, role::Role};
+use crate::store::audit::{self, Action, Actor};
+use crate::store::users::{self, NewUser};
+use crate::store::{Batch, Db, new_id, sessions};
+use crate::web::{self, AppState};
+
+#[derive(Parser)]
+#[command(name = "shenbao", version, about = "湖北省上云标杆企业申报平台")]
+struct Cli {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct StoreArgs {
+    /// Data directory: SQLite file and attachments.
+    #[arg(long, global = true, env = "SHENBAO_DATA", default_value = "./data")]
+    data: PathBuf,
+    /// postgres://user:pass@host/db (default: SQLite under --data).
+    #[arg(long, global = true, env = "DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the web server.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create the demo accounts (idempotent).
+    Demo,
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[arg(long, env = "SHENBAO_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Create the demo accounts first.
+    #[arg(long)]
+    demo: bool,
+    /// Minutes without activity after which a session ends.
+    #[arg(long, default_value_t = 30)]
+    idle_timeout_minutes: i64,
+    /// Hours after login after which a session ends.
+    #[arg(long, default_value_t = 12)]
+    absolute_timeout_hours: i64,
+    /// Mark cookies Secure (serving over HTTPS, directly or behind a proxy).
+    #[arg(long, env = "SHENBAO_SECURE_COOKIES")]
+    secure_cookies: bool,
+    /// Trust X-Forwarded-For from a reverse proxy for the client address.
+    #[arg(long, env = "SHENBAO_TRUST_PROXY")]
+    trust_proxy: bool,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a staff account; prints a temporary password to change at first login.
+    Add {
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// City code (GB/T 2260) or pinyin, for city accounts.
+        #[arg(long)]
+        city: Option<String>,
+    },
+    /// Reset a password to a new temporary one and end the account's sessions.
+    ResetPassword {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "shenbao=info,warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("无法启动运行时：{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("错误：{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open(s: &StoreArgs) -> anyhow::Result<Db> {
+    Db::open(s.database_url.as_deref(), &s.data).await
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Migrate => {
+            let db = open(&cli.store).await?;
+            println!("数据库已是最新结构（{}）。", db.backend());
+        }
+        Command::Demo => {
+            let db = open(&cli.store).await?;
+            seed_demo(&db, &cli.store).await?;
+        }
+        Command::Serve(args) => serve(&cli.store, args).await?,
+        Command::User(cmd) => {
+            let db = open(&cli.store).await?;
+            user_command(&db, cmd).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn seed_demo(db: &Db, s: &StoreArgs) -> anyhow::Result<()> {
+    let r = demo::seed(db, &Clock::system(), &s.data, std::env::var("SHENBAO_DEMO_PASSWORD").ok()).await?;
+    println!("演示账号（新建 {} 个，共 {} 个），密码均为：{}", r.created, r.usernames.len(), r.password);
+    println!("  省经信厅：province");
+    println!("  市州经信局：{}", r.usernames[1..18].join(", "));
+    println!("  评审专家：expert1 … expert5    申报企业：qiye1, qiye2, qiye3");
+    Ok(())
+}
+
+async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
+    let db = open(s).await?;
+    if a.demo {
+        seed_demo(&db, s).await?;
+    }
+    let config = Config {
+        idle_timeout_ms: a.idle_timeout_minutes.max(1) * MINUTE,
+        absolute_timeout_ms: a.absolute_timeout_hours.max(1) * 60 * MINUTE,
+        secure_cookies: a.secure_cookies,
+        trust_proxy: a.trust_proxy,
+        ..Config::default()
+    };
+    let state = AppState {
+        demo: demo::is_demo(&db).await?,
+        db: db.clone(),
+        clock: Clock::system(),
+        config: Arc::new(config),
+    };
+    spawn_housekeeping(state.clone());
+    let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let listener = tokio::net::TcpListener::bind(a.addr).await?;
+    println!("shenbao 已启动：http://{}/ （数据库：{}）", listener.local_addr()?, db.backend());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+/// Deletes expired sessions every few minutes (expiry is also checked on each request).
+fn spawn_housekeeping(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            let mut b = Batch::new();
+            sessions::delete_expired(
+                &mut b,
+                state.clock.now(),
+                state.config.idle_timeout_ms,
+                state.config.absolute_timeout_ms,
+            );
+            if let Err(e) = state.db.write(b).await {
+                tracing::warn!(error = %e, "session housekeeping failed");
+            }
+        }
+    });
+}
+
+async fn user_command(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
+    let now = Clock::system().now();
+    let actor = Actor {
+        name: "cli".into(),
+        ..Actor::system()
+    };
+    match cmd {
+        UserCommand::Add { role, name, display_name, city } => {
+            let role = Role::parse(&role)
+                .filter(|r| *r != Role::Enterprise)
+                .ok_or_else(|| anyhow::anyhow!("角色应为 province、city 或 expert（企业请在网页上自行注册）"))?;
+            let city = match (&role, city.as_deref()) {
+                (Role::City, Some(c)) => Some(
+                    region::city(c)
+                        .or_else(|| region::city_by_pinyin(c))
+                        .ok_or_else(|| anyhow::anyhow!("未知的市州：{c}"))?,
+                ),
+                (Role::City, None) => anyhow::bail!("市州经信局账号须用 --city 指定市州（如 420100 或 wuhan）"),
+                _ => None,
+            };
+            if users::by_username(db, &name).await?.is_some() {
+                anyhow::bail!("用户名 {name} 已存在");
+            }
+            let display = display_name.unwrap_or_else(|| match city {
+                Some(c) => format!("{}经信局", c.name),
+                None => name.clone(),
+            });
+            let temp = password::generate();
+            let hash = auth::hash_password(temp.clone()).await;
+            let id = new_id();
+            let mut b = Batch::new();
+            users::insert(
+                &mut b,
+                &NewUser {
+                    id: &id,
+                    username: &name,
+                    role,
+                    display_name: &display,
+                    city_code: city.map(|c| c.code),
+                    password_hash: &hash,
+                    must_change_password: true,
+                    is_demo: false,
+                },
+                now,
+            );
+            audit::record(&mut b, &actor, Action::AccountCreate, Some(&id), true, &format!("角色：{}", role.label()), now);
+            db.write(b).await?;
+            println!("已创建账号 {name}（{}）。临时密码：{temp}（首次登录须修改）", role.label());
+        }
+        UserCommand::ResetPassword { name } => {
+            let user = users::by_username(db, &name)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("用户名 {name} 不存在"))?;
+            let temp = password::generate();
+            let hash = auth::hash_password(temp.clone()).await;
+            let mut b = Batch::new();
+            users::set_password(&mut b, &user.id, &hash, true, now);
+            sessions::delete_all_for_user(&mut b, &user.id);
+            users::clear_throttle(&mut b, &user.username);
+            audit::record(&mut b, &actor, Action::PasswordReset, Some(&user.id), true, &user.username, now);
+            db.write(b).await?;
+            println!("已重置 {name} 的密码。临时密码：{temp}（首次登录须修改）");
+        }
+    }
+    Ok(())
+}

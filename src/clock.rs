@@ -1,0 +1,81 @@
+//! The server clock. Deadlines, lock-outs and session expiry read it; tests
+//! inject a manual clock instead of sleeping.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use crate::store::Millis;
+
+#[derive(Clone, Default)]
+pub struct Clock(Option<Arc<AtomicI64>>);
+
+impl Clock {
+    pub fn system() -> Clock {
+        Clock(None)
+    }
+
+    /// A clock that stands still at `start` until moved.
+    pub fn manual(start: Millis) -> Clock {
+        Clock(Some(Arc::new(AtomicI64::new(start))))
+    }
+
+    pub fn now(&self) -> Millis {
+        match &self.0 {
+            Some(t) => t.load(Ordering::SeqCst),
+            None => Timestamp::now().as_millisecond(),
+        }
+    }
+
+    pub fn advance(&self, ms: Millis) {
+        if let Some(t) = &self.0 {
+            t.fetch_add(ms, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Asia/Shanghai, the zone of every time shown or parsed.
+pub fn shanghai() -> TimeZone {
+    TimeZone::get("Asia/Shanghai").unwrap_or_else(|_| TimeZone::fixed(jiff::tz::offset(8)))
+}
+
+/// `2021-09-20 17:30:05` in Asia/Shanghai.
+pub fn format_datetime(ms: Millis) -> String {
+    match Timestamp::from_millisecond(ms) {
+        Ok(t) => t.to_zoned(shanghai()).strftime("%Y-%m-%d %H:%M:%S").to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// `HH:MM` in Asia/Shanghai.
+pub fn format_time(ms: Millis) -> String {
+    match Timestamp::from_millisecond(ms) {
+        Ok(t) => t.to_zoned(shanghai()).strftime("%H:%M").to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Start of the day `yyyy-mm-dd` in Asia/Shanghai, as millis.
+pub fn parse_date_start(s: &str) -> Option<Millis> {
+    let d: jiff::civil::Date = s.trim().parse().ok()?;
+    let z = d.to_zoned(shanghai()).ok()?;
+    Some(z.timestamp().as_millisecond())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shanghai_formatting() {
+        // 2021-09-20T00:00:00+08:00
+        let ms = parse_date_start("2021-09-20").unwrap();
+        assert_eq!(ms, 1_632_067_200_000);
+        assert_eq!(format_datetime(ms), "2021-09-20 00:00:00");
+        let c = Clock::manual(ms);
+        c.advance(90_000);
+        assert_eq!(format_time(c.now()), "00:01");
+    }
+}

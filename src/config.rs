@@ -1,0 +1,38 @@
+//! Settings of a running server.
+
+use crate::store::Millis;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// A session unused for this long ends (等保: idle timeout).
+    pub idle_timeout_ms: Millis,
+    /// A session ends this long after login, used or not.
+    pub absolute_timeout_ms: Millis,
+    /// Failed logins of one user name before it is locked.
+    pub lockout_failures: i64,
+    pub lockout_ms: Millis,
+    /// Failed logins from one client address within `ip_window_ms` before it is throttled.
+    pub ip_failure_limit: i64,
+    pub ip_window_ms: Millis,
+    /// Mark cookies Secure (served over HTTPS, directly or behind a proxy).
+    pub secure_cookies: bool,
+    /// Take the client address from X-Forwarded-For (behind a trusted proxy).
+    pub trust_proxy: bool,
+}
+
+pub const MINUTE: Millis = 60_000;
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            idle_timeout_ms: 30 * MINUTE,
+            absolute_timeout_ms: 12 * 60 * MINUTE,
+            lockout_failures: 5,
+            lockout_ms: 15 * MINUTE,
+            ip_failure_limit: 50,
+            ip_window_ms: 15 * MINUTE,
+            secure_cookies: false,
+            trust_proxy: false,
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! shenbao (申报): runs a Chinese government enterprise-selection program end to end.
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod store;
+pub mod web;

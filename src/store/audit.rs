@@ -1,0 +1,216 @@
+//! The append-only audit log. Entries are only ever inserted, in the same
+//! batch as the change they record; triggers in both databases refuse
+//! UPDATE and DELETE, and no route offers either.
+
+use super::{Batch, Db, Millis, Result, Row, new_id};
+use crate::params;
+
+/// Every kind of audited event, with its Chinese label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    LoginSuccess,
+    LoginFailure,
+    AccountLocked,
+    LoginRefusedLocked,
+    LoginThrottled,
+    Logout,
+    LogoutEverywhere,
+    SessionExpired,
+    PasswordChange,
+    PasswordReset,
+    Register,
+    AccountCreate,
+    AccountUpdate,
+    AccountDisable,
+    AccountEnable,
+    CsrfRefused,
+    DemoSeed,
+}
+
+impl Action {
+    pub const ALL: [Action; 17] = [
+        Action::LoginSuccess,
+        Action::LoginFailure,
+        Action::AccountLocked,
+        Action::LoginRefusedLocked,
+        Action::LoginThrottled,
+        Action::Logout,
+        Action::LogoutEverywhere,
+        Action::SessionExpired,
+        Action::PasswordChange,
+        Action::PasswordReset,
+        Action::Register,
+        Action::AccountCreate,
+        Action::AccountUpdate,
+        Action::AccountDisable,
+        Action::AccountEnable,
+        Action::CsrfRefused,
+        Action::DemoSeed,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Action::LoginSuccess => "login.success",
+            Action::LoginFailure => "login.failure",
+            Action::AccountLocked => "account.locked",
+            Action::LoginRefusedLocked => "login.refused_locked",
+            Action::LoginThrottled => "login.throttled",
+            Action::Logout => "logout",
+            Action::LogoutEverywhere => "logout.everywhere",
+            Action::SessionExpired => "session.expired",
+            Action::PasswordChange => "password.change",
+            Action::PasswordReset => "password.reset",
+            Action::Register => "account.register",
+            Action::AccountCreate => "account.create",
+            Action::AccountUpdate => "account.update",
+            Action::AccountDisable => "account.disable",
+            Action::AccountEnable => "account.enable",
+            Action::CsrfRefused => "csrf.refused",
+            Action::DemoSeed => "demo.seed",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::LoginSuccess => "登录成功",
+            Action::LoginFailure => "登录失败",
+            Action::AccountLocked => "账号锁定",
+            Action::LoginRefusedLocked => "锁定期间尝试登录",
+            Action::LoginThrottled => "登录频率受限",
+            Action::Logout => "退出登录",
+            Action::LogoutEverywhere => "退出全部设备",
+            Action::SessionExpired => "会话超时",
+            Action::PasswordChange => "修改密码",
+            Action::PasswordReset => "重置密码",
+            Action::Register => "企业注册",
+            Action::AccountCreate => "创建账号",
+            Action::AccountUpdate => "修改账号",
+            Action::AccountDisable => "停用账号",
+            Action::AccountEnable => "启用账号",
+            Action::CsrfRefused => "拒绝跨站请求",
+            Action::DemoSeed => "创建演示数据",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.code() == code)
+    }
+}
+
+/// Who did it, from where.
+#[derive(Debug, Clone, Default)]
+pub struct Actor {
+    pub id: Option<String>,
+    pub name: String,
+    pub role: Option<&'static str>,
+    pub ip: String,
+}
+
+impl Actor {
+    pub fn system() -> Actor {
+        Actor {
+            id: None,
+            name: "system".into(),
+            role: None,
+            ip: "local".into(),
+        }
+    }
+}
+
+pub fn record(
+    b: &mut Batch,
+    actor: &Actor,
+    action: Action,
+    target: Option<&str>,
+    ok: bool,
+    detail: &str,
+    now: Millis,
+) {
+    b.push(
+        "INSERT INTO audit_log (id, at, actor_id, actor_name, actor_role, ip, action, target, outcome, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        params![
+            new_id(),
+            now,
+            actor.id.clone(),
+            actor.name.as_str(),
+            actor.role,
+            actor.ip.as_str(),
+            action.code(),
+            target,
+            if ok { "success" } else { "failure" },
+            detail
+        ],
+    );
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub at: Millis,
+    pub actor_name: String,
+    pub actor_role: Option<String>,
+    pub ip: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub ok: bool,
+    pub detail: String,
+}
+
+impl Entry {
+    fn from_row(r: &Row) -> Entry {
+        Entry {
+            at: r.int(0),
+            actor_name: r.text(1),
+            actor_role: r.opt_text(2),
+            ip: r.text(3),
+            action: r.text(4),
+            target: r.opt_text(5),
+            ok: r.text(6) == "success",
+            detail: r.text(7),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub action: String,
+    pub actor: String,
+    pub ip: String,
+    pub outcome: String,
+    pub from: Option<Millis>,
+    pub to: Option<Millis>,
+}
+
+/// Newest first; `limit + 1` rows are read so callers can tell whether more follow.
+pub async fn search(db: &Db, f: &Filter, limit: i64, offset: i64) -> Result<Vec<Entry>> {
+    let rows = db
+        .query(
+            "SELECT at, actor_name, actor_role, ip, action, target, outcome, detail FROM audit_log \
+             WHERE ($1 = '' OR action = $1) AND ($2 = '' OR actor_name = $2) AND ($3 = '' OR ip = $3) \
+             AND ($4 = '' OR outcome = $4) AND at >= $5 AND at < $6 \
+             ORDER BY at DESC, id DESC LIMIT $7 OFFSET $8",
+            params![
+                f.action.as_str(),
+                f.actor.as_str(),
+                f.ip.as_str(),
+                f.outcome.as_str(),
+                f.from.unwrap_or(0),
+                f.to.unwrap_or(i64::MAX),
+                limit + 1,
+                offset
+            ],
+        )
+        .await?;
+    Ok(rows.iter().map(Entry::from_row).collect())
+}
+
+/// Failed logins from one address since `since` (throttling per client address).
+pub async fn failures_from_ip(db: &Db, ip: &str, since: Millis) -> Result<i64> {
+    let row = db
+        .query_opt(
+            "SELECT COUNT(*) FROM audit_log WHERE ip = $1 AND action = $2 AND at >= $3",
+            params![ip, Action::LoginFailure.code(), since],
+        )
+        .await?;
+    Ok(row.map_or(0, |r| r.int(0)))
+}

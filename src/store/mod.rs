@@ -1,0 +1,247 @@
+//! Persistence behind one interface.
+//!
+//! SQL is written once, with `$1 … $n` placeholders, and runs on both SQLite
+//! (embedded default) and PostgreSQL. Only the DDL differs, kept apart under
+//! `migrations/sqlite` and `migrations/postgres`. Reads return plain rows;
+//! writes are atomic batches of statements, which lets the SQLite backend group
+//! many requests' batches into one durable commit.
+
+mod postgres;
+mod sqlite;
+
+pub mod audit;
+pub mod sessions;
+pub mod settings;
+pub mod users;
+
+use std::path::Path;
+
+/// A value bound to or read from SQL. Nulls carry their type because
+/// PostgreSQL needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Int(i64),
+    Text(String),
+    Blob(Vec<u8>),
+    NullInt,
+    NullText,
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Int(v as i64)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Value::Text(v.clone())
+    }
+}
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Self {
+        Value::Blob(v)
+    }
+}
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Value::NullInt, Value::Int)
+    }
+}
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        v.map_or(Value::NullText, Value::Text)
+    }
+}
+impl From<Option<&str>> for Value {
+    fn from(v: Option<&str>) -> Self {
+        v.map_or(Value::NullText, |s| Value::Text(s.to_string()))
+    }
+}
+
+/// Builds a `Vec<Value>` from expressions: `params![a, b, c]`.
+#[macro_export]
+macro_rules! params {
+    ($($v:expr),* $(,)?) => { vec![$($crate::store::Value::from($v)),*] };
+}
+
+/// One result row; columns are read by position.
+#[derive(Debug, Clone)]
+pub struct Row(pub Vec<Value>);
+
+impl Row {
+    pub fn text(&self, i: usize) -> String {
+        match &self.0[i] {
+            Value::Text(s) => s.clone(),
+            Value::Int(n) => n.to_string(),
+            _ => String::new(),
+        }
+    }
+    pub fn opt_text(&self, i: usize) -> Option<String> {
+        match &self.0[i] {
+            Value::Text(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+    pub fn int(&self, i: usize) -> i64 {
+        match &self.0[i] {
+            Value::Int(n) => *n,
+            _ => 0,
+        }
+    }
+    pub fn opt_int(&self, i: usize) -> Option<i64> {
+        match &self.0[i] {
+            Value::Int(n) => Some(*n),
+            _ => None,
+        }
+    }
+    pub fn bool(&self, i: usize) -> bool {
+        self.int(i) != 0
+    }
+}
+
+/// What a statement in a batch must have done for the batch to commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    Any,
+    /// Exactly one row changed; otherwise the batch is rolled back with `Conflict`.
+    One,
+}
+
+#[derive(Debug, Clone)]
+pub struct Stmt {
+    pub sql: &'static str,
+    pub params: Vec<Value>,
+    pub expect: Expect,
+}
+
+/// Statements applied atomically, in order.
+#[derive(Debug, Clone, Default)]
+pub struct Batch(pub Vec<Stmt>);
+
+impl Batch {
+    pub fn new() -> Self {
+        Batch(Vec::new())
+    }
+    pub fn push(&mut self, sql: &'static str, params: Vec<Value>) -> &mut Self {
+        self.0.push(Stmt {
+            sql,
+            params,
+            expect: Expect::Any,
+        });
+        self
+    }
+    pub fn push_one(&mut self, sql: &'static str, params: Vec<Value>) -> &mut Self {
+        self.0.push(Stmt {
+            sql,
+            params,
+            expect: Expect::One,
+        });
+        self
+    }
+    pub fn one(sql: &'static str, params: Vec<Value>) -> Self {
+        let mut b = Batch::new();
+        b.push(sql, params);
+        b
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unique constraint violated: {0}")]
+    Unique(String),
+    /// A statement marked `Expect::One` changed no row (lost race, stale version).
+    #[error("conflict: statement {0} changed no row")]
+    Conflict(usize),
+    #[error("database: {0}")]
+    Other(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The database: SQLite or PostgreSQL.
+#[derive(Clone)]
+pub enum Db {
+    Sqlite(sqlite::SqliteDb),
+    Postgres(postgres::PgDb),
+}
+
+impl Db {
+    /// Opens `url` (postgres://…) or, without one, the SQLite file under `data_dir`,
+    /// and applies pending migrations.
+    pub async fn open(url: Option<&str>, data_dir: &Path) -> anyhow::Result<Db> {
+        match url {
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+                Ok(Db::Postgres(postgres::PgDb::open(u, None).await?))
+            }
+            Some(u) if u.starts_with("sqlite://") => {
+                let path = u.trim_start_matches("sqlite://");
+                Ok(Db::Sqlite(sqlite::SqliteDb::open(Path::new(path))?))
+            }
+            Some(u) => anyhow::bail!("不支持的数据库地址：{u}（应为 postgres://… 或 sqlite://…）"),
+            None => {
+                std::fs::create_dir_all(data_dir)?;
+                Ok(Db::Sqlite(sqlite::SqliteDb::open(&data_dir.join("shenbao.db"))?))
+            }
+        }
+    }
+
+    /// PostgreSQL in its own schema (created if missing): one fresh schema per test.
+    pub async fn open_postgres_schema(url: &str, schema: &str) -> anyhow::Result<Db> {
+        Ok(Db::Postgres(postgres::PgDb::open(url, Some(schema)).await?))
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn query(&self, sql: &'static str, params: Vec<Value>) -> Result<Vec<Row>> {
+        match self {
+            Db::Sqlite(db) => db.query(sql, params),
+            Db::Postgres(db) => db.query(sql, params).await,
+        }
+    }
+
+    pub async fn query_opt(&self, sql: &'static str, params: Vec<Value>) -> Result<Option<Row>> {
+        Ok(self.query(sql, params).await?.into_iter().next())
+    }
+
+    /// Applies `batch` atomically; returns the rows changed by each statement.
+    pub async fn write(&self, batch: Batch) -> Result<Vec<u64>> {
+        if batch.0.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self {
+            Db::Sqlite(db) => db.write(batch).await,
+            Db::Postgres(db) => db.write(batch).await,
+        }
+    }
+
+    pub async fn ping(&self) -> bool {
+        self.query("SELECT 1", Vec::new()).await.is_ok()
+    }
+}
+
+/// Milliseconds since the Unix epoch, the storage form of every instant.
+pub type Millis = i64;
+
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}

@@ -1,0 +1,138 @@
+//! PostgreSQL backend (sqlx). Several `shenbao serve` processes can share it.
+
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::query::Query;
+use sqlx::{Column, Connection, Executor, PgPool, Postgres, Row as _, TypeInfo, ValueRef};
+
+use super::{Batch, Expect, Result, Row, StoreError, Value};
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_foundation.sql"))];
+
+#[derive(Clone)]
+pub struct PgDb {
+    pool: PgPool,
+}
+
+fn err(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(d) = &e
+        && d.code().as_deref() == Some("23505")
+    {
+        return StoreError::Unique(d.constraint().unwrap_or_default().to_string());
+    }
+    StoreError::Other(e.to_string())
+}
+
+fn bind<'q>(mut q: Query<'q, Postgres, PgArguments>, params: &'q [Value]) -> Query<'q, Postgres, PgArguments> {
+    for v in params {
+        q = match v {
+            Value::Int(n) => q.bind(*n),
+            Value::Text(s) => q.bind(s.as_str()),
+            Value::Blob(b) => q.bind(b.as_slice()),
+            Value::NullInt => q.bind(None::<i64>),
+            Value::NullText => q.bind(None::<String>),
+        };
+    }
+    q
+}
+
+fn convert(row: &PgRow) -> Result<Row> {
+    let mut vals = Vec::with_capacity(row.len());
+    for (i, col) in row.columns().iter().enumerate() {
+        let raw = row.try_get_raw(i).map_err(err)?;
+        if raw.is_null() {
+            vals.push(Value::NullText);
+            continue;
+        }
+        let v = match col.type_info().name() {
+            "INT8" => Value::Int(row.try_get::<i64, _>(i).map_err(err)?),
+            "INT4" => Value::Int(row.try_get::<i32, _>(i).map_err(err)? as i64),
+            "INT2" => Value::Int(row.try_get::<i16, _>(i).map_err(err)? as i64),
+            "BOOL" => Value::Int(row.try_get::<bool, _>(i).map_err(err)? as i64),
+            "BYTEA" => Value::Blob(row.try_get::<Vec<u8>, _>(i).map_err(err)?),
+            "NUMERIC" | "FLOAT8" | "FLOAT4" => {
+                Value::Int(row.try_get::<f64, _>(i).unwrap_or_default() as i64)
+            }
+            _ => Value::Text(row.try_get::<String, _>(i).map_err(err)?),
+        };
+        vals.push(v);
+    }
+    Ok(Row(vals))
+}
+
+impl PgDb {
+    pub async fn open(url: &str, schema: Option<&str>) -> anyhow::Result<PgDb> {
+        let mut opts: PgConnectOptions = url.parse()?;
+        if let Some(s) = schema {
+            anyhow::ensure!(
+                s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                "bad schema name"
+            );
+            let mut conn = sqlx::PgConnection::connect_with(&opts).await?;
+            conn.execute(format!("CREATE SCHEMA IF NOT EXISTS {s}").as_str()).await?;
+            conn.close().await?;
+            opts = opts.options([("search_path", s)]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .min_connections(0)
+            .connect_with(opts)
+            .await?;
+        let db = PgDb { pool };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn migrate(&self) -> anyhow::Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        // One migrator at a time when several servers start together.
+        conn.execute("SELECT pg_advisory_lock(7341)").await?;
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .await?;
+        for (version, sql) in MIGRATIONS {
+            let done: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM schema_migrations WHERE version = $1")
+                .bind(version)
+                .fetch_one(&mut *conn)
+                .await?;
+            if !done {
+                let mut tx = conn.begin().await?;
+                tx.execute(*sql).await?;
+                sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+                    .bind(version)
+                    .bind(jiff::Timestamp::now().as_millisecond())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+        }
+        conn.execute("SELECT pg_advisory_unlock(7341)").await?;
+        Ok(())
+    }
+
+    pub async fn query(&self, sql: &'static str, params: Vec<Value>) -> Result<Vec<Row>> {
+        let rows = bind(sqlx::query(sql), &params)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        rows.iter().map(convert).collect()
+    }
+
+    pub async fn write(&self, batch: Batch) -> Result<Vec<u64>> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut counts = Vec::with_capacity(batch.0.len());
+        for (i, stmt) in batch.0.iter().enumerate() {
+            let n = bind(sqlx::query(stmt.sql), &stmt.params)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?
+                .rows_affected();
+            if stmt.expect == Expect::One && n != 1 {
+                return Err(StoreError::Conflict(i));
+            }
+            counts.push(n);
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(counts)
+    }
+}

@@ -1,0 +1,237 @@
+//! SQLite backend: reads on pooled connections inline on the caller's thread
+//! (point reads take microseconds), writes through one writer thread that
+//! groups the batches waiting at that moment into one transaction, each in its
+//! own savepoint, committed with synchronous=FULL. An acknowledged write is on
+//! disk; a failing batch does not disturb its neighbours.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OpenFlags, ToSql, types::ValueRef};
+use tokio::sync::oneshot;
+
+use super::{Batch, Expect, Result, Row, StoreError, Value};
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_foundation.sql"))];
+const MAX_GROUP: usize = 512;
+const MAX_IDLE_READERS: usize = 16;
+
+type Job = (Batch, oneshot::Sender<Result<Vec<u64>>>);
+
+#[derive(Clone)]
+pub struct SqliteDb {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    readers: Mutex<Vec<Connection>>,
+    writer: Mutex<mpsc::Sender<Job>>,
+}
+
+fn open_conn(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;")?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(conn)
+}
+
+fn err(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, msg) = &e
+        && (f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+    {
+        return StoreError::Unique(msg.clone().unwrap_or_default());
+    }
+    StoreError::Other(e.to_string())
+}
+
+/// `$1` → `?1`: SQLite numbers `$name` parameters by first appearance, `?N` by N.
+fn rewrite(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn to_sql(v: &Value) -> &dyn ToSql {
+    match v {
+        Value::Int(n) => n,
+        Value::Text(s) => s,
+        Value::Blob(b) => b,
+        Value::NullInt | Value::NullText => &rusqlite::types::Null,
+    }
+}
+
+fn run_query(conn: &Connection, sql: &str, params: &[Value]) -> rusqlite::Result<Vec<Row>> {
+    let sql = rewrite(sql);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let n = stmt.column_count();
+    let args: Vec<&dyn ToSql> = params.iter().map(to_sql).collect();
+    let mut rows = stmt.query(args.as_slice())?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let mut vals = Vec::with_capacity(n);
+        for i in 0..n {
+            vals.push(match r.get_ref(i)? {
+                ValueRef::Null => Value::NullText,
+                ValueRef::Integer(v) => Value::Int(v),
+                ValueRef::Real(f) => Value::Int(f as i64),
+                ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+            });
+        }
+        out.push(Row(vals));
+    }
+    Ok(out)
+}
+
+fn run_execute(conn: &Connection, sql: &str, params: &[Value]) -> rusqlite::Result<usize> {
+    let sql = rewrite(sql);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let args: Vec<&dyn ToSql> = params.iter().map(to_sql).collect();
+    stmt.execute(args.as_slice())
+}
+
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )?;
+    for (version, sql) in MIGRATIONS {
+        let done: bool = conn.query_row(
+            "SELECT COUNT(*) > 0 FROM schema_migrations WHERE version = ?1",
+            [version],
+            |r| r.get(0),
+        )?;
+        if !done {
+            let tx = conn.unchecked_transaction()?;
+            tx.execute_batch(sql)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+                [*version, jiff::Timestamp::now().as_millisecond()],
+            )?;
+            tx.commit()?;
+        }
+    }
+    Ok(())
+}
+
+impl SqliteDb {
+    pub fn open(path: &Path) -> anyhow::Result<SqliteDb> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let conn = open_conn(path, false)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")?;
+        migrate(&conn)?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(conn, rx))?;
+        Ok(SqliteDb {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                readers: Mutex::new(Vec::new()),
+                writer: Mutex::new(tx),
+            }),
+        })
+    }
+
+    pub fn query(&self, sql: &'static str, params: Vec<Value>) -> Result<Vec<Row>> {
+        let pooled = self.inner.readers.lock().map_err(|_| StoreError::Other("pool poisoned".into()))?.pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => open_conn(&self.inner.path, true).map_err(err)?,
+        };
+        let out = run_query(&conn, sql, &params).map_err(err);
+        if let Ok(mut pool) = self.inner.readers.lock()
+            && pool.len() < MAX_IDLE_READERS
+        {
+            pool.push(conn);
+        }
+        out
+    }
+
+    pub async fn write(&self, batch: Batch) -> Result<Vec<u64>> {
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Other("writer poisoned".into()))?
+            .send((batch, tx))
+            .map_err(|_| StoreError::Other("writer stopped".into()))?;
+        rx.await.map_err(|_| StoreError::Other("writer stopped".into()))?
+    }
+}
+
+fn apply(conn: &Connection, batch: &Batch) -> Result<Vec<u64>> {
+    let mut counts = Vec::with_capacity(batch.0.len());
+    for (i, stmt) in batch.0.iter().enumerate() {
+        let n = run_execute(conn, stmt.sql, &stmt.params).map_err(err)?;
+        if stmt.expect == Expect::One && n != 1 {
+            return Err(StoreError::Conflict(i));
+        }
+        counts.push(n as u64);
+    }
+    Ok(counts)
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let mut results: Vec<Result<Vec<u64>>> = Vec::with_capacity(jobs.len());
+        let committed = (|| -> rusqlite::Result<()> {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            for (batch, _) in &jobs {
+                conn.execute_batch("SAVEPOINT b")?;
+                let r = apply(&conn, batch);
+                if r.is_err() {
+                    conn.execute_batch("ROLLBACK TO b")?;
+                }
+                conn.execute_batch("RELEASE b")?;
+                results.push(r);
+            }
+            conn.execute_batch("COMMIT")
+        })();
+        if let Err(e) = committed {
+            let _ = conn.execute_batch("ROLLBACK");
+            let msg = e.to_string();
+            results = jobs.iter().map(|_| Err(StoreError::Other(msg.clone()))).collect();
+        }
+        for ((_, reply), r) in jobs.into_iter().zip(results) {
+            let _ = reply.send(r);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rewrite;
+
+    #[test]
+    fn placeholders_are_rewritten_outside_of_other_dollars() {
+        assert_eq!(rewrite("SELECT $1, $12 WHERE a = '$x'"), "SELECT ?1, ?12 WHERE a = '$x'");
+    }
+}

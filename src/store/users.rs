@@ -1,0 +1,243 @@
+//! Accounts (all roles) and enterprise profiles.
+
+use super::{Batch, Db, Millis, Result, Row};
+use crate::domain::role::Role;
+use crate::params;
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub role: Role,
+    pub display_name: String,
+    pub city_code: Option<String>,
+    pub password_hash: String,
+    pub must_change_password: bool,
+    pub disabled: bool,
+    pub is_demo: bool,
+    pub created_at: Millis,
+}
+
+macro_rules! user_cols {
+    () => {
+        "u.id, u.username, u.role, u.display_name, u.city_code, u.password_hash, \
+         u.must_change_password, u.disabled, u.is_demo, u.created_at"
+    };
+}
+pub(crate) use user_cols;
+
+/// Number of columns `user_cols!` yields, for joined queries that read past them.
+pub const USER_COLS: usize = 10;
+
+impl User {
+    /// The name of the account's city (city bureau accounts), or "".
+    pub fn city_name(&self) -> &'static str {
+        self.city_code
+            .as_deref()
+            .and_then(crate::domain::region::city)
+            .map_or("", |c| c.name)
+    }
+
+    pub fn from_row(r: &Row) -> User {
+        User {
+            id: r.text(0),
+            username: r.text(1),
+            role: Role::parse(&r.text(2)).unwrap_or(Role::Enterprise),
+            display_name: r.text(3),
+            city_code: r.opt_text(4),
+            password_hash: r.text(5),
+            must_change_password: r.bool(6),
+            disabled: r.bool(7),
+            is_demo: r.bool(8),
+            created_at: r.int(9),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Enterprise {
+    pub user_id: String,
+    pub credit_code: String,
+    pub name: String,
+    pub city_code: String,
+    pub county_code: String,
+    pub contact_name: String,
+    pub mobile: String,
+    pub email: String,
+}
+
+/// User names are compared case-insensitively; the stored form is lowercase.
+pub fn normalize_username(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+pub async fn by_username(db: &Db, username: &str) -> Result<Option<User>> {
+    let row = db
+        .query_opt(
+            concat!("SELECT ", user_cols!(), " FROM users u WHERE u.username = $1"),
+            params![normalize_username(username)],
+        )
+        .await?;
+    Ok(row.as_ref().map(User::from_row))
+}
+
+pub async fn by_id(db: &Db, id: &str) -> Result<Option<User>> {
+    let row = db
+        .query_opt(concat!("SELECT ", user_cols!(), " FROM users u WHERE u.id = $1"), params![id])
+        .await?;
+    Ok(row.as_ref().map(User::from_row))
+}
+
+pub async fn list(db: &Db, role: Option<Role>) -> Result<Vec<User>> {
+    let rows = db
+        .query(
+            concat!(
+                "SELECT ",
+                user_cols!(),
+                " FROM users u WHERE ($1 = '' OR u.role = $1) ORDER BY u.role, u.city_code, u.username"
+            ),
+            params![role.map(Role::as_str).unwrap_or("")],
+        )
+        .await?;
+    Ok(rows.iter().map(User::from_row).collect())
+}
+
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub username: &'a str,
+    pub role: Role,
+    pub display_name: &'a str,
+    pub city_code: Option<&'a str>,
+    pub password_hash: &'a str,
+    pub must_change_password: bool,
+    pub is_demo: bool,
+}
+
+pub fn insert(b: &mut Batch, u: &NewUser<'_>, now: Millis) {
+    b.push(
+        "INSERT INTO users (id, username, role, display_name, city_code, password_hash, \
+         must_change_password, disabled, is_demo, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $9)",
+        params![
+            u.id,
+            normalize_username(u.username),
+            u.role.as_str(),
+            u.display_name,
+            u.city_code,
+            u.password_hash,
+            u.must_change_password,
+            u.is_demo,
+            now
+        ],
+    );
+}
+
+pub fn set_password(b: &mut Batch, user_id: &str, hash: &str, must_change: bool, now: Millis) {
+    b.push_one(
+        "UPDATE users SET password_hash = $2, must_change_password = $3, updated_at = $4 WHERE id = $1",
+        params![user_id, hash, must_change, now],
+    );
+}
+
+pub fn set_disabled(b: &mut Batch, user_id: &str, disabled: bool, now: Millis) {
+    b.push_one(
+        "UPDATE users SET disabled = $2, updated_at = $3 WHERE id = $1",
+        params![user_id, disabled, now],
+    );
+}
+
+pub fn update_staff(b: &mut Batch, user_id: &str, role: Role, display_name: &str, city: Option<&str>, now: Millis) {
+    b.push_one(
+        "UPDATE users SET role = $2, display_name = $3, city_code = $4, updated_at = $5 \
+         WHERE id = $1 AND role <> 'enterprise'",
+        params![user_id, role.as_str(), display_name, city, now],
+    );
+}
+
+pub fn insert_enterprise(b: &mut Batch, e: &Enterprise, now: Millis) {
+    b.push(
+        "INSERT INTO enterprises (user_id, credit_code, name, city_code, county_code, contact_name, mobile, email, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        params![
+            &e.user_id,
+            &e.credit_code,
+            &e.name,
+            &e.city_code,
+            &e.county_code,
+            &e.contact_name,
+            &e.mobile,
+            &e.email,
+            now
+        ],
+    );
+}
+
+fn enterprise_from_row(r: &Row) -> Enterprise {
+    Enterprise {
+        user_id: r.text(0),
+        credit_code: r.text(1),
+        name: r.text(2),
+        city_code: r.text(3),
+        county_code: r.text(4),
+        contact_name: r.text(5),
+        mobile: r.text(6),
+        email: r.text(7),
+    }
+}
+
+pub async fn enterprise(db: &Db, user_id: &str) -> Result<Option<Enterprise>> {
+    let row = db
+        .query_opt(
+            "SELECT user_id, credit_code, name, city_code, county_code, contact_name, mobile, email \
+             FROM enterprises WHERE user_id = $1",
+            params![user_id],
+        )
+        .await?;
+    Ok(row.as_ref().map(enterprise_from_row))
+}
+
+pub async fn enterprise_by_code(db: &Db, credit_code: &str) -> Result<Option<Enterprise>> {
+    let row = db
+        .query_opt(
+            "SELECT user_id, credit_code, name, city_code, county_code, contact_name, mobile, email \
+             FROM enterprises WHERE credit_code = $1",
+            params![credit_code],
+        )
+        .await?;
+    Ok(row.as_ref().map(enterprise_from_row))
+}
+
+/// Failed-login bookkeeping for a typed user name (existing or not).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Throttle {
+    pub failures: i64,
+    pub locked_until: Option<Millis>,
+}
+
+pub async fn throttle(db: &Db, username: &str) -> Result<Throttle> {
+    let row = db
+        .query_opt(
+            "SELECT failures, locked_until FROM login_throttle WHERE username = $1",
+            params![normalize_username(username)],
+        )
+        .await?;
+    Ok(row.map_or(Throttle::default(), |r| Throttle {
+        failures: r.int(0),
+        locked_until: r.opt_int(1),
+    }))
+}
+
+pub fn set_throttle(b: &mut Batch, username: &str, t: Throttle, now: Millis) {
+    b.push(
+        "INSERT INTO login_throttle (username, failures, locked_until, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (username) DO UPDATE SET failures = $2, locked_until = $3, updated_at = $4",
+        params![normalize_username(username), t.failures, t.locked_until, now],
+    );
+}
+
+pub fn clear_throttle(b: &mut Batch, username: &str) {
+    b.push(
+        "DELETE FROM login_throttle WHERE username = $1",
+        params![normalize_username(username)],
+    );
+}

@@ -1,0 +1,477 @@
+//! Logging in and out, enterprise registration, password changes, the dashboard.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Form;
+use serde::Deserialize;
+
+use super::AppState;
+use super::context::{self, Ctx, SESSION_COOKIE};
+use super::error::{AppError, AppResult};
+use super::page::{Errors, Page};
+use crate::auth::{self, LoginOutcome};
+use crate::clock;
+use crate::domain::contact::{Email, MobilePhone};
+use crate::domain::credit_code::CreditCode;
+use crate::domain::password;
+use crate::domain::region::{self, City};
+use crate::domain::role::Role;
+use crate::store::audit::{self, Action, Actor};
+use crate::store::users::{self, Enterprise, NewUser, User};
+use crate::store::{Batch, StoreError, new_id, sessions};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/register", get(register_page).post(register))
+        .route("/account", get(account_page))
+        .route("/account/password", get(password_page).post(change_password))
+        .route("/account/logout-all", post(logout_all))
+        .route("/dashboard", get(dashboard))
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    page: Page,
+    notice: String,
+    error: String,
+    username: String,
+    next: String,
+}
+
+#[derive(Deserialize, Default)]
+struct LoginQuery {
+    #[serde(default)]
+    next: String,
+    #[serde(default)]
+    expired: Option<String>,
+    #[serde(default)]
+    bye: Option<String>,
+}
+
+/// Only local paths are followed after login.
+fn safe_next(next: &str) -> String {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next.to_string()
+    } else {
+        "/dashboard".to_string()
+    }
+}
+
+async fn login_page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<LoginQuery>) -> AppResult<Response> {
+    if ctx.user.is_some() {
+        return Ok(Redirect::to("/dashboard").into_response());
+    }
+    let notice = if q.expired.is_some() || ctx.expired {
+        "登录已超时或已在其他设备退出，请重新登录。"
+    } else if q.bye.is_some() {
+        "您已安全退出。"
+    } else {
+        ""
+    };
+    let page = LoginPage {
+        page: Page::new(&state, &ctx, "登录"),
+        notice: notice.into(),
+        error: String::new(),
+        username: String::new(),
+        next: q.next,
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Starts a fresh session for `user` (a new id at every login), ending the one the request came with.
+async fn start_session(state: &AppState, ctx: &Ctx, user: &User, mut b: Batch) -> AppResult<axum::http::HeaderValue> {
+    let token = context::random_token();
+    let id_hash = context::token_hash(&token);
+    if let Some(old) = &ctx.session {
+        sessions::delete(&mut b, &old.id_hash);
+    }
+    sessions::insert(
+        &mut b,
+        &sessions::NewSession {
+            id_hash: &id_hash,
+            user_id: &user.id,
+            csrf: &context::random_token(),
+            ip: &ctx.ip,
+            user_agent: &ctx.user_agent,
+        },
+        state.clock.now(),
+    );
+    state.db.write(b).await?;
+    Ok(context::set_cookie(state, SESSION_COOKIE, &token, None))
+}
+
+async fn login(State(state): State<AppState>, ctx: Ctx, Form(f): Form<LoginForm>) -> AppResult<Response> {
+    let username: String = f.username.trim().chars().take(64).collect();
+    let outcome = if username.is_empty() || f.password.is_empty() {
+        None
+    } else {
+        Some(auth::login(&state.db, &state.clock, &state.config, &username, &f.password, &ctx.ip).await?)
+    };
+    let error = match outcome {
+        Some(LoginOutcome::Success(user)) => {
+            let cookie = start_session(&state, &ctx, &user, Batch::new()).await?;
+            let to = if user.must_change_password { "/account/password".to_string() } else { safe_next(&f.next) };
+            return Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&to)).into_response());
+        }
+        None => "请输入用户名和密码。".to_string(),
+        Some(LoginOutcome::Failed { remaining }) => {
+            format!("用户名或密码错误。再连续输错{remaining}次，账号将被锁定15分钟。")
+        }
+        Some(LoginOutcome::Locked { until }) => format!(
+            "登录失败次数过多，账号已锁定，请于{}后再试。",
+            clock::format_datetime(until)
+        ),
+        Some(LoginOutcome::Throttled) => "您所在网络地址的登录失败次数过多，请15分钟后再试。".to_string(),
+    };
+    let status = if matches!(outcome, Some(LoginOutcome::Throttled)) {
+        axum::http::StatusCode::TOO_MANY_REQUESTS
+    } else {
+        axum::http::StatusCode::OK
+    };
+    let page = LoginPage {
+        page: Page::new(&state, &ctx, "登录"),
+        notice: String::new(),
+        error,
+        username,
+        next: f.next,
+    };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+async fn logout(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
+    if let (Some(s), Some(u)) = (&ctx.session, &ctx.user) {
+        let mut b = Batch::new();
+        sessions::delete(&mut b, &s.id_hash);
+        audit::record(&mut b, &ctx.actor(), Action::Logout, Some(&u.id), true, "", state.clock.now());
+        state.db.write(b).await?;
+    }
+    let clear = context::set_cookie(&state, SESSION_COOKIE, "", Some(0));
+    Ok(([(header::SET_COOKIE, clear)], Redirect::to("/login?bye=1")).into_response())
+}
+
+async fn logout_all(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
+    let u = ctx.require_user()?;
+    let mut b = Batch::new();
+    sessions::delete_all_for_user(&mut b, &u.id);
+    audit::record(&mut b, &ctx.actor(), Action::LogoutEverywhere, Some(&u.id), true, "", state.clock.now());
+    state.db.write(b).await?;
+    let clear = context::set_cookie(&state, SESSION_COOKIE, "", Some(0));
+    Ok(([(header::SET_COOKIE, clear)], Redirect::to("/login?bye=1")).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct RegisterForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    credit_code: String,
+    #[serde(default)]
+    county: String,
+    #[serde(default)]
+    contact_name: String,
+    #[serde(default)]
+    mobile: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password2: String,
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage {
+    page: Page,
+    form: RegisterForm,
+    errors: Errors,
+    cities: &'static [City],
+}
+
+async fn register_page(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>> {
+    let page = RegisterPage {
+        page: Page::new(&state, &ctx, "企业注册"),
+        form: RegisterForm::default(),
+        errors: Errors::default(),
+        cities: region::cities(),
+    };
+    Ok(Html(page.render()?))
+}
+
+fn text_field(errors: &mut Errors, field: &'static str, label: &'static str, v: &str, max: usize) -> String {
+    let v = v.trim();
+    if v.is_empty() {
+        errors.add(field, label, format!("请填写{label}"));
+    } else if v.chars().count() > max {
+        errors.add(field, label, format!("{label}不能超过{max}个字"));
+    }
+    v.to_string()
+}
+
+async fn register(State(state): State<AppState>, ctx: Ctx, Form(f): Form<RegisterForm>) -> AppResult<Response> {
+    let mut errors = Errors::default();
+    let name = text_field(&mut errors, "name", "企业名称", &f.name, 100);
+    let code = match CreditCode::parse_hubei(&f.credit_code) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            errors.add("credit_code", "统一社会信用代码", e.to_string());
+            None
+        }
+    };
+    let city = region::cities()
+        .iter()
+        .find(|c| region::county(c.code, f.county.trim()).is_some());
+    if city.is_none() {
+        errors.add("county", "所属地区", "请选择企业所属的市州和县（市、区）");
+    }
+    let contact_name = text_field(&mut errors, "contact_name", "联系人姓名", &f.contact_name, 30);
+    let mobile = MobilePhone::parse(&f.mobile).map_err(|m| errors.add("mobile", "移动电话", m)).ok();
+    let email = Email::parse(&f.email).map_err(|m| errors.add("email", "电子邮箱", m)).ok();
+    let username = code.as_ref().map(|c| c.as_str().to_string()).unwrap_or_default();
+    if let Err(e) = password::check(&f.password, &username) {
+        errors.add("password", "密码", e.to_string());
+    } else if f.password != f.password2 {
+        errors.add("password2", "再次输入密码", "两次输入的密码不一致");
+    }
+    if let Some(c) = &code
+        && users::enterprise_by_code(&state.db, c.as_str()).await?.is_some()
+    {
+        errors.add("credit_code", "统一社会信用代码", "该统一社会信用代码已注册。请直接登录；如忘记密码，请联系所在市州经信局重置。");
+    }
+
+    if let (true, Some(code), Some(city), Some(mobile), Some(email)) = (errors.is_empty(), &code, city, &mobile, &email) {
+        let now = state.clock.now();
+        let hash = auth::hash_password(f.password.clone()).await;
+        let id = new_id();
+        let mut b = Batch::new();
+        users::insert(
+            &mut b,
+            &NewUser {
+                id: &id,
+                username: code.as_str(),
+                role: Role::Enterprise,
+                display_name: &name,
+                city_code: Some(city.code),
+                password_hash: &hash,
+                must_change_password: false,
+                is_demo: false,
+            },
+            now,
+        );
+        users::insert_enterprise(
+            &mut b,
+            &Enterprise {
+                user_id: id.clone(),
+                credit_code: code.as_str().to_string(),
+                name: name.clone(),
+                city_code: city.code.to_string(),
+                county_code: f.county.trim().to_string(),
+                contact_name: contact_name.clone(),
+                mobile: mobile.as_str().to_string(),
+                email: email.as_str().to_string(),
+            },
+            now,
+        );
+        let actor = Actor {
+            id: Some(id.clone()),
+            name: code.as_str().to_lowercase(),
+            role: Some(Role::Enterprise.as_str()),
+            ip: ctx.ip.clone(),
+        };
+        audit::record(&mut b, &actor, Action::Register, Some(&id), true, &name, now);
+        let user = User {
+            id: id.clone(),
+            username: code.as_str().to_lowercase(),
+            role: Role::Enterprise,
+            display_name: name.clone(),
+            city_code: Some(city.code.to_string()),
+            password_hash: hash,
+            must_change_password: false,
+            disabled: false,
+            is_demo: false,
+            created_at: now,
+        };
+        match start_session(&state, &ctx, &user, b).await {
+            Ok(cookie) => {
+                return Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/dashboard?welcome=1")).into_response());
+            }
+            Err(AppError::Internal(e)) if matches!(e.downcast_ref::<StoreError>(), Some(StoreError::Unique(_))) => {
+                errors.add("credit_code", "统一社会信用代码", "该统一社会信用代码已注册。请直接登录；如忘记密码，请联系所在市州经信局重置。");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let page = RegisterPage {
+        page: Page::new(&state, &ctx, "企业注册"),
+        form: RegisterForm { password: String::new(), password2: String::new(), ..f },
+        errors,
+        cities: region::cities(),
+    };
+    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    page: Page,
+    user: User,
+    sessions: i64,
+    notice: &'static str,
+}
+
+#[derive(Deserialize, Default)]
+struct NoticeQuery {
+    #[serde(default)]
+    changed: Option<String>,
+}
+
+async fn account_page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<NoticeQuery>) -> AppResult<Html<String>> {
+    let user = ctx.require_user()?.clone();
+    let n = sessions::count_for_user(&state.db, &user.id).await?;
+    let page = AccountPage {
+        page: Page::new(&state, &ctx, "账号与安全"),
+        user,
+        sessions: n,
+        notice: if q.changed.is_some() { "密码已修改，其他设备上的登录已失效。" } else { "" },
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    page: Page,
+    forced: bool,
+    errors: Errors,
+}
+
+async fn password_page(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>> {
+    let forced = ctx.require_user()?.must_change_password;
+    let page = PasswordPage {
+        page: Page::new(&state, &ctx, "修改密码"),
+        forced,
+        errors: Errors::default(),
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password2: String,
+}
+
+async fn change_password(State(state): State<AppState>, ctx: Ctx, Form(f): Form<PasswordForm>) -> AppResult<Response> {
+    let user = ctx.require_user()?.clone();
+    let mut errors = Errors::default();
+    if !auth::verify_password(f.current.clone(), Some(user.password_hash.clone())).await {
+        errors.add("current", "当前密码", "当前密码不正确");
+    }
+    if let Err(e) = password::check(&f.password, &user.username) {
+        errors.add("password", "新密码", e.to_string());
+    } else if f.password == f.current {
+        errors.add("password", "新密码", "新密码不能与当前密码相同");
+    } else if f.password != f.password2 {
+        errors.add("password2", "再次输入新密码", "两次输入的密码不一致");
+    }
+    if !errors.is_empty() {
+        let page = PasswordPage {
+            page: Page::new(&state, &ctx, "修改密码"),
+            forced: user.must_change_password,
+            errors,
+        };
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+    }
+    let now = state.clock.now();
+    let hash = auth::hash_password(f.password).await;
+    let mut b = Batch::new();
+    users::set_password(&mut b, &user.id, &hash, false, now);
+    sessions::delete_all_for_user(&mut b, &user.id);
+    audit::record(&mut b, &ctx.actor(), Action::PasswordChange, Some(&user.id), true, "", now);
+    let mut ctx = ctx;
+    ctx.session = None; // all deleted above; the new one replaces them
+    let cookie = start_session(&state, &ctx, &user, b).await?;
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/account?changed=1")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    page: Page,
+    user: User,
+    enterprise: Option<Enterprise>,
+    region_name: String,
+    welcome: bool,
+    staff_counts: Vec<(&'static str, i64)>,
+}
+
+#[derive(Deserialize, Default)]
+struct DashboardQuery {
+    #[serde(default)]
+    welcome: Option<String>,
+}
+
+async fn dashboard(State(state): State<AppState>, ctx: Ctx, Query(q): Query<DashboardQuery>) -> AppResult<Html<String>> {
+    let user = ctx.require_user()?.clone();
+    let enterprise = if user.role == Role::Enterprise {
+        users::enterprise(&state.db, &user.id).await?
+    } else {
+        None
+    };
+    let region_name = match (&enterprise, &user.city_code) {
+        (Some(e), _) => region_label(&e.city_code, &e.county_code),
+        (None, Some(c)) => region::city(c).map(|c| c.name.to_string()).unwrap_or_default(),
+        _ => String::new(),
+    };
+    let staff_counts = if user.role == Role::Province {
+        let rows = state
+            .db
+            .query("SELECT role, COUNT(*) FROM users GROUP BY role ORDER BY role", Vec::new())
+            .await?;
+        Role::ALL
+            .iter()
+            .map(|r| (r.label(), rows.iter().find(|row| row.text(0) == r.as_str()).map_or(0, |row| row.int(1))))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let page = DashboardPage {
+        page: Page::new(&state, &ctx, "工作台"),
+        user,
+        enterprise,
+        region_name,
+        welcome: q.welcome.is_some(),
+        staff_counts,
+    };
+    Ok(Html(page.render()?))
+}
+
+pub fn region_label(city: &str, county: &str) -> String {
+    match (region::city(city), region::county(city, county)) {
+        (Some(c), Some(k)) if c.code == k.code => c.name.to_string(),
+        (Some(c), Some(k)) => format!("{} {}", c.name, k.name),
+        (Some(c), None) => c.name.to_string(),
+        _ => String::new(),
+    }
+}

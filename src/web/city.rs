@@ -1,0 +1,63 @@
+//! The city bureau's pages (more come with the application issues).
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::response::Html;
+use axum::routing::get;
+
+use super::AppState;
+use super::account::region_label;
+use super::context::Ctx;
+use super::error::{AppError, AppResult};
+use super::page::Page;
+use crate::domain::role::Role;
+use crate::params;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/city/enterprises", get(enterprises))
+}
+
+pub struct EnterpriseRow {
+    pub name: String,
+    pub credit_code: String,
+    pub region: String,
+    pub contact: String,
+}
+
+#[derive(Template)]
+#[template(path = "city_enterprises.html")]
+struct EnterprisesPage {
+    page: Page,
+    city_name: String,
+    rows: Vec<EnterpriseRow>,
+}
+
+/// Enterprises registered in the viewer's own city, and no other.
+async fn enterprises(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>> {
+    let user = ctx.require_role(Role::City)?;
+    let city = user.city_code.clone().ok_or(AppError::Forbidden)?;
+    let rows = state
+        .db
+        .query(
+            "SELECT name, credit_code, city_code, county_code, contact_name, mobile FROM enterprises \
+             WHERE city_code = $1 ORDER BY name LIMIT 500",
+            params![city.as_str()],
+        )
+        .await?;
+    let rows = rows
+        .iter()
+        .map(|r| EnterpriseRow {
+            name: r.text(0),
+            credit_code: r.text(1),
+            region: region_label(&r.text(2), &r.text(3)),
+            contact: format!("{} {}", r.text(4), r.text(5)),
+        })
+        .collect();
+    let page = EnterprisesPage {
+        page: Page::new(&state, &ctx, "本地区企业"),
+        city_name: crate::domain::region::city(&city).map(|c| c.name.to_string()).unwrap_or_default(),
+        rows,
+    };
+    Ok(Html(page.render()?))
+}

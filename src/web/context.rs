@@ -1,0 +1,323 @@
+//! Per-request context: who is asking (session from the database), from where,
+//! and the CSRF check every state-changing request must pass. Also the
+//! security headers on every response.
+
+use std::net::SocketAddr;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, header, request::Parts};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use super::error::AppError;
+use crate::domain::role::Role;
+use crate::store::audit::{self, Action, Actor};
+use crate::store::sessions::{self, Session};
+use crate::store::users::User;
+use crate::store::Batch;
+
+pub const SESSION_COOKIE: &str = "sb_session";
+pub const CSRF_COOKIE: &str = "sb_csrf";
+/// Largest urlencoded form body read to find its CSRF token.
+const MAX_FORM_BODY: usize = 4 * 1024 * 1024;
+/// A session's last-seen time is written at most this often.
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+#[derive(Clone)]
+pub struct Ctx {
+    pub user: Option<User>,
+    pub session: Option<Session>,
+    pub csrf: String,
+    pub ip: String,
+    pub user_agent: String,
+    /// The request carried a session that had timed out.
+    pub expired: bool,
+    pub path: String,
+}
+
+impl Ctx {
+    pub fn actor(&self) -> Actor {
+        match &self.user {
+            Some(u) => Actor {
+                id: Some(u.id.clone()),
+                name: u.username.clone(),
+                role: Some(u.role.as_str()),
+                ip: self.ip.clone(),
+            },
+            None => Actor {
+                id: None,
+                name: "anonymous".into(),
+                role: None,
+                ip: self.ip.clone(),
+            },
+        }
+    }
+
+    pub fn require_user(&self) -> Result<&User, AppError> {
+        self.user.as_ref().ok_or_else(|| AppError::LoginRequired {
+            next: self.path.clone(),
+            expired: self.expired,
+        })
+    }
+
+    pub fn require_role(&self, role: Role) -> Result<&User, AppError> {
+        let u = self.require_user()?;
+        if u.role == role { Ok(u) } else { Err(AppError::Forbidden) }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Ctx>()
+            .cloned()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("context middleware missing")))
+    }
+}
+
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).expect("operating system random source");
+    hex::encode(b)
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn client_ip(req: &Request, trust_proxy: bool) -> String {
+    if trust_proxy
+        && let Some(v) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok())
+        && let Some(last) = v.rsplit(',').next()
+    {
+        return last.trim().chars().take(64).collect();
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ci| ci.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    if state.config.secure_cookies {
+        c.push_str("; Secure");
+    }
+    HeaderValue::from_str(&c).expect("cookie is ASCII")
+}
+
+fn constant_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Cross-site requests are refused before any token is looked at.
+fn cross_site(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && site == "cross-site"
+    {
+        return true;
+    }
+    if let (Some(origin), Some(host)) = (
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+        headers.get(header::HOST).and_then(|v| v.to_str().ok()),
+    ) {
+        let origin_host = origin.split("://").nth(1).unwrap_or("");
+        return origin != "null" && origin_host != host;
+    }
+    false
+}
+
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+/// Loads the session, checks CSRF on unsafe methods, adds security headers.
+pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let now = state.clock.now();
+    let ip = client_ip(&req, state.config.trust_proxy);
+    let headers = req.headers();
+    let user_agent: String = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+
+    let mut user = None;
+    let mut session = None;
+    let mut expired = false;
+    if let Some(token) = cookie(headers, SESSION_COOKIE) {
+        let id_hash = token_hash(token);
+        match sessions::find(&state.db, &id_hash).await {
+            Ok(Some((s, u))) => {
+                let cfg = &state.config;
+                if now - s.last_seen > cfg.idle_timeout_ms || now - s.created_at > cfg.absolute_timeout_ms || u.disabled {
+                    let mut b = Batch::new();
+                    sessions::delete(&mut b, &id_hash);
+                    let actor = Actor { id: Some(u.id.clone()), name: u.username.clone(), role: Some(u.role.as_str()), ip: ip.clone() };
+                    let why = if now - s.created_at > cfg.absolute_timeout_ms { "超过会话最长时限" } else if u.disabled { "账号已停用" } else { "长时间未操作" };
+                    audit::record(&mut b, &actor, Action::SessionExpired, Some(&u.id), true, why, now);
+                    if let Err(e) = state.db.write(b).await {
+                        return AppError::from(e).into_response();
+                    }
+                    expired = true;
+                } else {
+                    if now - s.last_seen > TOUCH_EVERY_MS {
+                        let mut b = Batch::new();
+                        sessions::touch(&mut b, &id_hash, now);
+                        if let Err(e) = state.db.write(b).await {
+                            return AppError::from(e).into_response();
+                        }
+                    }
+                    user = Some(u);
+                    session = Some(s);
+                }
+            }
+            Ok(None) => expired = true,
+            Err(e) => return AppError::from(e).into_response(),
+        }
+    }
+
+    let anon_cookie = cookie(headers, CSRF_COOKIE)
+        .filter(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_string);
+    let mut new_csrf_cookie = None;
+    let csrf = match (&session, anon_cookie) {
+        (Some(s), _) => s.csrf.clone(),
+        (None, Some(c)) => c,
+        (None, None) => {
+            let t = random_token();
+            new_csrf_cookie = Some(t.clone());
+            t
+        }
+    };
+
+    let ctx = Ctx {
+        user,
+        session,
+        csrf,
+        ip,
+        user_agent,
+        expired,
+        path: path.clone(),
+    };
+
+    let mut req = req;
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if unsafe_method {
+        let (parts, body) = req.into_parts();
+        let mut offered = parts
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let is_form = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+        let body = if is_form {
+            match to_bytes(body, MAX_FORM_BODY).await {
+                Ok(bytes) => {
+                    if offered.is_none() {
+                        offered = form_field(&bytes, "_csrf");
+                    }
+                    Body::from(bytes)
+                }
+                Err(_) => {
+                    return super::error::error_page(
+                        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                        "提交内容过大",
+                        "提交的表单内容超过 4 MB 上限，请删减后重试。",
+                    );
+                }
+            }
+        } else {
+            if offered.is_none() {
+                offered = parts.uri.query().and_then(|q| form_field(q.as_bytes(), "_csrf"));
+            }
+            body
+        };
+        let ok = !cross_site(&parts.headers) && offered.is_some_and(|t| constant_eq(&t, &ctx.csrf));
+        if !ok {
+            let mut b = Batch::new();
+            audit::record(&mut b, &ctx.actor(), Action::CsrfRefused, Some(parts.uri.path()), false, "", now);
+            let _ = state.db.write(b).await;
+            return with_headers(AppError::Csrf.into_response());
+        }
+        req = Request::from_parts(parts, body);
+    }
+
+    // A temporary password must be replaced before anything else.
+    if let Some(u) = &ctx.user
+        && u.must_change_password
+        && !(path.starts_with("/account/password") || path.starts_with("/logout") || path.starts_with("/static/"))
+    {
+        return with_headers(Redirect::to("/account/password").into_response());
+    }
+
+    let clear_session = ctx.expired;
+    req.extensions_mut().insert(ctx);
+    let mut resp = next.run(req).await;
+    if let Some(t) = new_csrf_cookie {
+        resp.headers_mut()
+            .append(header::SET_COOKIE, set_cookie(&state, CSRF_COOKIE, &t, None));
+    }
+    if clear_session && !resp.headers().contains_key(header::SET_COOKIE) {
+        resp.headers_mut()
+            .append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", Some(0)));
+    }
+    with_headers(resp)
+}
+
+fn with_headers(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
+}

@@ -1,0 +1,39 @@
+//! The web tier: axum handlers over server-rendered HTML. It keeps no state of
+//! its own; sessions live in the database.
+
+pub mod account;
+pub mod city;
+pub mod context;
+pub mod error;
+pub mod page;
+pub mod province;
+pub mod public;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::store::Db;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub clock: Clock,
+    pub config: Arc<Config>,
+    /// The store holds demo accounts: every page shows a banner.
+    pub demo: bool,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(public::router())
+        .merge(account::router())
+        .merge(province::router())
+        .merge(city::router())
+        .fallback(public::not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), context::middleware))
+        .with_state(state)
+}

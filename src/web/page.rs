@@ -1,0 +1,98 @@
+//! What every page's layout needs: the viewer, navigation, CSRF token, banner.
+
+use super::AppState;
+use super::context::Ctx;
+use crate::domain::role::Role;
+
+pub struct Nav {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+pub struct Page {
+    pub title: String,
+    pub user_name: Option<String>,
+    pub role_label: &'static str,
+    pub csrf: String,
+    pub demo: bool,
+    pub nav: Vec<Nav>,
+}
+
+fn nav_for(role: Option<Role>) -> Vec<(&'static str, &'static str)> {
+    let mut items = vec![("/", "首页")];
+    match role {
+        None => items.extend([("/login", "登录"), ("/register", "企业注册")]),
+        Some(Role::Enterprise) => items.extend([("/dashboard", "我的申报"), ("/account", "账号与安全")]),
+        Some(Role::City) => items.extend([
+            ("/dashboard", "工作台"),
+            ("/city/enterprises", "本地区企业"),
+            ("/account", "账号与安全"),
+        ]),
+        Some(Role::Province) => items.extend([
+            ("/dashboard", "工作台"),
+            ("/province/users", "账号管理"),
+            ("/province/audit", "审计日志"),
+            ("/account", "账号与安全"),
+        ]),
+        Some(Role::Expert) => items.extend([("/dashboard", "评审任务"), ("/account", "账号与安全")]),
+    }
+    items
+}
+
+impl Page {
+    pub fn new(state: &AppState, ctx: &Ctx, title: impl Into<String>) -> Page {
+        let role = ctx.user.as_ref().map(|u| u.role);
+        let path = ctx.path.split('?').next().unwrap_or("/");
+        let nav = nav_for(role)
+            .into_iter()
+            .map(|(href, label)| Nav {
+                href,
+                label,
+                current: if href == "/" { path == "/" } else { path.starts_with(href) },
+            })
+            .collect();
+        Page {
+            title: title.into(),
+            user_name: ctx.user.as_ref().map(|u| u.display_name.clone()),
+            role_label: role.map_or("", Role::label),
+            csrf: ctx.csrf.clone(),
+            demo: state.demo,
+            nav,
+        }
+    }
+}
+
+/// A form field's error message, shown at the field and in the summary.
+#[derive(Debug, Clone)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub label: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Errors(pub Vec<FieldError>);
+
+impl Errors {
+    pub fn add(&mut self, field: &'static str, label: &'static str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field,
+            label,
+            message: message.into(),
+        });
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// The message for `field`, or "" (templates test for emptiness).
+    pub fn get(&self, field: &str) -> &str {
+        self.0
+            .iter()
+            .find(|e| e.field == field)
+            .map_or("", |e| e.message.as_str())
+    }
+    pub fn has(&self, field: &str) -> bool {
+        self.0.iter().any(|e| e.field == field)
+    }
+}

@@ -1,0 +1,416 @@
+//! The province admin: staff accounts and the audit log.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+use super::AppState;
+use super::context::Ctx;
+use super::error::{AppError, AppResult};
+use super::page::{Errors, Page};
+use crate::auth;
+use crate::clock;
+use crate::domain::password;
+use crate::domain::region::{self, City};
+use crate::domain::role::Role;
+use crate::store::audit::{self, Action};
+use crate::store::users::{self, NewUser, User};
+use crate::store::{Batch, StoreError, new_id, sessions};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/province/users", get(list_users).post(create_user))
+        .route("/province/users/new", get(new_user_page))
+        .route("/province/users/{id}", get(user_page).post(update_user))
+        .route("/province/users/{id}/reset-password", post(reset_password))
+        .route("/province/users/{id}/disable", post(disable))
+        .route("/province/users/{id}/enable", post(enable))
+        .route("/province/audit", get(audit_page))
+}
+
+#[derive(Template)]
+#[template(path = "province_users.html")]
+struct UsersPage {
+    page: Page,
+    users: Vec<User>,
+    role: String,
+    roles: [Role; 4],
+}
+
+#[derive(Deserialize, Default)]
+struct RoleQuery {
+    #[serde(default)]
+    role: String,
+}
+
+async fn list_users(State(state): State<AppState>, ctx: Ctx, Query(q): Query<RoleQuery>) -> AppResult<Html<String>> {
+    ctx.require_role(Role::Province)?;
+    let users = users::list(&state.db, Role::parse(&q.role)).await?;
+    let page = UsersPage {
+        page: Page::new(&state, &ctx, "账号管理"),
+        users,
+        role: q.role,
+        roles: Role::ALL,
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Deserialize, Default)]
+struct StaffForm {
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    city: String,
+}
+
+#[derive(Template)]
+#[template(path = "province_user_form.html")]
+struct UserFormPage {
+    page: Page,
+    form: StaffForm,
+    errors: Errors,
+    cities: &'static [City],
+    staff_roles: [Role; 3],
+    /// Editing an existing account (the user name is then fixed).
+    editing: Option<User>,
+    temp_password: String,
+    notice: String,
+}
+
+impl UserFormPage {
+    /// Enterprise accounts are not edited here.
+    fn show_form(&self) -> bool {
+        self.editing.as_ref().is_none_or(|u| u.role != Role::Enterprise)
+    }
+}
+
+async fn new_user_page(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>> {
+    ctx.require_role(Role::Province)?;
+    let page = UserFormPage {
+        page: Page::new(&state, &ctx, "新建工作人员账号"),
+        form: StaffForm { role: "city".into(), ..StaffForm::default() },
+        errors: Errors::default(),
+        cities: region::cities(),
+        staff_roles: Role::STAFF,
+        editing: None,
+        temp_password: String::new(),
+        notice: String::new(),
+    };
+    Ok(Html(page.render()?))
+}
+
+/// Checks a staff form; returns the role and city code when valid.
+fn check_staff_form(f: &StaffForm, errors: &mut Errors, with_username: bool) -> Option<(Role, Option<&'static str>)> {
+    let role = Role::parse(&f.role).filter(|r| *r != Role::Enterprise);
+    if role.is_none() {
+        errors.add("role", "角色", "请选择角色（市州经信局、省经信厅或评审专家）");
+    }
+    if with_username {
+        let u = f.username.trim();
+        if u.len() < 3 || u.len() > 32 || !u.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-') {
+            errors.add("username", "用户名", "用户名为3到32位字母、数字、下划线、点或连字符");
+        }
+    }
+    let name = f.display_name.trim();
+    if name.is_empty() || name.chars().count() > 50 {
+        errors.add("display_name", "名称", "请填写名称（不超过50个字），如“武汉市经信局”或专家姓名");
+    }
+    let city = region::city(f.city.trim()).map(|c| c.code);
+    if role == Some(Role::City) && city.is_none() {
+        errors.add("city", "所属市州", "市州经信局账号须选择所属市州");
+    }
+    role.map(|r| (r, if r == Role::City { city } else { None }))
+}
+
+async fn create_user(State(state): State<AppState>, ctx: Ctx, Form(f): Form<StaffForm>) -> AppResult<Response> {
+    ctx.require_role(Role::Province)?;
+    let mut errors = Errors::default();
+    let checked = check_staff_form(&f, &mut errors, true);
+    if users::by_username(&state.db, &f.username).await?.is_some() {
+        errors.add("username", "用户名", "该用户名已被使用");
+    }
+    let mut temp_password = String::new();
+    if let (true, Some((role, city))) = (errors.is_empty(), checked) {
+        temp_password = password::generate();
+        let hash = auth::hash_password(temp_password.clone()).await;
+        let now = state.clock.now();
+        let id = new_id();
+        let mut b = Batch::new();
+        users::insert(
+            &mut b,
+            &NewUser {
+                id: &id,
+                username: f.username.trim(),
+                role,
+                display_name: f.display_name.trim(),
+                city_code: city,
+                password_hash: &hash,
+                must_change_password: true,
+                is_demo: false,
+            },
+            now,
+        );
+        let detail = format!("角色：{}；名称：{}；市州：{}", role.label(), f.display_name.trim(), city.unwrap_or("-"));
+        audit::record(&mut b, &ctx.actor(), Action::AccountCreate, Some(&id), true, &detail, now);
+        match state.db.write(b).await {
+            Ok(_) => {}
+            Err(StoreError::Unique(_)) => {
+                errors.add("username", "用户名", "该用户名已被使用");
+                temp_password.clear();
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let created = errors.is_empty();
+    let page = UserFormPage {
+        page: Page::new(&state, &ctx, if created { "账号已创建" } else { "新建工作人员账号" }),
+        notice: if created {
+            format!("账号“{}”已创建。请将以下临时密码告知本人，首次登录时须修改密码。此密码只显示这一次。", f.username.trim())
+        } else {
+            String::new()
+        },
+        form: if created { StaffForm { role: "city".into(), ..StaffForm::default() } } else { f },
+        errors,
+        cities: region::cities(),
+        staff_roles: Role::STAFF,
+        editing: None,
+        temp_password,
+    };
+    let status = if created { axum::http::StatusCode::OK } else { axum::http::StatusCode::UNPROCESSABLE_ENTITY };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+async fn load_user(state: &AppState, id: &str) -> AppResult<User> {
+    users::by_id(&state.db, id).await?.ok_or(AppError::NotFound)
+}
+
+#[derive(Deserialize, Default)]
+struct UserQuery {
+    #[serde(default)]
+    done: String,
+}
+
+async fn user_page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>, Query(q): Query<UserQuery>) -> AppResult<Html<String>> {
+    ctx.require_role(Role::Province)?;
+    let user = load_user(&state, &id).await?;
+    let notice = match q.done.as_str() {
+        "saved" => "已保存。",
+        "disabled" => "账号已停用，其所有登录已失效。",
+        "enabled" => "账号已启用。",
+        _ => "",
+    };
+    let page = UserFormPage {
+        page: Page::new(&state, &ctx, format!("账号：{}", user.username)),
+        form: StaffForm {
+            role: user.role.as_str().into(),
+            username: user.username.clone(),
+            display_name: user.display_name.clone(),
+            city: user.city_code.clone().unwrap_or_default(),
+        },
+        errors: Errors::default(),
+        cities: region::cities(),
+        staff_roles: Role::STAFF,
+        editing: Some(user),
+        temp_password: String::new(),
+        notice: notice.into(),
+    };
+    Ok(Html(page.render()?))
+}
+
+async fn update_user(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>, Form(f): Form<StaffForm>) -> AppResult<Response> {
+    ctx.require_role(Role::Province)?;
+    let user = load_user(&state, &id).await?;
+    if user.role == Role::Enterprise {
+        return Err(AppError::BadRequest("企业账号的信息由企业自行维护，不能在此修改角色。".into()));
+    }
+    let mut errors = Errors::default();
+    let checked = check_staff_form(&f, &mut errors, false);
+    if let (true, Some((role, city))) = (errors.is_empty(), checked) {
+        let now = state.clock.now();
+        let mut b = Batch::new();
+        users::update_staff(&mut b, &id, role, f.display_name.trim(), city, now);
+        let detail = format!(
+            "角色：{} → {}；名称：{} → {}；市州：{} → {}",
+            user.role.label(),
+            role.label(),
+            user.display_name,
+            f.display_name.trim(),
+            user.city_code.as_deref().unwrap_or("-"),
+            city.unwrap_or("-")
+        );
+        audit::record(&mut b, &ctx.actor(), Action::AccountUpdate, Some(&id), true, &detail, now);
+        if role != user.role || city != user.city_code.as_deref() {
+            // New permissions take effect at the next login.
+            sessions::delete_all_for_user(&mut b, &id);
+        }
+        state.db.write(b).await?;
+        return Ok(Redirect::to(&format!("/province/users/{id}?done=saved")).into_response());
+    }
+    let page = UserFormPage {
+        page: Page::new(&state, &ctx, format!("账号：{}", user.username)),
+        form: StaffForm { username: user.username.clone(), ..f },
+        errors,
+        cities: region::cities(),
+        staff_roles: Role::STAFF,
+        editing: Some(user),
+        temp_password: String::new(),
+        notice: String::new(),
+    };
+    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+}
+
+async fn reset_password(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    ctx.require_role(Role::Province)?;
+    let user = load_user(&state, &id).await?;
+    let temp = password::generate();
+    let hash = auth::hash_password(temp.clone()).await;
+    let now = state.clock.now();
+    let mut b = Batch::new();
+    users::set_password(&mut b, &id, &hash, true, now);
+    sessions::delete_all_for_user(&mut b, &id);
+    users::clear_throttle(&mut b, &user.username);
+    audit::record(&mut b, &ctx.actor(), Action::PasswordReset, Some(&id), true, &user.username, now);
+    state.db.write(b).await?;
+    let page = UserFormPage {
+        page: Page::new(&state, &ctx, format!("账号：{}", user.username)),
+        form: StaffForm {
+            role: user.role.as_str().into(),
+            username: user.username.clone(),
+            display_name: user.display_name.clone(),
+            city: user.city_code.clone().unwrap_or_default(),
+        },
+        errors: Errors::default(),
+        cities: region::cities(),
+        staff_roles: Role::STAFF,
+        notice: format!("已为“{}”重置密码，原有登录已全部失效，锁定已解除。请将临时密码告知本人，首次登录须修改。此密码只显示这一次。", user.username),
+        editing: Some(user),
+        temp_password: temp,
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+async fn set_disabled(state: AppState, ctx: Ctx, id: String, disabled: bool) -> AppResult<Response> {
+    let me = ctx.require_role(Role::Province)?;
+    if me.id == id {
+        return Err(AppError::BadRequest("不能停用自己的账号。".into()));
+    }
+    let user = load_user(&state, &id).await?;
+    let now = state.clock.now();
+    let mut b = Batch::new();
+    users::set_disabled(&mut b, &id, disabled, now);
+    if disabled {
+        sessions::delete_all_for_user(&mut b, &id);
+    }
+    let action = if disabled { Action::AccountDisable } else { Action::AccountEnable };
+    audit::record(&mut b, &ctx.actor(), action, Some(&id), true, &user.username, now);
+    state.db.write(b).await?;
+    let done = if disabled { "disabled" } else { "enabled" };
+    Ok(Redirect::to(&format!("/province/users/{id}?done={done}")).into_response())
+}
+
+async fn disable(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    set_disabled(state, ctx, id, true).await
+}
+
+async fn enable(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    set_disabled(state, ctx, id, false).await
+}
+
+pub struct AuditRow {
+    pub at: String,
+    pub actor: String,
+    pub ip: String,
+    pub action: String,
+    pub target: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub actor: String,
+    #[serde(default)]
+    pub ip: String,
+    #[serde(default)]
+    pub outcome: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub page: i64,
+}
+
+#[derive(Template)]
+#[template(path = "province_audit.html")]
+struct AuditPage {
+    page: Page,
+    q: AuditQuery,
+    rows: Vec<AuditRow>,
+    actions: Vec<(&'static str, &'static str)>,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+const AUDIT_PAGE: i64 = 50;
+
+async fn audit_page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<AuditQuery>) -> AppResult<Html<String>> {
+    ctx.require_role(Role::Province)?;
+    let filter = audit::Filter {
+        action: q.action.trim().to_string(),
+        actor: q.actor.trim().to_lowercase(),
+        ip: q.ip.trim().to_string(),
+        outcome: q.outcome.trim().to_string(),
+        from: clock::parse_date_start(&q.from),
+        to: clock::parse_date_start(&q.to).map(|t| t + 24 * 3600 * 1000),
+    };
+    let page_no = q.page.max(0);
+    let mut entries = audit::search(&state.db, &filter, AUDIT_PAGE, page_no * AUDIT_PAGE).await?;
+    let more = entries.len() as i64 > AUDIT_PAGE;
+    entries.truncate(AUDIT_PAGE as usize);
+    let link = |p: i64| {
+        format!(
+            "/province/audit?action={}&actor={}&ip={}&outcome={}&from={}&to={}&page={p}",
+            super::error::urlencode(&q.action),
+            super::error::urlencode(&q.actor),
+            super::error::urlencode(&q.ip),
+            super::error::urlencode(&q.outcome),
+            super::error::urlencode(&q.from),
+            super::error::urlencode(&q.to),
+        )
+    };
+    let rows = entries
+        .into_iter()
+        .map(|e| AuditRow {
+            at: clock::format_datetime(e.at),
+            actor: match e.actor_role.as_deref().and_then(Role::parse) {
+                Some(r) => format!("{}（{}）", e.actor_name, r.label()),
+                None => e.actor_name,
+            },
+            ip: e.ip,
+            action: audit::Action::from_code(&e.action).map_or(e.action.clone(), |a| a.label().to_string()),
+            target: e.target.unwrap_or_default(),
+            ok: e.ok,
+            detail: e.detail,
+        })
+        .collect();
+    let page = AuditPage {
+        page: Page::new(&state, &ctx, "审计日志"),
+        prev: (page_no > 0).then(|| link(page_no - 1)),
+        next: more.then(|| link(page_no + 1)),
+        q,
+        rows,
+        actions: Action::ALL.iter().map(|a| (a.code(), a.label())).collect(),
+    };
+    Ok(Html(page.render()?))
+}
