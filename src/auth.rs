@@ -44,7 +44,11 @@ pub async fn verify_password(password: String, hash: Option<String>) -> bool {
         let real = hash.is_some();
         let h = hash.unwrap_or_else(|| DUMMY_HASH.clone());
         let ok = PasswordHash::new(&h)
-            .map(|parsed| hasher().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                hasher()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false);
         ok && real
     })
@@ -56,8 +60,12 @@ pub async fn verify_password(password: String, hash: Option<String>) -> bool {
 pub enum LoginOutcome {
     Success(Box<User>),
     /// Wrong name or password; `remaining` attempts before lock-out.
-    Failed { remaining: i64 },
-    Locked { until: Millis },
+    Failed {
+        remaining: i64,
+    },
+    Locked {
+        until: Millis,
+    },
     Throttled,
 }
 
@@ -90,43 +98,100 @@ pub async fn login(
     let user = users::by_username(db, &name).await?;
     if let Some(until) = throttle.locked_until.filter(|u| *u > now) {
         verify_password(password.to_string(), None).await;
-        audit::record(&mut b, &actor, Action::LoginRefusedLocked, None, false, "", now);
+        audit::record(
+            &mut b,
+            &actor,
+            Action::LoginRefusedLocked,
+            None,
+            false,
+            "",
+            now,
+        );
         db.write(b).await?;
         return Ok(LoginOutcome::Locked { until });
     }
 
     let usable = user.as_ref().filter(|u| !u.disabled);
-    let ok = verify_password(password.to_string(), usable.map(|u| u.password_hash.clone())).await;
+    let ok = verify_password(
+        password.to_string(),
+        usable.map(|u| u.password_hash.clone()),
+    )
+    .await;
     if let Some(u) = &user {
         actor.id = Some(u.id.clone());
         actor.role = Some(u.role.as_str());
     }
     if ok && let Some(u) = usable {
         users::clear_throttle(&mut b, &name);
-        audit::record(&mut b, &actor, Action::LoginSuccess, Some(&u.id), true, "", now);
+        audit::record(
+            &mut b,
+            &actor,
+            Action::LoginSuccess,
+            Some(&u.id),
+            true,
+            "",
+            now,
+        );
         db.write(b).await?;
         return Ok(LoginOutcome::Success(Box::new(u.clone())));
     }
 
     // A lock that has run out starts a fresh count.
-    let failures = if throttle.locked_until.is_some() { 1 } else { throttle.failures + 1 };
-    let detail = if user.is_none() { "未知用户名" } else if user.as_ref().is_some_and(|u| u.disabled) { "账号已停用" } else { "密码错误" };
-    audit::record(&mut b, &actor, Action::LoginFailure, None, false, detail, now);
+    let failures = if throttle.locked_until.is_some() {
+        1
+    } else {
+        throttle.failures + 1
+    };
+    let detail = if user.is_none() {
+        "未知用户名"
+    } else if user.as_ref().is_some_and(|u| u.disabled) {
+        "账号已停用"
+    } else {
+        "密码错误"
+    };
+    audit::record(
+        &mut b,
+        &actor,
+        Action::LoginFailure,
+        None,
+        false,
+        detail,
+        now,
+    );
     let outcome = if failures >= cfg.lockout_failures {
         let until = now + cfg.lockout_ms;
-        users::set_throttle(&mut b, &name, Throttle { failures: 0, locked_until: Some(until) }, now);
+        users::set_throttle(
+            &mut b,
+            &name,
+            Throttle {
+                failures: 0,
+                locked_until: Some(until),
+            },
+            now,
+        );
         audit::record(
             &mut b,
             &actor,
             Action::AccountLocked,
             None,
             true,
-            &format!("连续{failures}次登录失败，锁定至{}", crate::clock::format_datetime(until)),
+            &format!(
+                "连续{failures}次登录失败，锁定至{}",
+                crate::clock::format_datetime(until)
+            ),
             now,
         );
         LoginOutcome::Locked { until }
     } else {
-        users::set_throttle(&mut b, &name, Throttle { failures, locked_until: None }, now);
+        users::set_throttle(
+            &mut b,
+            &name,
+            Throttle {
+                failures,
+                locked_until: None,
+            },
+            now,
+        );
         LoginOutcome::Failed {
             remaining: cfg.lockout_failures - failures,
         }

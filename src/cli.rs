@@ -94,11 +94,15 @@ enum UserCommand {
 pub fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "shenbao=info,warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "shenbao=info,warn".into()),
         )
         .init();
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("无法启动运行时：{e}");
@@ -138,8 +142,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn seed_demo(db: &Db, s: &StoreArgs) -> anyhow::Result<()> {
-    let r = demo::seed(db, &Clock::system(), &s.data, std::env::var("SHENBAO_DEMO_PASSWORD").ok()).await?;
-    println!("演示账号（新建 {} 个，共 {} 个），密码均为：{}", r.created, r.usernames.len(), r.password);
+    let r = demo::seed(
+        db,
+        &Clock::system(),
+        &s.data,
+        std::env::var("SHENBAO_DEMO_PASSWORD").ok(),
+    )
+    .await?;
+    println!(
+        "演示账号（新建 {} 个，共 {} 个），密码均为：{}",
+        r.created,
+        r.usernames.len(),
+        r.password
+    );
     println!("  省经信厅：province");
     println!("  市州经信局：{}", r.usernames[1..18].join(", "));
     println!("  评审专家：expert1 … expert5    申报企业：qiye1, qiye2, qiye3");
@@ -167,7 +182,11 @@ async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
     spawn_housekeeping(state.clone());
     let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind(a.addr).await?;
-    println!("shenbao 已启动：http://{}/ （数据库：{}）", listener.local_addr()?, db.backend());
+    println!(
+        "shenbao 已启动：http://{}/ （数据库：{}）",
+        listener.local_addr()?,
+        db.backend()
+    );
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -203,17 +222,26 @@ async fn user_command(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
         ..Actor::system()
     };
     match cmd {
-        UserCommand::Add { role, name, display_name, city } => {
+        UserCommand::Add {
+            role,
+            name,
+            display_name,
+            city,
+        } => {
             let role = Role::parse(&role)
                 .filter(|r| *r != Role::Enterprise)
-                .ok_or_else(|| anyhow::anyhow!("角色应为 province、city 或 expert（企业请在网页上自行注册）"))?;
+                .ok_or_else(|| {
+                    anyhow::anyhow!("角色应为 province、city 或 expert（企业请在网页上自行注册）")
+                })?;
             let city = match (&role, city.as_deref()) {
                 (Role::City, Some(c)) => Some(
                     region::city(c)
                         .or_else(|| region::city_by_pinyin(c))
                         .ok_or_else(|| anyhow::anyhow!("未知的市州：{c}"))?,
                 ),
-                (Role::City, None) => anyhow::bail!("市州经信局账号须用 --city 指定市州（如 420100 或 wuhan）"),
+                (Role::City, None) => {
+                    anyhow::bail!("市州经信局账号须用 --city 指定市州（如 420100 或 wuhan）")
+                }
                 _ => None,
             };
             if users::by_username(db, &name).await?.is_some() {
@@ -241,9 +269,20 @@ async fn user_command(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
                 },
                 now,
             );
-            audit::record(&mut b, &actor, Action::AccountCreate, Some(&id), true, &format!("角色：{}", role.label()), now);
+            audit::record(
+                &mut b,
+                &actor,
+                Action::AccountCreate,
+                Some(&id),
+                true,
+                &format!("角色：{}", role.label()),
+                now,
+            );
             db.write(b).await?;
-            println!("已创建账号 {name}（{}）。临时密码：{temp}（首次登录须修改）", role.label());
+            println!(
+                "已创建账号 {name}（{}）。临时密码：{temp}（首次登录须修改）",
+                role.label()
+            );
         }
         UserCommand::ResetPassword { name } => {
             let user = users::by_username(db, &name)
@@ -255,7 +294,15 @@ async fn user_command(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
             users::set_password(&mut b, &user.id, &hash, true, now);
             sessions::delete_all_for_user(&mut b, &user.id);
             users::clear_throttle(&mut b, &user.username);
-            audit::record(&mut b, &actor, Action::PasswordReset, Some(&user.id), true, &user.username, now);
+            audit::record(
+                &mut b,
+                &actor,
+                Action::PasswordReset,
+                Some(&user.id),
+                true,
+                &user.username,
+                now,
+            );
             db.write(b).await?;
             println!("已重置 {name} 的密码。临时密码：{temp}（首次登录须修改）");
         }

@@ -44,7 +44,10 @@ pub fn shanghai() -> TimeZone {
 /// `2021-09-20 17:30:05` in Asia/Shanghai.
 pub fn format_datetime(ms: Millis) -> String {
     match Timestamp::from_millisecond(ms) {
-        Ok(t) => t.to_zoned(shanghai()).strftime("%Y-%m-%d %H:%M:%S").to_string(),
+        Ok(t) => t
+            .to_zoned(shanghai())
+            .strftime("%Y-%m-%d %H:%M:%S")
+            .to_string(),
         Err(_) => String::new(),
     }
 }

@@ -14,9 +14,27 @@ use crate::store::users::{self, Enterprise, NewUser};
 use crate::store::{Batch, Db, new_id, settings};
 
 pub const DEMO_ENTERPRISES: [(&str, &str, &str, &str, u32); 3] = [
-    ("qiye1", "湖北楚云智造科技有限公司（演示）", "420100", "420106", 1001),
-    ("qiye2", "宜昌三峡精细化工股份有限公司（演示）", "420500", "420502", 1002),
-    ("qiye3", "襄阳汉江汽车零部件有限公司（演示）", "420600", "420602", 1003),
+    (
+        "qiye1",
+        "湖北楚云智造科技有限公司（演示）",
+        "420100",
+        "420106",
+        1001,
+    ),
+    (
+        "qiye2",
+        "宜昌三峡精细化工股份有限公司（演示）",
+        "420500",
+        "420502",
+        1002,
+    ),
+    (
+        "qiye3",
+        "襄阳汉江汽车零部件有限公司（演示）",
+        "420600",
+        "420602",
+        1003,
+    ),
 ];
 
 pub struct DemoReport {
@@ -27,22 +45,47 @@ pub struct DemoReport {
 }
 
 fn demo_accounts() -> Vec<(String, Role, String, Option<&'static str>)> {
-    let mut v = vec![("province".to_string(), Role::Province, "湖北省经信厅信息化推进处".to_string(), None)];
+    let mut v = vec![(
+        "province".to_string(),
+        Role::Province,
+        "湖北省经信厅信息化推进处".to_string(),
+        None,
+    )];
     for c in region::cities() {
-        v.push((c.pinyin.to_string(), Role::City, format!("{}经信局", c.name), Some(c.code)));
+        v.push((
+            c.pinyin.to_string(),
+            Role::City,
+            format!("{}经信局", c.name),
+            Some(c.code),
+        ));
     }
     for i in 1..=5 {
-        v.push((format!("expert{i}"), Role::Expert, format!("评审专家{i}号"), None));
+        v.push((
+            format!("expert{i}"),
+            Role::Expert,
+            format!("评审专家{i}号"),
+            None,
+        ));
     }
     for (u, name, city, _, _) in DEMO_ENTERPRISES {
-        v.push((u.to_string(), Role::Enterprise, name.to_string(), Some(city)));
+        v.push((
+            u.to_string(),
+            Role::Enterprise,
+            name.to_string(),
+            Some(city),
+        ));
     }
     v
 }
 
 /// Creates the demo accounts that are missing. The password is `env_password`,
 /// else the one kept in `<data>/demo-password.txt`, else a new one (kept there).
-pub async fn seed(db: &Db, clock: &Clock, data_dir: &Path, env_password: Option<String>) -> anyhow::Result<DemoReport> {
+pub async fn seed(
+    db: &Db,
+    clock: &Clock,
+    data_dir: &Path,
+    env_password: Option<String>,
+) -> anyhow::Result<DemoReport> {
     let file = data_dir.join("demo-password.txt");
     let from_env = env_password.filter(|p| !p.is_empty());
     let password = match &from_env {
@@ -97,7 +140,9 @@ pub async fn seed(db: &Db, clock: &Clock, data_dir: &Path, env_password: Option<
                     },
                     now,
                 );
-                if let Some((_, name, city, county, seq)) = DEMO_ENTERPRISES.iter().find(|e| e.0 == username) {
+                if let Some((_, name, city, county, seq)) =
+                    DEMO_ENTERPRISES.iter().find(|e| e.0 == username)
+                {
                     let code = CreditCode::synthesize(city, *seq);
                     users::insert_enterprise(
                         &mut b,
@@ -118,7 +163,15 @@ pub async fn seed(db: &Db, clock: &Clock, data_dir: &Path, env_password: Option<
         }
     }
     settings::set(&mut b, "demo", "1");
-    audit::record(&mut b, &Actor::system(), Action::DemoSeed, None, true, &format!("新建演示账号{created}个"), now);
+    audit::record(
+        &mut b,
+        &Actor::system(),
+        Action::DemoSeed,
+        None,
+        true,
+        &format!("新建演示账号{created}个"),
+        now,
+    );
     db.write(b).await?;
     Ok(DemoReport {
         password,

@@ -62,7 +62,10 @@ mod tests {
 
     #[test]
     fn mobile() {
-        assert_eq!(MobilePhone::parse("135 0716 2678").unwrap().as_str(), "13507162678");
+        assert_eq!(
+            MobilePhone::parse("135 0716 2678").unwrap().as_str(),
+            "13507162678"
+        );
         assert!(MobilePhone::parse("+8613507162678").is_ok());
         assert!(MobilePhone::parse("027-87236506").is_err());
         assert!(MobilePhone::parse("12507162678").is_err());

@@ -20,7 +20,9 @@ pub enum CodeError {
     Empty,
     #[error("统一社会信用代码应为18位（当前{0}位）")]
     Length(usize),
-    #[error("统一社会信用代码第{pos}位“{ch}”不是允许的字符（只能是数字和除I、O、S、V、Z外的大写字母）")]
+    #[error(
+        "统一社会信用代码第{pos}位“{ch}”不是允许的字符（只能是数字和除I、O、S、V、Z外的大写字母）"
+    )]
     Character { pos: usize, ch: char },
     #[error("统一社会信用代码校验位不正确，请核对后重新输入")]
     Check,

@@ -195,7 +195,9 @@ impl Db {
             Some(u) => anyhow::bail!("不支持的数据库地址：{u}（应为 postgres://… 或 sqlite://…）"),
             None => {
                 std::fs::create_dir_all(data_dir)?;
-                Ok(Db::Sqlite(sqlite::SqliteDb::open(&data_dir.join("shenbao.db"))?))
+                Ok(Db::Sqlite(sqlite::SqliteDb::open(
+                    &data_dir.join("shenbao.db"),
+                )?))
             }
         }
     }

@@ -6,7 +6,10 @@ use sqlx::{Column, Connection, Executor, PgPool, Postgres, Row as _, TypeInfo, V
 
 use super::{Batch, Expect, Result, Row, StoreError, Value};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_foundation.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    include_str!("../../migrations/postgres/0001_foundation.sql"),
+)];
 
 #[derive(Clone)]
 pub struct PgDb {
@@ -22,7 +25,10 @@ fn err(e: sqlx::Error) -> StoreError {
     StoreError::Other(e.to_string())
 }
 
-fn bind<'q>(mut q: Query<'q, Postgres, PgArguments>, params: &'q [Value]) -> Query<'q, Postgres, PgArguments> {
+fn bind<'q>(
+    mut q: Query<'q, Postgres, PgArguments>,
+    params: &'q [Value],
+) -> Query<'q, Postgres, PgArguments> {
     for v in params {
         q = match v {
             Value::Int(n) => q.bind(*n),
@@ -68,7 +74,8 @@ impl PgDb {
                 "bad schema name"
             );
             let mut conn = sqlx::PgConnection::connect_with(&opts).await?;
-            conn.execute(format!("CREATE SCHEMA IF NOT EXISTS {s}").as_str()).await?;
+            conn.execute(format!("CREATE SCHEMA IF NOT EXISTS {s}").as_str())
+                .await?;
             conn.close().await?;
             opts = opts.options([("search_path", s)]);
         }
@@ -91,10 +98,11 @@ impl PgDb {
         )
         .await?;
         for (version, sql) in MIGRATIONS {
-            let done: bool = sqlx::query_scalar("SELECT COUNT(*) > 0 FROM schema_migrations WHERE version = $1")
-                .bind(version)
-                .fetch_one(&mut *conn)
-                .await?;
+            let done: bool =
+                sqlx::query_scalar("SELECT COUNT(*) > 0 FROM schema_migrations WHERE version = $1")
+                    .bind(version)
+                    .fetch_one(&mut *conn)
+                    .await?;
             if !done {
                 let mut tx = conn.begin().await?;
                 tx.execute(*sql).await?;

@@ -55,7 +55,10 @@ pub async fn find(db: &Db, id_hash: &str) -> Result<Option<(Session, User)>> {
 }
 
 pub fn touch(b: &mut Batch, id_hash: &str, now: Millis) {
-    b.push("UPDATE sessions SET last_seen = $2 WHERE id_hash = $1", params![id_hash, now]);
+    b.push(
+        "UPDATE sessions SET last_seen = $2 WHERE id_hash = $1",
+        params![id_hash, now],
+    );
 }
 
 pub fn delete(b: &mut Batch, id_hash: &str) {
@@ -76,7 +79,10 @@ pub fn delete_expired(b: &mut Batch, now: Millis, idle_ms: Millis, absolute_ms: 
 
 pub async fn count_for_user(db: &Db, user_id: &str) -> Result<i64> {
     let row = db
-        .query_opt("SELECT COUNT(*) FROM sessions WHERE user_id = $1", params![user_id])
+        .query_opt(
+            "SELECT COUNT(*) FROM sessions WHERE user_id = $1",
+            params![user_id],
+        )
         .await?;
     Ok(row.map_or(0, |r| r.int(0)))
 }

@@ -13,7 +13,10 @@ use tokio::sync::oneshot;
 
 use super::{Batch, Expect, Result, Row, StoreError, Value};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_foundation.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    include_str!("../../migrations/sqlite/0001_foundation.sql"),
+)];
 const MAX_GROUP: usize = 512;
 const MAX_IDLE_READERS: usize = 16;
 
@@ -32,7 +35,9 @@ struct Inner {
 
 fn open_conn(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
     let flags = if read_only {
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI
     } else {
         OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
@@ -154,7 +159,12 @@ impl SqliteDb {
     }
 
     pub fn query(&self, sql: &'static str, params: Vec<Value>) -> Result<Vec<Row>> {
-        let pooled = self.inner.readers.lock().map_err(|_| StoreError::Other("pool poisoned".into()))?.pop();
+        let pooled = self
+            .inner
+            .readers
+            .lock()
+            .map_err(|_| StoreError::Other("pool poisoned".into()))?
+            .pop();
         let conn = match pooled {
             Some(c) => c,
             None => open_conn(&self.inner.path, true).map_err(err)?,
@@ -176,7 +186,8 @@ impl SqliteDb {
             .map_err(|_| StoreError::Other("writer poisoned".into()))?
             .send((batch, tx))
             .map_err(|_| StoreError::Other("writer stopped".into()))?;
-        rx.await.map_err(|_| StoreError::Other("writer stopped".into()))?
+        rx.await
+            .map_err(|_| StoreError::Other("writer stopped".into()))?
     }
 }
 
@@ -218,7 +229,10 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
         if let Err(e) = committed {
             let _ = conn.execute_batch("ROLLBACK");
             let msg = e.to_string();
-            results = jobs.iter().map(|_| Err(StoreError::Other(msg.clone()))).collect();
+            results = jobs
+                .iter()
+                .map(|_| Err(StoreError::Other(msg.clone())))
+                .collect();
         }
         for ((_, reply), r) in jobs.into_iter().zip(results) {
             let _ = reply.send(r);
@@ -232,6 +246,9 @@ mod tests {
 
     #[test]
     fn placeholders_are_rewritten_outside_of_other_dollars() {
-        assert_eq!(rewrite("SELECT $1, $12 WHERE a = '$x'"), "SELECT ?1, ?12 WHERE a = '$x'");
+        assert_eq!(
+            rewrite("SELECT $1, $12 WHERE a = '$x'"),
+            "SELECT ?1, ?12 WHERE a = '$x'"
+        );
     }
 }

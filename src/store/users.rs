@@ -74,7 +74,11 @@ pub fn normalize_username(s: &str) -> String {
 pub async fn by_username(db: &Db, username: &str) -> Result<Option<User>> {
     let row = db
         .query_opt(
-            concat!("SELECT ", user_cols!(), " FROM users u WHERE u.username = $1"),
+            concat!(
+                "SELECT ",
+                user_cols!(),
+                " FROM users u WHERE u.username = $1"
+            ),
             params![normalize_username(username)],
         )
         .await?;
@@ -83,7 +87,10 @@ pub async fn by_username(db: &Db, username: &str) -> Result<Option<User>> {
 
 pub async fn by_id(db: &Db, id: &str) -> Result<Option<User>> {
     let row = db
-        .query_opt(concat!("SELECT ", user_cols!(), " FROM users u WHERE u.id = $1"), params![id])
+        .query_opt(
+            concat!("SELECT ", user_cols!(), " FROM users u WHERE u.id = $1"),
+            params![id],
+        )
         .await?;
     Ok(row.as_ref().map(User::from_row))
 }
@@ -146,7 +153,14 @@ pub fn set_disabled(b: &mut Batch, user_id: &str, disabled: bool, now: Millis) {
     );
 }
 
-pub fn update_staff(b: &mut Batch, user_id: &str, role: Role, display_name: &str, city: Option<&str>, now: Millis) {
+pub fn update_staff(
+    b: &mut Batch,
+    user_id: &str,
+    role: Role,
+    display_name: &str,
+    city: Option<&str>,
+    now: Millis,
+) {
     b.push_one(
         "UPDATE users SET role = $2, display_name = $3, city_code = $4, updated_at = $5 \
          WHERE id = $1 AND role <> 'enterprise'",

@@ -1,12 +1,12 @@
 //! Logging in and out, enterprise registration, password changes, the dashboard.
 
 use askama::Template;
+use axum::Form;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Form;
 use serde::Deserialize;
 
 use super::AppState;
@@ -30,7 +30,10 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/register", get(register_page).post(register))
         .route("/account", get(account_page))
-        .route("/account/password", get(password_page).post(change_password))
+        .route(
+            "/account/password",
+            get(password_page).post(change_password),
+        )
         .route("/account/logout-all", post(logout_all))
         .route("/dashboard", get(dashboard))
 }
@@ -64,7 +67,11 @@ fn safe_next(next: &str) -> String {
     }
 }
 
-async fn login_page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<LoginQuery>) -> AppResult<Response> {
+async fn login_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<LoginQuery>,
+) -> AppResult<Response> {
     if ctx.user.is_some() {
         return Ok(Redirect::to("/dashboard").into_response());
     }
@@ -96,7 +103,12 @@ struct LoginForm {
 }
 
 /// Starts a fresh session for `user` (a new id at every login), ending the one the request came with.
-async fn start_session(state: &AppState, ctx: &Ctx, user: &User, mut b: Batch) -> AppResult<axum::http::HeaderValue> {
+async fn start_session(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &User,
+    mut b: Batch,
+) -> AppResult<axum::http::HeaderValue> {
     let token = context::random_token();
     let id_hash = context::token_hash(&token);
     if let Some(old) = &ctx.session {
@@ -117,17 +129,35 @@ async fn start_session(state: &AppState, ctx: &Ctx, user: &User, mut b: Batch) -
     Ok(context::set_cookie(state, SESSION_COOKIE, &token, None))
 }
 
-async fn login(State(state): State<AppState>, ctx: Ctx, Form(f): Form<LoginForm>) -> AppResult<Response> {
+async fn login(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<LoginForm>,
+) -> AppResult<Response> {
     let username: String = f.username.trim().chars().take(64).collect();
     let outcome = if username.is_empty() || f.password.is_empty() {
         None
     } else {
-        Some(auth::login(&state.db, &state.clock, &state.config, &username, &f.password, &ctx.ip).await?)
+        Some(
+            auth::login(
+                &state.db,
+                &state.clock,
+                &state.config,
+                &username,
+                &f.password,
+                &ctx.ip,
+            )
+            .await?,
+        )
     };
     let error = match outcome {
         Some(LoginOutcome::Success(user)) => {
             let cookie = start_session(&state, &ctx, &user, Batch::new()).await?;
-            let to = if user.must_change_password { "/account/password".to_string() } else { safe_next(&f.next) };
+            let to = if user.must_change_password {
+                "/account/password".to_string()
+            } else {
+                safe_next(&f.next)
+            };
             return Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&to)).into_response());
         }
         None => "请输入用户名和密码。".to_string(),
@@ -138,7 +168,9 @@ async fn login(State(state): State<AppState>, ctx: Ctx, Form(f): Form<LoginForm>
             "登录失败次数过多，账号已锁定，请于{}后再试。",
             clock::format_datetime(until)
         ),
-        Some(LoginOutcome::Throttled) => "您所在网络地址的登录失败次数过多，请15分钟后再试。".to_string(),
+        Some(LoginOutcome::Throttled) => {
+            "您所在网络地址的登录失败次数过多，请15分钟后再试。".to_string()
+        }
     };
     let status = if matches!(outcome, Some(LoginOutcome::Throttled)) {
         axum::http::StatusCode::TOO_MANY_REQUESTS
@@ -159,7 +191,15 @@ async fn logout(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> 
     if let (Some(s), Some(u)) = (&ctx.session, &ctx.user) {
         let mut b = Batch::new();
         sessions::delete(&mut b, &s.id_hash);
-        audit::record(&mut b, &ctx.actor(), Action::Logout, Some(&u.id), true, "", state.clock.now());
+        audit::record(
+            &mut b,
+            &ctx.actor(),
+            Action::Logout,
+            Some(&u.id),
+            true,
+            "",
+            state.clock.now(),
+        );
         state.db.write(b).await?;
     }
     let clear = context::set_cookie(&state, SESSION_COOKIE, "", Some(0));
@@ -170,7 +210,15 @@ async fn logout_all(State(state): State<AppState>, ctx: Ctx) -> AppResult<Respon
     let u = ctx.require_user()?;
     let mut b = Batch::new();
     sessions::delete_all_for_user(&mut b, &u.id);
-    audit::record(&mut b, &ctx.actor(), Action::LogoutEverywhere, Some(&u.id), true, "", state.clock.now());
+    audit::record(
+        &mut b,
+        &ctx.actor(),
+        Action::LogoutEverywhere,
+        Some(&u.id),
+        true,
+        "",
+        state.clock.now(),
+    );
     state.db.write(b).await?;
     let clear = context::set_cookie(&state, SESSION_COOKIE, "", Some(0));
     Ok(([(header::SET_COOKIE, clear)], Redirect::to("/login?bye=1")).into_response())
@@ -215,7 +263,13 @@ async fn register_page(State(state): State<AppState>, ctx: Ctx) -> AppResult<Htm
     Ok(Html(page.render()?))
 }
 
-fn text_field(errors: &mut Errors, field: &'static str, label: &'static str, v: &str, max: usize) -> String {
+fn text_field(
+    errors: &mut Errors,
+    field: &'static str,
+    label: &'static str,
+    v: &str,
+    max: usize,
+) -> String {
     let v = v.trim();
     if v.is_empty() {
         errors.add(field, label, format!("请填写{label}"));
@@ -225,7 +279,11 @@ fn text_field(errors: &mut Errors, field: &'static str, label: &'static str, v: 
     v.to_string()
 }
 
-async fn register(State(state): State<AppState>, ctx: Ctx, Form(f): Form<RegisterForm>) -> AppResult<Response> {
+async fn register(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<RegisterForm>,
+) -> AppResult<Response> {
     let mut errors = Errors::default();
     let name = text_field(&mut errors, "name", "企业名称", &f.name, 100);
     let code = match CreditCode::parse_hubei(&f.credit_code) {
@@ -241,22 +299,43 @@ async fn register(State(state): State<AppState>, ctx: Ctx, Form(f): Form<Registe
     if city.is_none() {
         errors.add("county", "所属地区", "请选择企业所属的市州和县（市、区）");
     }
-    let contact_name = text_field(&mut errors, "contact_name", "联系人姓名", &f.contact_name, 30);
-    let mobile = MobilePhone::parse(&f.mobile).map_err(|m| errors.add("mobile", "移动电话", m)).ok();
-    let email = Email::parse(&f.email).map_err(|m| errors.add("email", "电子邮箱", m)).ok();
-    let username = code.as_ref().map(|c| c.as_str().to_string()).unwrap_or_default();
+    let contact_name = text_field(
+        &mut errors,
+        "contact_name",
+        "联系人姓名",
+        &f.contact_name,
+        30,
+    );
+    let mobile = MobilePhone::parse(&f.mobile)
+        .map_err(|m| errors.add("mobile", "移动电话", m))
+        .ok();
+    let email = Email::parse(&f.email)
+        .map_err(|m| errors.add("email", "电子邮箱", m))
+        .ok();
+    let username = code
+        .as_ref()
+        .map(|c| c.as_str().to_string())
+        .unwrap_or_default();
     if let Err(e) = password::check(&f.password, &username) {
         errors.add("password", "密码", e.to_string());
     } else if f.password != f.password2 {
         errors.add("password2", "再次输入密码", "两次输入的密码不一致");
     }
     if let Some(c) = &code
-        && users::enterprise_by_code(&state.db, c.as_str()).await?.is_some()
+        && users::enterprise_by_code(&state.db, c.as_str())
+            .await?
+            .is_some()
     {
-        errors.add("credit_code", "统一社会信用代码", "该统一社会信用代码已注册。请直接登录；如忘记密码，请联系所在市州经信局重置。");
+        errors.add(
+            "credit_code",
+            "统一社会信用代码",
+            "该统一社会信用代码已注册。请直接登录；如忘记密码，请联系所在市州经信局重置。",
+        );
     }
 
-    if let (true, Some(code), Some(city), Some(mobile), Some(email)) = (errors.is_empty(), &code, city, &mobile, &email) {
+    if let (true, Some(code), Some(city), Some(mobile), Some(email)) =
+        (errors.is_empty(), &code, city, &mobile, &email)
+    {
         let now = state.clock.now();
         let hash = auth::hash_password(f.password.clone()).await;
         let id = new_id();
@@ -295,7 +374,15 @@ async fn register(State(state): State<AppState>, ctx: Ctx, Form(f): Form<Registe
             role: Some(Role::Enterprise.as_str()),
             ip: ctx.ip.clone(),
         };
-        audit::record(&mut b, &actor, Action::Register, Some(&id), true, &name, now);
+        audit::record(
+            &mut b,
+            &actor,
+            Action::Register,
+            Some(&id),
+            true,
+            &name,
+            now,
+        );
         let user = User {
             id: id.clone(),
             username: code.as_str().to_lowercase(),
@@ -310,21 +397,39 @@ async fn register(State(state): State<AppState>, ctx: Ctx, Form(f): Form<Registe
         };
         match start_session(&state, &ctx, &user, b).await {
             Ok(cookie) => {
-                return Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/dashboard?welcome=1")).into_response());
+                return Ok((
+                    [(header::SET_COOKIE, cookie)],
+                    Redirect::to("/dashboard?welcome=1"),
+                )
+                    .into_response());
             }
-            Err(AppError::Internal(e)) if matches!(e.downcast_ref::<StoreError>(), Some(StoreError::Unique(_))) => {
-                errors.add("credit_code", "统一社会信用代码", "该统一社会信用代码已注册。请直接登录；如忘记密码，请联系所在市州经信局重置。");
+            Err(AppError::Internal(e))
+                if matches!(e.downcast_ref::<StoreError>(), Some(StoreError::Unique(_))) =>
+            {
+                errors.add(
+                    "credit_code",
+                    "统一社会信用代码",
+                    "该统一社会信用代码已注册。请直接登录；如忘记密码，请联系所在市州经信局重置。",
+                );
             }
             Err(e) => return Err(e),
         }
     }
     let page = RegisterPage {
         page: Page::new(&state, &ctx, "企业注册"),
-        form: RegisterForm { password: String::new(), password2: String::new(), ..f },
+        form: RegisterForm {
+            password: String::new(),
+            password2: String::new(),
+            ..f
+        },
         errors,
         cities: region::cities(),
     };
-    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+    Ok((
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        Html(page.render()?),
+    )
+        .into_response())
 }
 
 #[derive(Template)]
@@ -342,14 +447,22 @@ struct NoticeQuery {
     changed: Option<String>,
 }
 
-async fn account_page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<NoticeQuery>) -> AppResult<Html<String>> {
+async fn account_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<NoticeQuery>,
+) -> AppResult<Html<String>> {
     let user = ctx.require_user()?.clone();
     let n = sessions::count_for_user(&state.db, &user.id).await?;
     let page = AccountPage {
         page: Page::new(&state, &ctx, "账号与安全"),
         user,
         sessions: n,
-        notice: if q.changed.is_some() { "密码已修改，其他设备上的登录已失效。" } else { "" },
+        notice: if q.changed.is_some() {
+            "密码已修改，其他设备上的登录已失效。"
+        } else {
+            ""
+        },
     };
     Ok(Html(page.render()?))
 }
@@ -382,7 +495,11 @@ struct PasswordForm {
     password2: String,
 }
 
-async fn change_password(State(state): State<AppState>, ctx: Ctx, Form(f): Form<PasswordForm>) -> AppResult<Response> {
+async fn change_password(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<PasswordForm>,
+) -> AppResult<Response> {
     let user = ctx.require_user()?.clone();
     let mut errors = Errors::default();
     if !auth::verify_password(f.current.clone(), Some(user.password_hash.clone())).await {
@@ -401,18 +518,34 @@ async fn change_password(State(state): State<AppState>, ctx: Ctx, Form(f): Form<
             forced: user.must_change_password,
             errors,
         };
-        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+        return Ok((
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            Html(page.render()?),
+        )
+            .into_response());
     }
     let now = state.clock.now();
     let hash = auth::hash_password(f.password).await;
     let mut b = Batch::new();
     users::set_password(&mut b, &user.id, &hash, false, now);
     sessions::delete_all_for_user(&mut b, &user.id);
-    audit::record(&mut b, &ctx.actor(), Action::PasswordChange, Some(&user.id), true, "", now);
+    audit::record(
+        &mut b,
+        &ctx.actor(),
+        Action::PasswordChange,
+        Some(&user.id),
+        true,
+        "",
+        now,
+    );
     let mut ctx = ctx;
     ctx.session = None; // all deleted above; the new one replaces them
     let cookie = start_session(&state, &ctx, &user, b).await?;
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/account?changed=1")).into_response())
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Redirect::to("/account?changed=1"),
+    )
+        .into_response())
 }
 
 #[derive(Template)]
@@ -432,7 +565,11 @@ struct DashboardQuery {
     welcome: Option<String>,
 }
 
-async fn dashboard(State(state): State<AppState>, ctx: Ctx, Query(q): Query<DashboardQuery>) -> AppResult<Html<String>> {
+async fn dashboard(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<DashboardQuery>,
+) -> AppResult<Html<String>> {
     let user = ctx.require_user()?.clone();
     let enterprise = if user.role == Role::Enterprise {
         users::enterprise(&state.db, &user.id).await?
@@ -441,17 +578,29 @@ async fn dashboard(State(state): State<AppState>, ctx: Ctx, Query(q): Query<Dash
     };
     let region_name = match (&enterprise, &user.city_code) {
         (Some(e), _) => region_label(&e.city_code, &e.county_code),
-        (None, Some(c)) => region::city(c).map(|c| c.name.to_string()).unwrap_or_default(),
+        (None, Some(c)) => region::city(c)
+            .map(|c| c.name.to_string())
+            .unwrap_or_default(),
         _ => String::new(),
     };
     let staff_counts = if user.role == Role::Province {
         let rows = state
             .db
-            .query("SELECT role, COUNT(*) FROM users GROUP BY role ORDER BY role", Vec::new())
+            .query(
+                "SELECT role, COUNT(*) FROM users GROUP BY role ORDER BY role",
+                Vec::new(),
+            )
             .await?;
         Role::ALL
             .iter()
-            .map(|r| (r.label(), rows.iter().find(|row| row.text(0) == r.as_str()).map_or(0, |row| row.int(1))))
+            .map(|r| {
+                (
+                    r.label(),
+                    rows.iter()
+                        .find(|row| row.text(0) == r.as_str())
+                        .map_or(0, |row| row.int(1)),
+                )
+            })
             .collect()
     } else {
         Vec::new()

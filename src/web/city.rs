@@ -56,7 +56,9 @@ async fn enterprises(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<
         .collect();
     let page = EnterprisesPage {
         page: Page::new(&state, &ctx, "本地区企业"),
-        city_name: crate::domain::region::city(&city).map(|c| c.name.to_string()).unwrap_or_default(),
+        city_name: crate::domain::region::city(&city)
+            .map(|c| c.name.to_string())
+            .unwrap_or_default(),
         rows,
     };
     Ok(Html(page.render()?))

@@ -14,10 +14,10 @@ use sha2::{Digest, Sha256};
 use super::AppState;
 use super::error::AppError;
 use crate::domain::role::Role;
+use crate::store::Batch;
 use crate::store::audit::{self, Action, Actor};
 use crate::store::sessions::{self, Session};
 use crate::store::users::User;
-use crate::store::Batch;
 
 pub const SESSION_COOKIE: &str = "sb_session";
 pub const CSRF_COOKIE: &str = "sb_csrf";
@@ -65,7 +65,11 @@ impl Ctx {
 
     pub fn require_role(&self, role: Role) -> Result<&User, AppError> {
         let u = self.require_user()?;
-        if u.role == role { Ok(u) } else { Err(AppError::Forbidden) }
+        if u.role == role {
+            Ok(u)
+        } else {
+            Err(AppError::Forbidden)
+        }
     }
 }
 
@@ -104,7 +108,10 @@ pub fn token_hash(token: &str) -> String {
 
 fn client_ip(req: &Request, trust_proxy: bool) -> String {
     if trust_proxy
-        && let Some(v) = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok())
+        && let Some(v) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
         && let Some(last) = v.rsplit(',').next()
     {
         return last.trim().chars().take(64).collect();
@@ -127,7 +134,11 @@ pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64
 }
 
 fn constant_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// Cross-site requests are refused before any token is looked at.
@@ -181,12 +192,34 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         match sessions::find(&state.db, &id_hash).await {
             Ok(Some((s, u))) => {
                 let cfg = &state.config;
-                if now - s.last_seen > cfg.idle_timeout_ms || now - s.created_at > cfg.absolute_timeout_ms || u.disabled {
+                if now - s.last_seen > cfg.idle_timeout_ms
+                    || now - s.created_at > cfg.absolute_timeout_ms
+                    || u.disabled
+                {
                     let mut b = Batch::new();
                     sessions::delete(&mut b, &id_hash);
-                    let actor = Actor { id: Some(u.id.clone()), name: u.username.clone(), role: Some(u.role.as_str()), ip: ip.clone() };
-                    let why = if now - s.created_at > cfg.absolute_timeout_ms { "超过会话最长时限" } else if u.disabled { "账号已停用" } else { "长时间未操作" };
-                    audit::record(&mut b, &actor, Action::SessionExpired, Some(&u.id), true, why, now);
+                    let actor = Actor {
+                        id: Some(u.id.clone()),
+                        name: u.username.clone(),
+                        role: Some(u.role.as_str()),
+                        ip: ip.clone(),
+                    };
+                    let why = if now - s.created_at > cfg.absolute_timeout_ms {
+                        "超过会话最长时限"
+                    } else if u.disabled {
+                        "账号已停用"
+                    } else {
+                        "长时间未操作"
+                    };
+                    audit::record(
+                        &mut b,
+                        &actor,
+                        Action::SessionExpired,
+                        Some(&u.id),
+                        true,
+                        why,
+                        now,
+                    );
                     if let Err(e) = state.db.write(b).await {
                         return AppError::from(e).into_response();
                     }
@@ -264,14 +297,25 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
             }
         } else {
             if offered.is_none() {
-                offered = parts.uri.query().and_then(|q| form_field(q.as_bytes(), "_csrf"));
+                offered = parts
+                    .uri
+                    .query()
+                    .and_then(|q| form_field(q.as_bytes(), "_csrf"));
             }
             body
         };
         let ok = !cross_site(&parts.headers) && offered.is_some_and(|t| constant_eq(&t, &ctx.csrf));
         if !ok {
             let mut b = Batch::new();
-            audit::record(&mut b, &ctx.actor(), Action::CsrfRefused, Some(parts.uri.path()), false, "", now);
+            audit::record(
+                &mut b,
+                &ctx.actor(),
+                Action::CsrfRefused,
+                Some(parts.uri.path()),
+                false,
+                "",
+                now,
+            );
             let _ = state.db.write(b).await;
             return with_headers(AppError::Csrf.into_response());
         }
@@ -281,7 +325,9 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     // A temporary password must be replaced before anything else.
     if let Some(u) = &ctx.user
         && u.must_change_password
-        && !(path.starts_with("/account/password") || path.starts_with("/logout") || path.starts_with("/static/"))
+        && !(path.starts_with("/account/password")
+            || path.starts_with("/logout")
+            || path.starts_with("/static/"))
     {
         return with_headers(Redirect::to("/account/password").into_response());
     }
@@ -290,12 +336,16 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     req.extensions_mut().insert(ctx);
     let mut resp = next.run(req).await;
     if let Some(t) = new_csrf_cookie {
-        resp.headers_mut()
-            .append(header::SET_COOKIE, set_cookie(&state, CSRF_COOKIE, &t, None));
+        resp.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(&state, CSRF_COOKIE, &t, None),
+        );
     }
     if clear_session && !resp.headers().contains_key(header::SET_COOKIE) {
-        resp.headers_mut()
-            .append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", Some(0)));
+        resp.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(&state, SESSION_COOKIE, "", Some(0)),
+        );
     }
     with_headers(resp)
 }
@@ -309,9 +359,15 @@ fn with_headers(mut resp: Response) -> Response {
              object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         ),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     h.insert(
         "permissions-policy",
         HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),

@@ -7,7 +7,10 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 #[derive(Debug)]
 pub enum AppError {
     /// Not logged in (or session ended): go to the login page, then come back.
-    LoginRequired { next: String, expired: bool },
+    LoginRequired {
+        next: String,
+        expired: bool,
+    },
     Forbidden,
     NotFound,
     /// The request's CSRF token or origin did not match.
@@ -53,7 +56,11 @@ impl IntoResponse for AppError {
                 "无权访问",
                 "您的账号无权查看或操作此页面。如确需办理，请联系省经信厅信息化推进处。",
             ),
-            AppError::NotFound => error_page(StatusCode::NOT_FOUND, "页面不存在", "您访问的页面不存在或已被删除。"),
+            AppError::NotFound => error_page(
+                StatusCode::NOT_FOUND,
+                "页面不存在",
+                "您访问的页面不存在或已被删除。",
+            ),
             AppError::Csrf => error_page(
                 StatusCode::FORBIDDEN,
                 "请求未通过安全校验",
@@ -76,7 +83,9 @@ pub fn urlencode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }

@@ -34,6 +34,9 @@ pub fn router(state: AppState) -> Router {
         .merge(province::router())
         .merge(city::router())
         .fallback(public::not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), context::middleware))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            context::middleware,
+        ))
         .with_state(state)
 }

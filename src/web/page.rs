@@ -23,7 +23,9 @@ fn nav_for(role: Option<Role>) -> Vec<(&'static str, &'static str)> {
     let mut items = vec![("/", "首页")];
     match role {
         None => items.extend([("/login", "登录"), ("/register", "企业注册")]),
-        Some(Role::Enterprise) => items.extend([("/dashboard", "我的申报"), ("/account", "账号与安全")]),
+        Some(Role::Enterprise) => {
+            items.extend([("/dashboard", "我的申报"), ("/account", "账号与安全")])
+        }
         Some(Role::City) => items.extend([
             ("/dashboard", "工作台"),
             ("/city/enterprises", "本地区企业"),
@@ -35,7 +37,9 @@ fn nav_for(role: Option<Role>) -> Vec<(&'static str, &'static str)> {
             ("/province/audit", "审计日志"),
             ("/account", "账号与安全"),
         ]),
-        Some(Role::Expert) => items.extend([("/dashboard", "评审任务"), ("/account", "账号与安全")]),
+        Some(Role::Expert) => {
+            items.extend([("/dashboard", "评审任务"), ("/account", "账号与安全")])
+        }
     }
     items
 }
@@ -49,7 +53,11 @@ impl Page {
             .map(|(href, label)| Nav {
                 href,
                 label,
-                current: if href == "/" { path == "/" } else { path.starts_with(href) },
+                current: if href == "/" {
+                    path == "/"
+                } else {
+                    path.starts_with(href)
+                },
             })
             .collect();
         Page {

@@ -46,7 +46,11 @@ struct RoleQuery {
     role: String,
 }
 
-async fn list_users(State(state): State<AppState>, ctx: Ctx, Query(q): Query<RoleQuery>) -> AppResult<Html<String>> {
+async fn list_users(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<RoleQuery>,
+) -> AppResult<Html<String>> {
     ctx.require_role(Role::Province)?;
     let users = users::list(&state.db, Role::parse(&q.role)).await?;
     let page = UsersPage {
@@ -87,7 +91,9 @@ struct UserFormPage {
 impl UserFormPage {
     /// Enterprise accounts are not edited here.
     fn show_form(&self) -> bool {
-        self.editing.as_ref().is_none_or(|u| u.role != Role::Enterprise)
+        self.editing
+            .as_ref()
+            .is_none_or(|u| u.role != Role::Enterprise)
     }
 }
 
@@ -95,7 +101,10 @@ async fn new_user_page(State(state): State<AppState>, ctx: Ctx) -> AppResult<Htm
     ctx.require_role(Role::Province)?;
     let page = UserFormPage {
         page: Page::new(&state, &ctx, "新建工作人员账号"),
-        form: StaffForm { role: "city".into(), ..StaffForm::default() },
+        form: StaffForm {
+            role: "city".into(),
+            ..StaffForm::default()
+        },
         errors: Errors::default(),
         cities: region::cities(),
         staff_roles: Role::STAFF,
@@ -107,20 +116,41 @@ async fn new_user_page(State(state): State<AppState>, ctx: Ctx) -> AppResult<Htm
 }
 
 /// Checks a staff form; returns the role and city code when valid.
-fn check_staff_form(f: &StaffForm, errors: &mut Errors, with_username: bool) -> Option<(Role, Option<&'static str>)> {
+fn check_staff_form(
+    f: &StaffForm,
+    errors: &mut Errors,
+    with_username: bool,
+) -> Option<(Role, Option<&'static str>)> {
     let role = Role::parse(&f.role).filter(|r| *r != Role::Enterprise);
     if role.is_none() {
-        errors.add("role", "角色", "请选择角色（市州经信局、省经信厅或评审专家）");
+        errors.add(
+            "role",
+            "角色",
+            "请选择角色（市州经信局、省经信厅或评审专家）",
+        );
     }
     if with_username {
         let u = f.username.trim();
-        if u.len() < 3 || u.len() > 32 || !u.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-') {
-            errors.add("username", "用户名", "用户名为3到32位字母、数字、下划线、点或连字符");
+        if u.len() < 3
+            || u.len() > 32
+            || !u
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+        {
+            errors.add(
+                "username",
+                "用户名",
+                "用户名为3到32位字母、数字、下划线、点或连字符",
+            );
         }
     }
     let name = f.display_name.trim();
     if name.is_empty() || name.chars().count() > 50 {
-        errors.add("display_name", "名称", "请填写名称（不超过50个字），如“武汉市经信局”或专家姓名");
+        errors.add(
+            "display_name",
+            "名称",
+            "请填写名称（不超过50个字），如“武汉市经信局”或专家姓名",
+        );
     }
     let city = region::city(f.city.trim()).map(|c| c.code);
     if role == Some(Role::City) && city.is_none() {
@@ -129,7 +159,11 @@ fn check_staff_form(f: &StaffForm, errors: &mut Errors, with_username: bool) -> 
     role.map(|r| (r, if r == Role::City { city } else { None }))
 }
 
-async fn create_user(State(state): State<AppState>, ctx: Ctx, Form(f): Form<StaffForm>) -> AppResult<Response> {
+async fn create_user(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<StaffForm>,
+) -> AppResult<Response> {
     ctx.require_role(Role::Province)?;
     let mut errors = Errors::default();
     let checked = check_staff_form(&f, &mut errors, true);
@@ -157,8 +191,21 @@ async fn create_user(State(state): State<AppState>, ctx: Ctx, Form(f): Form<Staf
             },
             now,
         );
-        let detail = format!("角色：{}；名称：{}；市州：{}", role.label(), f.display_name.trim(), city.unwrap_or("-"));
-        audit::record(&mut b, &ctx.actor(), Action::AccountCreate, Some(&id), true, &detail, now);
+        let detail = format!(
+            "角色：{}；名称：{}；市州：{}",
+            role.label(),
+            f.display_name.trim(),
+            city.unwrap_or("-")
+        );
+        audit::record(
+            &mut b,
+            &ctx.actor(),
+            Action::AccountCreate,
+            Some(&id),
+            true,
+            &detail,
+            now,
+        );
         match state.db.write(b).await {
             Ok(_) => {}
             Err(StoreError::Unique(_)) => {
@@ -170,20 +217,42 @@ async fn create_user(State(state): State<AppState>, ctx: Ctx, Form(f): Form<Staf
     }
     let created = errors.is_empty();
     let page = UserFormPage {
-        page: Page::new(&state, &ctx, if created { "账号已创建" } else { "新建工作人员账号" }),
+        page: Page::new(
+            &state,
+            &ctx,
+            if created {
+                "账号已创建"
+            } else {
+                "新建工作人员账号"
+            },
+        ),
         notice: if created {
-            format!("账号“{}”已创建。请将以下临时密码告知本人，首次登录时须修改密码。此密码只显示这一次。", f.username.trim())
+            format!(
+                "账号“{}”已创建。请将以下临时密码告知本人，首次登录时须修改密码。此密码只显示这一次。",
+                f.username.trim()
+            )
         } else {
             String::new()
         },
-        form: if created { StaffForm { role: "city".into(), ..StaffForm::default() } } else { f },
+        form: if created {
+            StaffForm {
+                role: "city".into(),
+                ..StaffForm::default()
+            }
+        } else {
+            f
+        },
         errors,
         cities: region::cities(),
         staff_roles: Role::STAFF,
         editing: None,
         temp_password,
     };
-    let status = if created { axum::http::StatusCode::OK } else { axum::http::StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if created {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
     Ok((status, Html(page.render()?)).into_response())
 }
 
@@ -197,7 +266,12 @@ struct UserQuery {
     done: String,
 }
 
-async fn user_page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>, Query(q): Query<UserQuery>) -> AppResult<Html<String>> {
+async fn user_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Query(q): Query<UserQuery>,
+) -> AppResult<Html<String>> {
     ctx.require_role(Role::Province)?;
     let user = load_user(&state, &id).await?;
     let notice = match q.done.as_str() {
@@ -224,11 +298,18 @@ async fn user_page(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Strin
     Ok(Html(page.render()?))
 }
 
-async fn update_user(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>, Form(f): Form<StaffForm>) -> AppResult<Response> {
+async fn update_user(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(f): Form<StaffForm>,
+) -> AppResult<Response> {
     ctx.require_role(Role::Province)?;
     let user = load_user(&state, &id).await?;
     if user.role == Role::Enterprise {
-        return Err(AppError::BadRequest("企业账号的信息由企业自行维护，不能在此修改角色。".into()));
+        return Err(AppError::BadRequest(
+            "企业账号的信息由企业自行维护，不能在此修改角色。".into(),
+        ));
     }
     let mut errors = Errors::default();
     let checked = check_staff_form(&f, &mut errors, false);
@@ -245,7 +326,15 @@ async fn update_user(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Str
             user.city_code.as_deref().unwrap_or("-"),
             city.unwrap_or("-")
         );
-        audit::record(&mut b, &ctx.actor(), Action::AccountUpdate, Some(&id), true, &detail, now);
+        audit::record(
+            &mut b,
+            &ctx.actor(),
+            Action::AccountUpdate,
+            Some(&id),
+            true,
+            &detail,
+            now,
+        );
         if role != user.role || city != user.city_code.as_deref() {
             // New permissions take effect at the next login.
             sessions::delete_all_for_user(&mut b, &id);
@@ -255,7 +344,10 @@ async fn update_user(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Str
     }
     let page = UserFormPage {
         page: Page::new(&state, &ctx, format!("账号：{}", user.username)),
-        form: StaffForm { username: user.username.clone(), ..f },
+        form: StaffForm {
+            username: user.username.clone(),
+            ..f
+        },
         errors,
         cities: region::cities(),
         staff_roles: Role::STAFF,
@@ -263,10 +355,18 @@ async fn update_user(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Str
         temp_password: String::new(),
         notice: String::new(),
     };
-    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+    Ok((
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        Html(page.render()?),
+    )
+        .into_response())
 }
 
-async fn reset_password(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+async fn reset_password(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
     ctx.require_role(Role::Province)?;
     let user = load_user(&state, &id).await?;
     let temp = password::generate();
@@ -276,7 +376,15 @@ async fn reset_password(State(state): State<AppState>, ctx: Ctx, Path(id): Path<
     users::set_password(&mut b, &id, &hash, true, now);
     sessions::delete_all_for_user(&mut b, &id);
     users::clear_throttle(&mut b, &user.username);
-    audit::record(&mut b, &ctx.actor(), Action::PasswordReset, Some(&id), true, &user.username, now);
+    audit::record(
+        &mut b,
+        &ctx.actor(),
+        Action::PasswordReset,
+        Some(&id),
+        true,
+        &user.username,
+        now,
+    );
     state.db.write(b).await?;
     let page = UserFormPage {
         page: Page::new(&state, &ctx, format!("账号：{}", user.username)),
@@ -289,14 +397,22 @@ async fn reset_password(State(state): State<AppState>, ctx: Ctx, Path(id): Path<
         errors: Errors::default(),
         cities: region::cities(),
         staff_roles: Role::STAFF,
-        notice: format!("已为“{}”重置密码，原有登录已全部失效，锁定已解除。请将临时密码告知本人，首次登录须修改。此密码只显示这一次。", user.username),
+        notice: format!(
+            "已为“{}”重置密码，原有登录已全部失效，锁定已解除。请将临时密码告知本人，首次登录须修改。此密码只显示这一次。",
+            user.username
+        ),
         editing: Some(user),
         temp_password: temp,
     };
     Ok(Html(page.render()?).into_response())
 }
 
-async fn set_disabled(state: AppState, ctx: Ctx, id: String, disabled: bool) -> AppResult<Response> {
+async fn set_disabled(
+    state: AppState,
+    ctx: Ctx,
+    id: String,
+    disabled: bool,
+) -> AppResult<Response> {
     let me = ctx.require_role(Role::Province)?;
     if me.id == id {
         return Err(AppError::BadRequest("不能停用自己的账号。".into()));
@@ -308,18 +424,38 @@ async fn set_disabled(state: AppState, ctx: Ctx, id: String, disabled: bool) -> 
     if disabled {
         sessions::delete_all_for_user(&mut b, &id);
     }
-    let action = if disabled { Action::AccountDisable } else { Action::AccountEnable };
-    audit::record(&mut b, &ctx.actor(), action, Some(&id), true, &user.username, now);
+    let action = if disabled {
+        Action::AccountDisable
+    } else {
+        Action::AccountEnable
+    };
+    audit::record(
+        &mut b,
+        &ctx.actor(),
+        action,
+        Some(&id),
+        true,
+        &user.username,
+        now,
+    );
     state.db.write(b).await?;
     let done = if disabled { "disabled" } else { "enabled" };
     Ok(Redirect::to(&format!("/province/users/{id}?done={done}")).into_response())
 }
 
-async fn disable(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+async fn disable(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
     set_disabled(state, ctx, id, true).await
 }
 
-async fn enable(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+async fn enable(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
     set_disabled(state, ctx, id, false).await
 }
 
@@ -364,7 +500,11 @@ struct AuditPage {
 
 const AUDIT_PAGE: i64 = 50;
 
-async fn audit_page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<AuditQuery>) -> AppResult<Html<String>> {
+async fn audit_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<AuditQuery>,
+) -> AppResult<Html<String>> {
     ctx.require_role(Role::Province)?;
     let filter = audit::Filter {
         action: q.action.trim().to_string(),
@@ -398,7 +538,8 @@ async fn audit_page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<Aud
                 None => e.actor_name,
             },
             ip: e.ip,
-            action: audit::Action::from_code(&e.action).map_or(e.action.clone(), |a| a.label().to_string()),
+            action: audit::Action::from_code(&e.action)
+                .map_or(e.action.clone(), |a| a.label().to_string()),
             target: e.target.unwrap_or_default(),
             ok: e.ok,
             detail: e.detail,

@@ -26,7 +26,12 @@ struct Home {
 }
 
 async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>> {
-    Ok(Html(Home { page: Page::new(&state, &ctx, "首页") }.render()?))
+    Ok(Html(
+        Home {
+            page: Page::new(&state, &ctx, "首页"),
+        }
+        .render()?,
+    ))
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
@@ -38,15 +43,30 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 const STATIC: &[(&str, &str, &[u8])] = &[
-    ("app.css", "text/css; charset=utf-8", include_bytes!("../../static/app.css")),
-    ("app.js", "text/javascript; charset=utf-8", include_bytes!("../../static/app.js")),
-    ("htmx.min.js", "text/javascript; charset=utf-8", include_bytes!("../../static/htmx.min.js")),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../static/app.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/app.js"),
+    ),
+    (
+        "htmx.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/htmx.min.js"),
+    ),
 ];
 
 async fn static_file(Path(file): Path<String>) -> Response {
     match STATIC.iter().find(|(name, _, _)| *name == file) {
         Some((_, mime, bytes)) => (
-            [(header::CONTENT_TYPE, *mime), (header::CACHE_CONTROL, "public, max-age=3600")],
+            [
+                (header::CONTENT_TYPE, *mime),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
             *bytes,
         )
             .into_response(),

@@ -1,0 +1,220 @@
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use shenbao::clock::Clock;
+use shenbao::config::Config;
+use shenbao::store::Db;
+use shenbao::web::{AppState, router};
+
+pub const DEMO_PASSWORD: &str = "Demo-Pass-2021";
+/// 2021-09-10 10:00 Asia/Shanghai.
+pub const START: i64 = 1_631_239_200_000;
+
+pub struct TestApp {
+    pub state: AppState,
+    pub router: Router,
+    pub clock: Clock,
+    _dir: tempfile::TempDir,
+}
+
+static NEXT_IP: AtomicU32 = AtomicU32::new(1);
+
+pub async fn spawn() -> TestApp {
+    spawn_with(Config::default()).await
+}
+
+pub async fn spawn_with(config: Config) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            let schema = format!("t_{}", shenbao::store::new_id());
+            Db::open_postgres_schema(&url, &schema)
+                .await
+                .expect("postgres schema")
+        }
+        _ => Db::open(None, dir.path()).await.expect("sqlite"),
+    };
+    let clock = Clock::manual(START);
+    let state = AppState {
+        db,
+        clock: clock.clone(),
+        config: Arc::new(config),
+        demo: false,
+    };
+    TestApp {
+        router: router(state.clone()),
+        state,
+        clock,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    /// Creates the demo accounts (province, 17 cities, experts, enterprises).
+    pub async fn seed_demo(&self) {
+        shenbao::demo::seed(
+            &self.state.db,
+            &self.clock,
+            self._dir.path(),
+            Some(DEMO_PASSWORD.into()),
+        )
+        .await
+        .expect("demo seed");
+    }
+
+    /// A browser-like client with its own cookies and client address.
+    pub fn client(&self) -> Client {
+        let n = NEXT_IP.fetch_add(1, Ordering::Relaxed);
+        Client {
+            router: self.router.clone(),
+            cookies: HashMap::new(),
+            csrf: None,
+            addr: SocketAddr::from(([10, (n >> 16) as u8, (n >> 8) as u8, n as u8], 40000)),
+        }
+    }
+
+    /// A client already logged in as `username`.
+    pub async fn login(&self, username: &str, password: &str) -> Client {
+        let mut c = self.client();
+        let r = c.login(username, password).await;
+        assert_eq!(
+            r.status,
+            StatusCode::SEE_OTHER,
+            "login of {username} failed: {}",
+            r.body
+        );
+        c
+    }
+
+    pub async fn audit_count(&self, action: &str) -> i64 {
+        let rows = self
+            .state
+            .db
+            .query(
+                "SELECT COUNT(*) FROM audit_log WHERE action = $1",
+                vec![action.into()],
+            )
+            .await
+            .expect("audit query");
+        rows[0].int(0)
+    }
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+pub struct Client {
+    router: Router,
+    pub cookies: HashMap<String, String>,
+    pub csrf: Option<String>,
+    pub addr: SocketAddr,
+}
+
+impl Client {
+    pub async fn send(&mut self, req: Request<Body>) -> Resp {
+        let mut req = req;
+        if !self.cookies.is_empty() {
+            let c: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            req.headers_mut()
+                .insert(header::COOKIE, c.join("; ").parse().expect("cookie header"));
+        }
+        req.headers_mut()
+            .insert(header::HOST, "localhost".parse().expect("host"));
+        req.extensions_mut().insert(ConnectInfo(self.addr));
+        let resp = self.router.clone().oneshot(req).await.expect("router");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        for sc in headers.get_all(header::SET_COOKIE) {
+            let s = sc.to_str().expect("ascii cookie");
+            let (kv, attrs) = s.split_once(';').unwrap_or((s, ""));
+            if let Some((k, v)) = kv.split_once('=') {
+                if v.is_empty() || attrs.contains("Max-Age=0") {
+                    self.cookies.remove(k);
+                } else {
+                    self.cookies.insert(k.to_string(), v.to_string());
+                }
+            }
+        }
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        let body = String::from_utf8_lossy(&bytes).into_owned();
+        if let Some(t) = extract_csrf(&body) {
+            self.csrf = Some(t);
+        }
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Resp {
+        self.send(Request::get(path).body(Body::empty()).expect("request"))
+            .await
+    }
+
+    /// Posts a form with the client's current CSRF token.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        if self.csrf.is_none() {
+            self.get("/login").await;
+        }
+        let token = self.csrf.clone().unwrap_or_default();
+        let mut all: Vec<(&str, &str)> = vec![("_csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all).await
+    }
+
+    /// Posts exactly `fields` (no token added).
+    pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let body = serde_urlencoded::to_string(fields).expect("form");
+        let req = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request");
+        self.send(req).await
+    }
+
+    pub async fn login(&mut self, username: &str, password: &str) -> Resp {
+        self.get("/login").await;
+        let r = self
+            .post("/login", &[("username", username), ("password", password)])
+            .await;
+        if r.status == StatusCode::SEE_OTHER {
+            // Pick up the session's CSRF token, as a browser following the redirect would.
+            let to = r.location().to_string();
+            self.get(&to).await;
+        }
+        r
+    }
+}
+
+fn extract_csrf(body: &str) -> Option<String> {
+    let marker = "name=\"_csrf\" value=\"";
+    let i = body.find(marker)? + marker.len();
+    let rest = &body[i..];
+    Some(rest[..rest.find('"')?].to_string())
+}

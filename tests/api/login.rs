@@ -1,0 +1,179 @@
+use axum::http::StatusCode;
+
+use crate::helpers::{DEMO_PASSWORD, spawn, spawn_with};
+use shenbao::config::{Config, MINUTE};
+
+#[tokio::test]
+async fn five_failures_lock_the_account_for_fifteen_minutes() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut c = app.client();
+    for i in 1..=4 {
+        let r = c.login("wuhan", "Wrong-pass-123").await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(
+            r.body.contains(&format!("再连续输错{}次", 5 - i)),
+            "{}",
+            r.body
+        );
+    }
+    let r = c.login("wuhan", "Wrong-pass-123").await;
+    assert!(r.body.contains("账号已锁定"));
+    assert_eq!(app.audit_count("account.locked").await, 1);
+
+    // The right password is refused while locked.
+    let r = c.login("wuhan", DEMO_PASSWORD).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("账号已锁定"));
+    assert_eq!(app.audit_count("login.refused_locked").await, 1);
+
+    app.clock.advance(14 * MINUTE);
+    assert!(
+        c.login("wuhan", DEMO_PASSWORD)
+            .await
+            .body
+            .contains("账号已锁定")
+    );
+
+    app.clock.advance(2 * MINUTE);
+    let r = c.login("wuhan", DEMO_PASSWORD).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(app.audit_count("login.success").await, 1);
+    assert_eq!(app.audit_count("login.failure").await, 5);
+}
+
+#[tokio::test]
+async fn unknown_user_and_wrong_password_get_the_same_answer() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut a = app.client();
+    let mut b = app.client();
+    let wrong = a.login("wuhan", "Wrong-pass-123").await;
+    let unknown = b.login("nobody-here", "Wrong-pass-123").await;
+    let msg = |body: &str| {
+        let i = body.find("error-summary").expect("error shown");
+        body[i..].chars().take(80).collect::<String>()
+    };
+    assert_eq!(msg(&wrong.body), msg(&unknown.body));
+    assert_eq!(wrong.status, unknown.status);
+    // Unknown names are locked out the same way.
+    for _ in 0..4 {
+        b.login("nobody-here", "Wrong-pass-123").await;
+    }
+    assert!(
+        b.login("nobody-here", "x")
+            .await
+            .body
+            .contains("账号已锁定")
+    );
+}
+
+#[tokio::test]
+async fn many_failures_from_one_address_are_throttled() {
+    let app = spawn_with(Config {
+        ip_failure_limit: 8,
+        ..Config::default()
+    })
+    .await;
+    app.seed_demo().await;
+    let mut c = app.client();
+    for i in 0..8 {
+        // Different names, so no single account locks.
+        let r = c.login(&format!("guess{i}"), "Wrong-pass-123").await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let r = c.login("wuhan", DEMO_PASSWORD).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.body.contains("网络地址"));
+    assert_eq!(app.audit_count("login.throttled").await, 1);
+    // Another address is not affected.
+    let mut other = app.client();
+    assert_eq!(
+        other.login("wuhan", DEMO_PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    // The window passes.
+    app.clock.advance(16 * MINUTE);
+    assert_eq!(
+        c.login("wuhan", DEMO_PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn staff_created_by_province_must_change_password_first() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut p = app.login("province", DEMO_PASSWORD).await;
+    p.get("/province/users/new").await;
+    let r = p
+        .post(
+            "/province/users",
+            &[
+                ("role", "expert"),
+                ("username", "zhangsan"),
+                ("display_name", "张三"),
+                ("city", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let marker = "临时密码：<code>";
+    let i = r.body.find(marker).expect("temporary password shown") + marker.len();
+    let temp = r.body[i..i + r.body[i..].find('<').expect("end")].to_string();
+
+    let mut z = app.client();
+    let r = z.login("zhangsan", &temp).await;
+    assert_eq!(r.location(), "/account/password");
+    // Any other page sends them back to the password form.
+    let r = z.get("/dashboard").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/account/password");
+    z.get("/account/password").await;
+    let r = z
+        .post(
+            "/account/password",
+            &[
+                ("current", &temp),
+                ("password", "Expert-2021-new"),
+                ("password2", "Expert-2021-new"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(z.get("/dashboard").await.status, StatusCode::OK);
+    assert_eq!(app.audit_count("password.change").await, 1);
+    assert_eq!(app.audit_count("account.create").await, 1);
+}
+
+#[tokio::test]
+async fn password_change_checks_current_password_and_rule() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut c = app.login("expert1", DEMO_PASSWORD).await;
+    c.get("/account/password").await;
+    let r = c
+        .post(
+            "/account/password",
+            &[
+                ("current", "Not-the-one-1"),
+                ("password", "short"),
+                ("password2", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("当前密码不正确"));
+    assert!(r.body.contains("至少需要10个字符"));
+    let r = c
+        .post(
+            "/account/password",
+            &[
+                ("current", DEMO_PASSWORD),
+                ("password", "expert1-Abc-99"),
+                ("password2", "expert1-Abc-99"),
+            ],
+        )
+        .await;
+    assert!(r.body.contains("不能包含用户名"));
+}

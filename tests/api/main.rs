@@ -1,0 +1,11 @@
+//! Integration tests through the real router, in process, against a fresh
+//! database per test: a temp SQLite file, or a fresh PostgreSQL schema when
+//! TEST_DATABASE_URL is set.
+
+mod helpers;
+
+mod audit_log;
+mod authorization;
+mod login;
+mod registration;
+mod sessions;
