@@ -14,7 +14,9 @@ async fn bytes(Path(n): Path<usize>) -> Html<String> {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:18182".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:18182".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     axum::serve(listener, Router::new().route("/bytes/{n}", get(bytes))).await
 }

@@ -11,7 +11,9 @@ use crate::auth;
 use crate::clock::Clock;
 use crate::config::{Config, MINUTE};
 use crate::demo;
+use crate::domain::form::ProgramDef;
 use crate::domain::{password, region, role::Role};
+use crate::files::FileStore;
 use crate::store::audit::{self, Action, Actor};
 use crate::store::users::{self, NewUser};
 use crate::store::{Batch, Db, new_id, sessions};
@@ -34,6 +36,9 @@ struct StoreArgs {
     /// postgres://user:pass@host/db (default: SQLite under --data).
     #[arg(long, global = true, env = "DATABASE_URL")]
     database_url: Option<String>,
+    /// Program definition directory (program.toml + form.toml); default: the shipped 2021 program.
+    #[arg(long, global = true, env = "SHENBAO_PROGRAM")]
+    program: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -118,6 +123,15 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The program definition: from `--program DIR` when given, else the shipped one.
+/// A broken definition stops start-up with its file, line and reason.
+fn load_program(s: &StoreArgs) -> anyhow::Result<ProgramDef> {
+    match &s.program {
+        Some(dir) => ProgramDef::load(dir).map_err(|e| anyhow::anyhow!("申报书定义有误：\n{e}")),
+        None => Ok(ProgramDef::builtin().clone()),
+    }
+}
+
 async fn open(s: &StoreArgs) -> anyhow::Result<Db> {
     Db::open(s.database_url.as_deref(), &s.data).await
 }
@@ -173,11 +187,21 @@ async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
         trust_proxy: a.trust_proxy,
         ..Config::default()
     };
+    let program = Arc::new(load_program(s)?);
+    let now = Clock::system().now();
+    crate::store::batches::ensure(
+        &db,
+        &[crate::store::batches::from_program(&program.program)],
+        now,
+    )
+    .await?;
     let state = AppState {
         demo: demo::is_demo(&db).await?,
         db: db.clone(),
         clock: Clock::system(),
         config: Arc::new(config),
+        files: FileStore::local(s.data.join("attachments")),
+        program,
     };
     spawn_housekeeping(state.clone());
     let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();

@@ -52,6 +52,25 @@ pub fn format_datetime(ms: Millis) -> String {
     }
 }
 
+/// The calendar date in Asia/Shanghai of an instant.
+pub fn date_of(ms: Millis) -> jiff::civil::Date {
+    Timestamp::from_millisecond(ms)
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+        .to_zoned(shanghai())
+        .date()
+}
+
+/// `YYYY年M月D日 HH:MM` in Asia/Shanghai, for deadlines in messages.
+pub fn format_deadline(ms: Millis) -> String {
+    match Timestamp::from_millisecond(ms) {
+        Ok(t) => t
+            .to_zoned(shanghai())
+            .strftime("%Y年%-m月%-d日 %H:%M")
+            .to_string(),
+        Err(_) => String::new(),
+    }
+}
+
 /// `HH:MM` in Asia/Shanghai.
 pub fn format_time(ms: Millis) -> String {
     match Timestamp::from_millisecond(ms) {

@@ -18,9 +18,14 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Take the client address from X-Forwarded-For (behind a trusted proxy).
     pub trust_proxy: bool,
+    /// Largest attachment file accepted.
+    pub max_file_bytes: u64,
+    /// Largest total of an application's attachments.
+    pub max_application_bytes: u64,
 }
 
 pub const MINUTE: Millis = 60_000;
+pub const MB: u64 = 1024 * 1024;
 
 impl Default for Config {
     fn default() -> Self {
@@ -33,6 +38,8 @@ impl Default for Config {
             ip_window_ms: 15 * MINUTE,
             secure_cookies: false,
             trust_proxy: false,
+            max_file_bytes: 20 * MB,
+            max_application_bytes: 100 * MB,
         }
     }
 }

@@ -163,6 +163,9 @@ pub async fn seed(
         }
     }
     settings::set(&mut b, "demo", "1");
+    let program = &crate::domain::form::ProgramDef::builtin().program;
+    crate::store::batches::upsert(&mut b, &crate::store::batches::from_program(program), now);
+    crate::store::batches::upsert(&mut b, &crate::store::batches::demo_of(program, now), now);
     audit::record(
         &mut b,
         &Actor::system(),

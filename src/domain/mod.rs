@@ -2,6 +2,8 @@
 
 pub mod contact;
 pub mod credit_code;
+pub mod form;
+pub mod lifecycle;
 pub mod password;
 pub mod region;
 pub mod role;

@@ -25,10 +25,16 @@ pub enum Action {
     AccountEnable,
     CsrfRefused,
     DemoSeed,
+    ApplicationStart,
+    ApplicationTransition,
+    AttachmentUpload,
+    AttachmentDelete,
+    BenchmarkListChange,
+    BatchUpdate,
 }
 
 impl Action {
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 23] = [
         Action::LoginSuccess,
         Action::LoginFailure,
         Action::AccountLocked,
@@ -46,6 +52,12 @@ impl Action {
         Action::AccountEnable,
         Action::CsrfRefused,
         Action::DemoSeed,
+        Action::ApplicationStart,
+        Action::ApplicationTransition,
+        Action::AttachmentUpload,
+        Action::AttachmentDelete,
+        Action::BenchmarkListChange,
+        Action::BatchUpdate,
     ];
 
     pub fn code(self) -> &'static str {
@@ -67,6 +79,12 @@ impl Action {
             Action::AccountEnable => "account.enable",
             Action::CsrfRefused => "csrf.refused",
             Action::DemoSeed => "demo.seed",
+            Action::ApplicationStart => "application.start",
+            Action::ApplicationTransition => "application.transition",
+            Action::AttachmentUpload => "attachment.upload",
+            Action::AttachmentDelete => "attachment.delete",
+            Action::BenchmarkListChange => "benchmark_list.change",
+            Action::BatchUpdate => "batch.update",
         }
     }
 
@@ -89,6 +107,12 @@ impl Action {
             Action::AccountEnable => "启用账号",
             Action::CsrfRefused => "拒绝跨站请求",
             Action::DemoSeed => "创建演示数据",
+            Action::ApplicationStart => "创建申报书",
+            Action::ApplicationTransition => "申报状态变更",
+            Action::AttachmentUpload => "上传附件",
+            Action::AttachmentDelete => "删除附件",
+            Action::BenchmarkListChange => "修改已有标杆企业名单",
+            Action::BatchUpdate => "修改批次设置",
         }
     }
 

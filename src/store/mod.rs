@@ -9,7 +9,10 @@
 mod postgres;
 mod sqlite;
 
+pub mod applications;
+pub mod attachments;
 pub mod audit;
+pub mod batches;
 pub mod sessions;
 pub mod settings;
 pub mod users;

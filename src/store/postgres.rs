@@ -6,10 +6,16 @@ use sqlx::{Column, Connection, Executor, PgPool, Postgres, Row as _, TypeInfo, V
 
 use super::{Batch, Expect, Result, Row, StoreError, Value};
 
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../migrations/postgres/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        include_str!("../../migrations/postgres/0002_applications.sql"),
+    ),
+];
 
 #[derive(Clone)]
 pub struct PgDb {

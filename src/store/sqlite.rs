@@ -13,10 +13,16 @@ use tokio::sync::oneshot;
 
 use super::{Batch, Expect, Result, Row, StoreError, Value};
 
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../migrations/sqlite/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../migrations/sqlite/0001_foundation.sql"),
+    ),
+    (
+        2,
+        include_str!("../../migrations/sqlite/0002_applications.sql"),
+    ),
+];
 const MAX_GROUP: usize = 512;
 const MAX_IDLE_READERS: usize = 16;
 

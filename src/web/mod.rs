@@ -2,9 +2,13 @@
 //! its own; sessions live in the database.
 
 pub mod account;
+pub mod apply;
+pub mod attachments;
 pub mod city;
 pub mod context;
 pub mod error;
+pub mod form_html;
+pub mod form_io;
 pub mod page;
 pub mod province;
 pub mod public;
@@ -16,6 +20,8 @@ use axum::middleware;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::domain::form::ProgramDef;
+use crate::files::FileStore;
 use crate::store::Db;
 
 #[derive(Clone)]
@@ -25,12 +31,24 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The store holds demo accounts: every page shows a banner.
     pub demo: bool,
+    pub files: FileStore,
+    /// The program whose form enterprises fill (checked at start).
+    pub program: Arc<ProgramDef>,
+}
+
+impl AppState {
+    /// Today's date in Asia/Shanghai by the server clock.
+    pub fn today(&self) -> jiff::civil::Date {
+        crate::clock::date_of(self.clock.now())
+    }
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(public::router())
         .merge(account::router())
+        .merge(apply::router())
+        .merge(attachments::router())
         .merge(province::router())
         .merge(city::router())
         .fallback(public::not_found)

@@ -34,6 +34,7 @@ fn nav_for(role: Option<Role>) -> Vec<(&'static str, &'static str)> {
         Some(Role::Province) => items.extend([
             ("/dashboard", "工作台"),
             ("/province/users", "账号管理"),
+            ("/province/benchmarks", "已有标杆名单"),
             ("/province/audit", "审计日志"),
             ("/account", "账号与安全"),
         ]),

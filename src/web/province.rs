@@ -29,6 +29,11 @@ pub fn router() -> Router<AppState> {
         .route("/province/users/{id}/disable", post(disable))
         .route("/province/users/{id}/enable", post(enable))
         .route("/province/audit", get(audit_page))
+        .route(
+            "/province/benchmarks",
+            get(benchmarks_page).post(benchmarks_import),
+        )
+        .route("/province/benchmarks/remove", post(benchmarks_remove))
 }
 
 #[derive(Template)]
@@ -554,4 +559,147 @@ async fn audit_page(
         actions: Action::ALL.iter().map(|a| (a.code(), a.label())).collect(),
     };
     Ok(Html(page.render()?))
+}
+
+#[derive(Template)]
+#[template(path = "province_benchmarks.html")]
+struct BenchmarksPage {
+    page: Page,
+    rows: Vec<(String, String, String)>,
+    lines: String,
+    errors: Vec<String>,
+    notice: String,
+}
+
+#[derive(Deserialize, Default)]
+struct BenchmarksQuery {
+    #[serde(default)]
+    added: Option<usize>,
+    #[serde(default)]
+    removed: Option<String>,
+}
+
+async fn benchmarks_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<BenchmarksQuery>,
+) -> AppResult<Html<String>> {
+    ctx.require_role(Role::Province)?;
+    let notice = match (q.added, q.removed) {
+        (Some(n), _) => format!("已导入{n}家企业。"),
+        (_, Some(c)) => format!("已将{c}移出名单。"),
+        _ => String::new(),
+    };
+    let page = BenchmarksPage {
+        page: Page::new(&state, &ctx, "已有上云标杆企业名单"),
+        rows: crate::store::applications::benchmark_list(&state.db).await?,
+        lines: String::new(),
+        errors: Vec::new(),
+        notice,
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Deserialize, Default)]
+struct LinesForm {
+    #[serde(default)]
+    lines: String,
+}
+
+/// Imports lines of `统一社会信用代码,企业名称[,批次]` (comma, tab or 、 separated,
+/// as pasted from a spreadsheet). All lines must be valid or nothing is imported.
+async fn benchmarks_import(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<LinesForm>,
+) -> AppResult<Response> {
+    ctx.require_role(Role::Province)?;
+    let mut errors = Vec::new();
+    let mut rows = Vec::new();
+    for (n, line) in f.lines.lines().enumerate().take(5000) {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let parts: Vec<&str> = line.split([',', '，', '\t', '、']).map(str::trim).collect();
+        match crate::domain::credit_code::CreditCode::parse_any(parts[0]) {
+            Ok(code) if parts.len() >= 2 && !parts[1].is_empty() => {
+                rows.push((
+                    code.as_str().to_string(),
+                    parts[1].chars().take(100).collect::<String>(),
+                    parts
+                        .get(2)
+                        .map_or(String::new(), |s| s.chars().take(50).collect()),
+                ));
+            }
+            Ok(_) => errors.push(format!("第{}行：缺少企业名称", n + 1)),
+            Err(e) => errors.push(format!("第{}行：{e}", n + 1)),
+        }
+    }
+    if rows.is_empty() && errors.is_empty() {
+        errors.push("请粘贴至少一行：统一社会信用代码,企业名称,批次（批次可省略）".into());
+    }
+    if !errors.is_empty() {
+        let page = BenchmarksPage {
+            page: Page::new(&state, &ctx, "已有上云标杆企业名单"),
+            rows: crate::store::applications::benchmark_list(&state.db).await?,
+            lines: f.lines,
+            errors,
+            notice: String::new(),
+        };
+        return Ok((
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            Html(page.render()?),
+        )
+            .into_response());
+    }
+    let now = state.clock.now();
+    let mut b = Batch::new();
+    let actor = ctx.actor();
+    for (code, name, note) in &rows {
+        crate::store::applications::benchmark_upsert(&mut b, code, name, note, &actor.name, now);
+    }
+    audit::record(
+        &mut b,
+        &actor,
+        Action::BenchmarkListChange,
+        None,
+        true,
+        &format!("导入{}家", rows.len()),
+        now,
+    );
+    state.db.write(b).await?;
+    Ok(Redirect::to(&format!("/province/benchmarks?added={}", rows.len())).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct CodeForm {
+    #[serde(default)]
+    credit_code: String,
+}
+
+async fn benchmarks_remove(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<CodeForm>,
+) -> AppResult<Response> {
+    ctx.require_role(Role::Province)?;
+    let now = state.clock.now();
+    let mut b = Batch::new();
+    crate::store::applications::benchmark_remove(&mut b, f.credit_code.trim());
+    audit::record(
+        &mut b,
+        &ctx.actor(),
+        Action::BenchmarkListChange,
+        Some(f.credit_code.trim()),
+        true,
+        "移出名单",
+        now,
+    );
+    state.db.write(b).await?;
+    Ok(Redirect::to(&format!(
+        "/province/benchmarks?removed={}",
+        super::error::urlencode(f.credit_code.trim())
+    ))
+    .into_response())
 }

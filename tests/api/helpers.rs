@@ -44,11 +44,21 @@ pub async fn spawn_with(config: Config) -> TestApp {
         _ => Db::open(None, dir.path()).await.expect("sqlite"),
     };
     let clock = Clock::manual(START);
+    let program = shenbao::domain::form::ProgramDef::builtin();
+    shenbao::store::batches::ensure(
+        &db,
+        &[shenbao::store::batches::from_program(&program.program)],
+        START,
+    )
+    .await
+    .expect("batch");
     let state = AppState {
         db,
         clock: clock.clone(),
         config: Arc::new(config),
         demo: false,
+        files: shenbao::files::FileStore::local(dir.path().join("attachments")),
+        program: Arc::new(program.clone()),
     };
     TestApp {
         router: router(state.clone()),

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod apply;
 mod audit_log;
 mod authorization;
 mod login;

@@ -1,0 +1,455 @@
+//! Applications: the current draft, every saved version, the immutable
+//! submitted snapshots, and the timeline of states. All state changes go
+//! through [`transition`].
+
+use super::audit::{self, Action, Actor};
+use super::{Batch, Db, Millis, Result, Row, StoreError, new_id};
+use crate::domain::lifecycle::{self, State};
+use crate::domain::role::Role;
+use crate::params;
+
+#[derive(Debug, Clone)]
+pub struct Application {
+    pub id: String,
+    pub batch_id: String,
+    pub enterprise_id: String,
+    pub credit_code: String,
+    pub enterprise_name: String,
+    pub city_code: String,
+    pub county_code: String,
+    pub industry: String,
+    pub state: State,
+    pub version: i64,
+    pub declarations: String,
+    pub submitted_version: Option<i64>,
+    pub fingerprint: Option<String>,
+    pub submitted_at: Option<Millis>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+macro_rules! app_cols {
+    () => {
+        "id, batch_id, enterprise_id, credit_code, enterprise_name, city_code, county_code, industry, \
+         state, version, declarations, submitted_version, fingerprint, submitted_at, created_at, updated_at"
+    };
+}
+
+impl Application {
+    fn from_row(r: &Row) -> Application {
+        Application {
+            id: r.text(0),
+            batch_id: r.text(1),
+            enterprise_id: r.text(2),
+            credit_code: r.text(3),
+            enterprise_name: r.text(4),
+            city_code: r.text(5),
+            county_code: r.text(6),
+            industry: r.text(7),
+            state: State::parse(&r.text(8)).unwrap_or(State::Draft),
+            version: r.int(9),
+            declarations: r.text(10),
+            submitted_version: r.opt_int(11),
+            fingerprint: r.opt_text(12),
+            submitted_at: r.opt_int(13),
+            created_at: r.int(14),
+            updated_at: r.int(15),
+        }
+    }
+}
+
+pub async fn by_id(db: &Db, id: &str) -> Result<Option<Application>> {
+    let row = db
+        .query_opt(
+            concat!("SELECT ", app_cols!(), " FROM applications WHERE id = $1"),
+            params![id],
+        )
+        .await?;
+    Ok(row.as_ref().map(Application::from_row))
+}
+
+/// The enterprise's application in `batch_id`, if it started one.
+pub async fn for_enterprise(
+    db: &Db,
+    batch_id: &str,
+    enterprise_id: &str,
+) -> Result<Option<Application>> {
+    let row = db
+        .query_opt(
+            concat!(
+                "SELECT ",
+                app_cols!(),
+                " FROM applications WHERE batch_id = $1 AND enterprise_id = $2"
+            ),
+            params![batch_id, enterprise_id],
+        )
+        .await?;
+    Ok(row.as_ref().map(Application::from_row))
+}
+
+pub async fn for_credit_code(
+    db: &Db,
+    batch_id: &str,
+    credit_code: &str,
+) -> Result<Option<Application>> {
+    let row = db
+        .query_opt(
+            concat!(
+                "SELECT ",
+                app_cols!(),
+                " FROM applications WHERE batch_id = $1 AND credit_code = $2"
+            ),
+            params![batch_id, credit_code],
+        )
+        .await?;
+    Ok(row.as_ref().map(Application::from_row))
+}
+
+/// The current draft content (JSON text).
+pub async fn content(db: &Db, id: &str) -> Result<Option<(i64, String)>> {
+    let row = db
+        .query_opt(
+            "SELECT version, content FROM applications WHERE id = $1",
+            params![id],
+        )
+        .await?;
+    Ok(row.map(|r| (r.int(0), r.text(1))))
+}
+
+pub struct NewApplication<'a> {
+    pub id: &'a str,
+    pub batch_id: &'a str,
+    pub enterprise_id: &'a str,
+    pub credit_code: &'a str,
+    pub enterprise_name: &'a str,
+    pub city_code: &'a str,
+    pub county_code: &'a str,
+    pub content: &'a str,
+    pub declarations: &'a str,
+}
+
+pub fn insert(b: &mut Batch, a: &NewApplication<'_>, actor: &Actor, now: Millis) {
+    b.push(
+        "INSERT INTO applications (id, batch_id, enterprise_id, credit_code, enterprise_name, city_code, county_code, \
+         industry, state, version, content, declarations, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, '', 'draft', 1, $8, $9, $10, $10)",
+        params![
+            a.id,
+            a.batch_id,
+            a.enterprise_id,
+            a.credit_code,
+            a.enterprise_name,
+            a.city_code,
+            a.county_code,
+            a.content,
+            a.declarations,
+            now
+        ],
+    );
+    b.push(
+        "INSERT INTO application_versions (application_id, version, kind, content, fingerprint, created_at, created_by) \
+         VALUES ($1, 1, 'draft', $2, NULL, $3, $4)",
+        params![a.id, a.content, now, actor.name.as_str()],
+    );
+    audit::record(
+        b,
+        actor,
+        Action::ApplicationStart,
+        Some(a.id),
+        true,
+        a.enterprise_name,
+        now,
+    );
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum SaveOutcome {
+    Saved {
+        version: i64,
+    },
+    /// Someone saved since `expected`: nothing was written.
+    Stale {
+        current: i64,
+    },
+    NotEditable(State),
+    NotFound,
+}
+
+/// Saves a new draft version if the application is still at `expected` and
+/// editable by its own enterprise. Region and industry are kept in columns for
+/// the city inbox.
+#[allow(clippy::too_many_arguments)]
+pub async fn save_draft(
+    db: &Db,
+    id: &str,
+    enterprise_id: &str,
+    expected: i64,
+    content: &str,
+    summary: &DraftSummary<'_>,
+    actor_name: &str,
+    now: Millis,
+) -> Result<SaveOutcome> {
+    let mut b = Batch::new();
+    b.push_one(
+        "UPDATE applications SET content = $4, version = version + 1, updated_at = $5, industry = $6, \
+         county_code = CASE WHEN $7 = '' THEN county_code ELSE $7 END, \
+         city_code = CASE WHEN $8 = '' THEN city_code ELSE $8 END \
+         WHERE id = $1 AND enterprise_id = $2 AND version = $3 AND state IN ('draft', 'returned')",
+        params![id, enterprise_id, expected, content, now, summary.industry, summary.county_code, summary.city_code],
+    );
+    b.push(
+        "INSERT INTO application_versions (application_id, version, kind, content, fingerprint, created_at, created_by) \
+         VALUES ($1, $2, 'draft', $3, NULL, $4, $5)",
+        params![id, expected + 1, content, now, actor_name],
+    );
+    match db.write(b).await {
+        Ok(_) => Ok(SaveOutcome::Saved {
+            version: expected + 1,
+        }),
+        Err(StoreError::Conflict(_)) | Err(StoreError::Unique(_)) => {
+            let row = db
+                .query_opt(
+                    "SELECT version, state, enterprise_id FROM applications WHERE id = $1",
+                    params![id],
+                )
+                .await?;
+            Ok(match row {
+                None => SaveOutcome::NotFound,
+                Some(r) if r.text(2) != enterprise_id => SaveOutcome::NotFound,
+                Some(r) => match State::parse(&r.text(1)) {
+                    Some(s) if !s.editable() => SaveOutcome::NotEditable(s),
+                    _ => SaveOutcome::Stale { current: r.int(0) },
+                },
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Columns kept beside the JSON for lists and filters.
+#[derive(Debug, Default)]
+pub struct DraftSummary<'a> {
+    pub industry: &'a str,
+    pub city_code: &'a str,
+    pub county_code: &'a str,
+}
+
+#[derive(Debug, Clone)]
+pub struct VersionInfo {
+    pub version: i64,
+    pub kind: String,
+    pub fingerprint: Option<String>,
+    pub created_at: Millis,
+    pub created_by: String,
+}
+
+impl VersionInfo {
+    pub fn at_text(&self) -> String {
+        crate::clock::format_datetime(self.created_at)
+    }
+}
+
+impl Event {
+    pub fn at_text(&self) -> String {
+        crate::clock::format_datetime(self.at)
+    }
+}
+
+pub async fn versions(db: &Db, id: &str) -> Result<Vec<VersionInfo>> {
+    let rows = db
+        .query(
+            "SELECT version, kind, fingerprint, created_at, created_by FROM application_versions \
+             WHERE application_id = $1 ORDER BY version DESC LIMIT 500",
+            params![id],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| VersionInfo {
+            version: r.int(0),
+            kind: r.text(1),
+            fingerprint: r.opt_text(2),
+            created_at: r.int(3),
+            created_by: r.text(4),
+        })
+        .collect())
+}
+
+pub async fn version_content(db: &Db, id: &str, version: i64) -> Result<Option<(String, String)>> {
+    let row = db
+        .query_opt(
+            "SELECT kind, content FROM application_versions WHERE application_id = $1 AND version = $2",
+            params![id, version],
+        )
+        .await?;
+    Ok(row.map(|r| (r.text(0), r.text(1))))
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub at: Millis,
+    pub actor_name: String,
+    pub from: State,
+    pub to: State,
+    pub reason: String,
+}
+
+pub async fn events(db: &Db, id: &str) -> Result<Vec<Event>> {
+    let rows = db
+        .query(
+            "SELECT at, actor_name, from_state, to_state, reason FROM application_events \
+             WHERE application_id = $1 ORDER BY at, id",
+            params![id],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Event {
+            at: r.int(0),
+            actor_name: r.text(1),
+            from: State::parse(&r.text(2)).unwrap_or(State::Draft),
+            to: State::parse(&r.text(3)).unwrap_or(State::Draft),
+            reason: r.text(4),
+        })
+        .collect())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransitionError {
+    #[error("无权进行此操作")]
+    Forbidden,
+    #[error("申报书状态已变化，请刷新页面后重试")]
+    Stale,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Moves `app` to `to` on behalf of `actor` (whose role is `role`), with the
+/// timeline event and audit entry, plus `extra` statements, in one atomic
+/// write. Refused unless the life cycle allows `role` this move and the
+/// application is still in the state the caller saw.
+#[allow(clippy::too_many_arguments)]
+pub async fn transition(
+    db: &Db,
+    app: &Application,
+    to: State,
+    role: Role,
+    actor: &Actor,
+    reason: &str,
+    mut extra: Batch,
+    now: Millis,
+) -> Result<(), TransitionError> {
+    if !lifecycle::may(role, app.state, to) {
+        return Err(TransitionError::Forbidden);
+    }
+    let mut b = Batch::new();
+    b.push_one(
+        "UPDATE applications SET state = $3, updated_at = $4 WHERE id = $1 AND state = $2",
+        params![app.id.as_str(), app.state.as_str(), to.as_str(), now],
+    );
+    b.0.append(&mut extra.0);
+    b.push(
+        "INSERT INTO application_events (id, application_id, at, actor_id, actor_name, from_state, to_state, reason) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        params![
+            new_id(),
+            app.id.as_str(),
+            now,
+            actor.id.clone(),
+            actor.name.as_str(),
+            app.state.as_str(),
+            to.as_str(),
+            reason
+        ],
+    );
+    let detail = format!(
+        "{} → {}{}{}",
+        app.state.label(),
+        to.label(),
+        if reason.is_empty() { "" } else { "；" },
+        reason
+    );
+    audit::record(
+        &mut b,
+        actor,
+        Action::ApplicationTransition,
+        Some(&app.id),
+        true,
+        &detail,
+        now,
+    );
+    match db.write(b).await {
+        Ok(_) => Ok(()),
+        Err(StoreError::Conflict(_)) => Err(TransitionError::Stale),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Statements that freeze the current draft as submitted version `version`
+/// (used with [`transition`] to `Submitted`).
+pub fn snapshot(
+    b: &mut Batch,
+    app_id: &str,
+    version: i64,
+    snapshot_json: &str,
+    fingerprint: &str,
+    by: &str,
+    now: Millis,
+) {
+    b.push_one(
+        "UPDATE applications SET version = $2, submitted_version = $2, fingerprint = $4, submitted_at = $5 \
+         WHERE id = $1 AND version = $3",
+        params![app_id, version + 1, version, fingerprint, now],
+    );
+    b.push(
+        "INSERT INTO application_versions (application_id, version, kind, content, fingerprint, created_at, created_by) \
+         VALUES ($1, $2, 'submitted', $3, $4, $5, $6)",
+        params![app_id, version + 1, snapshot_json, fingerprint, now, by],
+    );
+}
+
+/// Is this credit code on the province's list of existing benchmark enterprises?
+pub async fn benchmark_listed(db: &Db, credit_code: &str) -> Result<Option<(String, String)>> {
+    let row = db
+        .query_opt(
+            "SELECT name, note FROM benchmark_list WHERE credit_code = $1",
+            params![credit_code],
+        )
+        .await?;
+    Ok(row.map(|r| (r.text(0), r.text(1))))
+}
+
+pub async fn benchmark_list(db: &Db) -> Result<Vec<(String, String, String)>> {
+    let rows = db
+        .query(
+            "SELECT credit_code, name, note FROM benchmark_list ORDER BY note, name",
+            Vec::new(),
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.text(0), r.text(1), r.text(2)))
+        .collect())
+}
+
+pub fn benchmark_upsert(
+    b: &mut Batch,
+    credit_code: &str,
+    name: &str,
+    note: &str,
+    by: &str,
+    now: Millis,
+) {
+    b.push(
+        "INSERT INTO benchmark_list (credit_code, name, note, added_at, added_by) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (credit_code) DO UPDATE SET name = $2, note = $3",
+        params![credit_code, name, note, now, by],
+    );
+}
+
+pub fn benchmark_remove(b: &mut Batch, credit_code: &str) {
+    b.push(
+        "DELETE FROM benchmark_list WHERE credit_code = $1",
+        params![credit_code],
+    );
+}

@@ -1,0 +1,154 @@
+//! Batches (rounds) of a program: dates and quota as data.
+
+use super::{Batch, Db, Millis, Result, Row};
+use crate::params;
+
+#[derive(Debug, Clone)]
+pub struct BatchRow {
+    pub id: String,
+    pub program_key: String,
+    pub name: String,
+    pub quota: i64,
+    pub opens_at: Millis,
+    pub enterprise_deadline: Millis,
+    pub recommend_deadline: Millis,
+    pub is_demo: bool,
+}
+
+impl BatchRow {
+    fn from_row(r: &Row) -> BatchRow {
+        BatchRow {
+            id: r.text(0),
+            program_key: r.text(1),
+            name: r.text(2),
+            quota: r.int(3),
+            opens_at: r.int(4),
+            enterprise_deadline: r.int(5),
+            recommend_deadline: r.int(6),
+            is_demo: r.bool(7),
+        }
+    }
+}
+
+pub async fn all(db: &Db) -> Result<Vec<BatchRow>> {
+    let rows = db
+        .query(
+            "SELECT id, program_key, name, quota, opens_at, enterprise_deadline, recommend_deadline, is_demo \
+             FROM batches ORDER BY opens_at DESC, id",
+            Vec::new(),
+        )
+        .await?;
+    Ok(rows.iter().map(BatchRow::from_row).collect())
+}
+
+pub async fn by_id(db: &Db, id: &str) -> Result<Option<BatchRow>> {
+    let row = db
+        .query_opt(
+            "SELECT id, program_key, name, quota, opens_at, enterprise_deadline, recommend_deadline, is_demo \
+             FROM batches WHERE id = $1",
+            params![id],
+        )
+        .await?;
+    Ok(row.as_ref().map(BatchRow::from_row))
+}
+
+/// The batch enterprises apply to now: the open one with the latest opening,
+/// else the most recently opened.
+pub async fn current(db: &Db, now: Millis) -> Result<Option<BatchRow>> {
+    let all = all(db).await?;
+    Ok(all
+        .iter()
+        .find(|b| b.opens_at <= now && now <= b.enterprise_deadline)
+        .or_else(|| all.first())
+        .cloned())
+}
+
+pub fn upsert(b: &mut Batch, row: &BatchRow, now: Millis) {
+    b.push(
+        "INSERT INTO batches (id, program_key, name, quota, opens_at, enterprise_deadline, recommend_deadline, is_demo, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+        params![
+            row.id.as_str(),
+            row.program_key.as_str(),
+            row.name.as_str(),
+            row.quota,
+            row.opens_at,
+            row.enterprise_deadline,
+            row.recommend_deadline,
+            row.is_demo,
+            now
+        ],
+    );
+}
+
+pub fn update_dates(
+    b: &mut Batch,
+    id: &str,
+    opens_at: Millis,
+    enterprise_deadline: Millis,
+    recommend_deadline: Millis,
+) {
+    b.push_one(
+        "UPDATE batches SET opens_at = $2, enterprise_deadline = $3, recommend_deadline = $4 WHERE id = $1",
+        params![id, opens_at, enterprise_deadline, recommend_deadline],
+    );
+}
+
+/// The enterprise deadline for `city_code`: its own, else the batch's.
+pub async fn enterprise_deadline(db: &Db, batch: &BatchRow, city_code: &str) -> Result<Millis> {
+    let row = db
+        .query_opt(
+            "SELECT enterprise_deadline FROM city_deadlines WHERE batch_id = $1 AND city_code = $2",
+            params![batch.id.as_str(), city_code],
+        )
+        .await?;
+    Ok(row.map_or(batch.enterprise_deadline, |r| r.int(0)))
+}
+
+pub fn set_city_deadline(b: &mut Batch, batch_id: &str, city_code: &str, deadline: Millis) {
+    b.push(
+        "INSERT INTO city_deadlines (batch_id, city_code, enterprise_deadline) VALUES ($1, $2, $3) \
+         ON CONFLICT (batch_id, city_code) DO UPDATE SET enterprise_deadline = $3",
+        params![batch_id, city_code, deadline],
+    );
+}
+
+const DAY: Millis = 24 * 3600 * 1000;
+
+/// The program's own batch, with the dates of its definition.
+pub fn from_program(p: &crate::domain::form::Program) -> BatchRow {
+    let notice = crate::clock::parse_date_start(&p.batch.notice_date.to_string()).unwrap_or(0);
+    BatchRow {
+        id: p.key.clone(),
+        program_key: p.key.clone(),
+        name: p.batch.name.clone(),
+        quota: p.batch.quota as i64,
+        opens_at: notice,
+        enterprise_deadline: p.batch.enterprise_deadline.as_millisecond(),
+        recommend_deadline: p.batch.recommend_deadline.as_millisecond(),
+        is_demo: false,
+    }
+}
+
+/// A copy of the program's batch with dates moved so that it is open at `now`.
+pub fn demo_of(p: &crate::domain::form::Program, now: Millis) -> BatchRow {
+    let real = from_program(p);
+    BatchRow {
+        id: format!("demo-{}", p.key),
+        name: format!("{}（演示批次）", real.name),
+        opens_at: now - 7 * DAY,
+        enterprise_deadline: now + 30 * DAY,
+        recommend_deadline: now + 45 * DAY,
+        is_demo: true,
+        ..real
+    }
+}
+
+/// Creates the batch rows that are missing (existing ones keep their edited dates).
+pub async fn ensure(db: &Db, rows: &[BatchRow], now: Millis) -> Result<()> {
+    let mut b = Batch::new();
+    for r in rows {
+        upsert(&mut b, r, now);
+    }
+    db.write(b).await.map(|_| ())
+}

@@ -1,0 +1,270 @@
+//! Attachment upload (streamed, bounded, sniffed), delete and download.
+//! Only the owner, its city, the province (and later an assigned expert)
+//! may download; only the owner may change, and only while editable.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use super::AppState;
+use super::apply::load_visible;
+use super::context::Ctx;
+use super::error::{AppError, AppResult, urlencode};
+use crate::domain::role::Role;
+use crate::files::PutError;
+use crate::store::attachments::{self, Attachment};
+use crate::store::audit::{self, Action};
+use crate::store::{Batch, new_id};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/apply/{id}/attachments",
+            post(upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/apply/{id}/attachments/{att}/delete", post(delete))
+        .route("/files/{att}", get(download))
+}
+
+fn back(id: &str, msg: &str) -> Response {
+    Redirect::to(&format!("/apply/{id}?error={}#attachments", urlencode(msg))).into_response()
+}
+
+/// Keeps a display name only: no path, no control characters, bounded length.
+fn clean_name(raw: &str) -> String {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
+    let s: String = base.chars().filter(|c| !c.is_control()).take(120).collect();
+    if s.trim().is_empty() {
+        "附件".into()
+    } else {
+        s.trim().to_string()
+    }
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    mut mp: Multipart,
+) -> AppResult<Response> {
+    ctx.require_role(Role::Enterprise)?;
+    let app = load_visible(&state, &ctx, &id).await?;
+    if !app.state.editable() {
+        return Ok(back(
+            &id,
+            &format!("申报书当前状态为“{}”，不能修改附件。", app.state.label()),
+        ));
+    }
+    let existing = attachments::for_application(&state.db, &id).await?;
+    let used: u64 = existing.iter().map(|a| a.size as u64).sum();
+    let mut slot_key: Option<String> = None;
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => return Ok(back(&id, "上传中断，请重新选择文件上传。")),
+        };
+        match field.name() {
+            Some("slot") => {
+                let v = field.text().await.unwrap_or_default();
+                slot_key = Some(v.chars().take(64).collect());
+            }
+            Some("file") => {
+                let Some(key) = slot_key.clone() else {
+                    return Ok(back(&id, "请先选择附件类别。"));
+                };
+                let Some(slot) = state
+                    .program
+                    .form
+                    .attachments()
+                    .find(|s| s.upload_keys().iter().any(|(k, _)| *k == key))
+                else {
+                    return Ok(back(&id, "附件类别不存在。"));
+                };
+                let in_slot: Vec<&Attachment> = existing.iter().filter(|a| a.slot == key).collect();
+                // A one-file slot is replaced; others fill up to their count.
+                let replace = if slot.max_count == 1 {
+                    in_slot.first().copied()
+                } else {
+                    None
+                };
+                if replace.is_none() && in_slot.len() >= slot.max_count {
+                    return Ok(back(
+                        &id,
+                        &format!(
+                            "“{}”最多上传{}个文件，请先删除不需要的文件。",
+                            slot.label, slot.max_count
+                        ),
+                    ));
+                }
+                let file_name = clean_name(field.file_name().unwrap_or(""));
+                let per_file =
+                    (slot.max_size_mb as u64 * crate::config::MB).min(state.config.max_file_bytes);
+                let remaining = state
+                    .config
+                    .max_application_bytes
+                    .saturating_sub(used - replace.map_or(0, |a| a.size as u64));
+                let limit = per_file.min(remaining);
+                let storage_key = new_id();
+                let mut up = state
+                    .files
+                    .create(&storage_key, limit)
+                    .await
+                    .map_err(anyhow::Error::from)?;
+                let mut field = field;
+                loop {
+                    match field.chunk().await {
+                        Ok(Some(chunk)) => {
+                            if let Err(e) = up.write(&chunk).await {
+                                let msg = match e {
+                                    PutError::TooLarge(_) if limit < per_file => format!(
+                                        "本申报书附件总大小不能超过{}，剩余可用{}，请压缩后上传。",
+                                        crate::files::human_size(
+                                            state.config.max_application_bytes
+                                        ),
+                                        crate::files::human_size(remaining)
+                                    ),
+                                    e => format!("“{file_name}”上传失败：{e}"),
+                                };
+                                return Ok(back(&id, &msg));
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(_) => return Ok(back(&id, "上传中断，请重新上传。")),
+                    }
+                }
+                let stored = match up.finish().await {
+                    Ok(s) => s,
+                    Err(e) => return Ok(back(&id, &format!("“{file_name}”上传失败：{e}"))),
+                };
+                let ext_ok = slot.types.iter().any(|t| match stored.kind {
+                    crate::files::FileKind::Pdf => t == "pdf",
+                    crate::files::FileKind::Jpeg => t == "jpg" || t == "jpeg",
+                    crate::files::FileKind::Png => t == "png",
+                });
+                if !ext_ok {
+                    let _ = state.files.delete(&storage_key).await;
+                    return Ok(back(
+                        &id,
+                        &format!(
+                            "“{}”只接受{}文件。",
+                            slot.label,
+                            slot.types.join("、").to_uppercase()
+                        ),
+                    ));
+                }
+                let now = state.clock.now();
+                let att = Attachment {
+                    id: new_id(),
+                    application_id: id.clone(),
+                    slot: key.clone(),
+                    file_name: file_name.clone(),
+                    content_type: stored.kind.mime().into(),
+                    size: stored.size as i64,
+                    sha256: stored.sha256.clone(),
+                    storage_key,
+                    created_at: now,
+                };
+                let mut b = Batch::new();
+                if let Some(old) = replace {
+                    attachments::delete(&mut b, &old.id, now);
+                }
+                attachments::insert(&mut b, &att, &ctx.actor().name);
+                let detail = format!(
+                    "{}：{}（{}，SHA-256 {}）",
+                    slot.label,
+                    file_name,
+                    crate::files::human_size(stored.size),
+                    &stored.sha256[..12]
+                );
+                audit::record(
+                    &mut b,
+                    &ctx.actor(),
+                    Action::AttachmentUpload,
+                    Some(&id),
+                    true,
+                    &detail,
+                    now,
+                );
+                state.db.write(b).await?;
+                return Ok(
+                    Redirect::to(&format!("/apply/{id}?uploaded=1#attachments")).into_response()
+                );
+            }
+            _ => {}
+        }
+    }
+    Ok(back(&id, "请选择要上传的文件。"))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, att)): Path<(String, String)>,
+) -> AppResult<Response> {
+    ctx.require_role(Role::Enterprise)?;
+    let app = load_visible(&state, &ctx, &id).await?;
+    let a = attachments::by_id(&state.db, &att)
+        .await?
+        .filter(|a| a.application_id == app.id)
+        .ok_or(AppError::NotFound)?;
+    if !app.state.editable() {
+        return Ok(back(&id, "申报书已提交，附件不能删除。"));
+    }
+    let now = state.clock.now();
+    let mut b = Batch::new();
+    attachments::delete(&mut b, &a.id, now);
+    audit::record(
+        &mut b,
+        &ctx.actor(),
+        Action::AttachmentDelete,
+        Some(&id),
+        true,
+        &a.file_name,
+        now,
+    );
+    state.db.write(b).await?;
+    Ok(Redirect::to(&format!("/apply/{id}#attachments")).into_response())
+}
+
+async fn download(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(att): Path<String>,
+) -> AppResult<Response> {
+    ctx.require_user()?;
+    let a = attachments::by_id(&state.db, &att)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    // Access follows the application's.
+    load_visible(&state, &ctx, &a.application_id).await?;
+    let file = state
+        .files
+        .open(&a.storage_key)
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let disposition = format!(
+        "inline; filename=\"attachment\"; filename*=UTF-8''{}",
+        urlencode(&a.file_name)
+    );
+    let mut resp = (StatusCode::OK, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&a.content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(a.size as u64));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(resp)
+}

@@ -1,0 +1,667 @@
+//! The 申报书 as HTML, generated from the form definition: every field kind,
+//! with the enterprise's values, messages at the fields, and live character
+//! counts for long texts (the count is also printed by the server, so it
+//! works without JavaScript). Read-only when the application is not editable.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::form_io::{at, has_option, text_at};
+use crate::domain::form::{Field, FieldKind, FormDef, Issue, Report, count_chars};
+use crate::domain::region;
+
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+struct R<'a> {
+    out: String,
+    answers: &'a Value,
+    report: Option<&'a Report>,
+    editable: bool,
+}
+
+impl R<'_> {
+    fn issues_exact(&self, path: &str) -> Vec<&Issue> {
+        let Some(r) = self.report else {
+            return Vec::new();
+        };
+        r.errors
+            .iter()
+            .chain(&r.warnings)
+            .filter(|i| i.field == path)
+            .collect()
+    }
+
+    fn is_error(&self, path: &str) -> bool {
+        self.report
+            .is_some_and(|r| r.errors.iter().any(|i| i.field == path))
+    }
+
+    /// Messages for exactly `path`, as a block tied to the input by id.
+    fn messages(&mut self, path: &str) {
+        let issues: Vec<(bool, String)> = self
+            .issues_exact(path)
+            .into_iter()
+            .map(|i| (self.is_error_issue(i), i.message.clone()))
+            .collect();
+        for (n, (err, msg)) in issues.into_iter().enumerate() {
+            let (class, word) = if err {
+                ("field-error", "错误")
+            } else {
+                ("field-warning", "提示")
+            };
+            let _ = write!(
+                self.out,
+                r#"<p class="{class}" id="e-{}-{n}"><span class="visually-hidden">{word}：</span>{}</p>"#,
+                esc(path),
+                esc(&msg)
+            );
+        }
+    }
+
+    fn is_error_issue(&self, i: &Issue) -> bool {
+        self.report
+            .is_some_and(|r| r.errors.iter().any(|e| std::ptr::eq(e, i)))
+    }
+
+    fn described(&self, path: &str) -> String {
+        let n = self.issues_exact(path).len();
+        if n == 0 {
+            return String::new();
+        }
+        let ids: Vec<String> = (0..n).map(|k| format!("e-{}-{k}", esc(path))).collect();
+        let inv = if self.is_error(path) {
+            r#" aria-invalid="true""#
+        } else {
+            ""
+        };
+        format!(r#"{inv} aria-describedby="{}""#, ids.join(" "))
+    }
+
+    fn disabled(&self) -> &'static str {
+        if self.editable { "" } else { " disabled" }
+    }
+
+    fn text_input(&mut self, path: &str, kind: &str, max: Option<usize>, extra: &str) {
+        let v = text_at(self.answers, path);
+        let ml = max.map_or(String::new(), |m| format!(r#" maxlength="{}""#, m + 50));
+        let d = self.described(path);
+        let dis = self.disabled();
+        let _ = write!(
+            self.out,
+            r#"<input id="f-{p}" name="{p}" type="{kind}" value="{v}"{ml}{d}{dis}{extra}>"#,
+            p = esc(path),
+            v = esc(&v)
+        );
+    }
+
+    fn yes_no(&mut self, path: &str, label: &str) {
+        let v = text_at(self.answers, path);
+        let dis = self.disabled();
+        let d = self.described(path);
+        let _ = write!(
+            self.out,
+            r#"<span class="radios" role="radiogroup" aria-label="{l}" id="f-{p}"{d}>"#,
+            l = esc(label),
+            p = esc(path)
+        );
+        for (val, text) in [("true", "是"), ("false", "否")] {
+            let checked = if v == val { " checked" } else { "" };
+            let _ = write!(
+                self.out,
+                r#"<label class="inline-choice"><input type="radio" name="{p}" value="{val}"{checked}{dis}> {text}</label>"#,
+                p = esc(path)
+            );
+        }
+        self.out.push_str("</span>");
+    }
+
+    fn scalar(&mut self, f: &Field, path: &str, label: &str) {
+        match &f.kind {
+            FieldKind::Text { max_chars } => self.text_input(path, "text", Some(*max_chars), ""),
+            FieldKind::Number(spec) => {
+                let mode = if spec.decimals == 0 {
+                    "numeric"
+                } else {
+                    "decimal"
+                };
+                self.text_input(
+                    path,
+                    "text",
+                    Some(32),
+                    &format!(r#" inputmode="{mode}" class="num""#),
+                );
+                if let Some(u) = &spec.unit {
+                    let _ = write!(self.out, r#"<span class="unit">{}</span>"#, esc(u));
+                }
+            }
+            FieldKind::Date(_) => self.text_input(path, "date", None, ""),
+            FieldKind::CreditCode { .. } => self.text_input(
+                path,
+                "text",
+                Some(18),
+                r#" autocomplete="off" class="code""#,
+            ),
+            FieldKind::Mobile => self.text_input(path, "tel", Some(20), r#" autocomplete="tel""#),
+            FieldKind::Email => {
+                self.text_input(path, "email", Some(254), r#" autocomplete="email""#)
+            }
+            FieldKind::YesNo => self.yes_no(path, label),
+            FieldKind::Choice(c) => {
+                let d = self.described(path);
+                let dis = self.disabled();
+                let _ = write!(
+                    self.out,
+                    r#"<select id="f-{p}" name="{p}"{d}{dis}><option value="">请选择</option>"#,
+                    p = esc(path)
+                );
+                for o in &c.options {
+                    let sel = if has_option(self.answers, path, o) {
+                        " selected"
+                    } else {
+                        ""
+                    };
+                    let _ = write!(self.out, r#"<option{sel}>{}</option>"#, esc(o));
+                }
+                self.out.push_str("</select>");
+            }
+            _ => {}
+        }
+    }
+
+    fn field(&mut self, f: &Field) {
+        let key = f.key.as_str();
+        let req = if f.required && f.is_input() {
+            r#"<span class="req" aria-hidden="true">*</span>"#
+        } else {
+            ""
+        };
+        let label = esc(&f.label_with_unit());
+        let hint = f.hint.as_deref().map_or(String::new(), |h| {
+            format!(r#"<p class="hint">{}</p>"#, esc(h))
+        });
+        let has_err = self.report.is_some_and(|r| {
+            r.errors
+                .iter()
+                .any(|i| i.field == key || i.field.starts_with(&format!("{key}.")))
+        });
+        let cls = if has_err { " has-error" } else { "" };
+        match &f.kind {
+            FieldKind::Text { .. }
+            | FieldKind::Number(_)
+            | FieldKind::Date(_)
+            | FieldKind::CreditCode { .. }
+            | FieldKind::Mobile
+            | FieldKind::Email => {
+                let _ = write!(
+                    self.out,
+                    r#"<div class="field{cls}" id="w-{key}"><label for="f-{key}">{req}{label}</label>{hint}"#
+                );
+                self.messages(key);
+                self.scalar(f, key, &f.label);
+                self.out.push_str("</div>");
+            }
+            FieldKind::LongText {
+                min_chars,
+                max_chars,
+            } => {
+                let v = text_at(self.answers, key);
+                let n = count_chars(&v);
+                let limits = match min_chars {
+                    Some(min) => format!("不少于{min}字，不超过{max_chars}字"),
+                    None => format!("不超过{max_chars}字"),
+                };
+                let _ = write!(
+                    self.out,
+                    r#"<div class="field long{cls}" id="w-{key}"><label for="f-{key}">{req}{label}</label>{hint}"#
+                );
+                self.messages(key);
+                let d = self.described(key);
+                let dis = self.disabled();
+                let rows = if min_chars.unwrap_or(0) >= 1000 {
+                    24
+                } else {
+                    8
+                };
+                let _ = write!(
+                    self.out,
+                    r#"<textarea id="f-{key}" name="{key}" rows="{rows}" data-min="{}" data-max="{max_chars}"{d}{dis}>{}</textarea><p class="count" id="c-{key}" aria-live="polite">已输入 <strong>{n}</strong> 字（{limits}）</p></div>"#,
+                    min_chars.unwrap_or(0),
+                    esc(&v)
+                );
+            }
+            FieldKind::YesNo => {
+                let _ = write!(
+                    self.out,
+                    r#"<div class="field{cls}" id="w-{key}"><span class="label" id="l-{key}">{req}{label}</span>{hint}"#
+                );
+                self.messages(key);
+                self.yes_no(key, &f.label);
+                self.out.push_str("</div>");
+            }
+            FieldKind::Choice(c) => {
+                let _ = write!(
+                    self.out,
+                    r#"<fieldset class="field{cls}" id="w-{key}"><legend>{req}{label}</legend>{hint}"#
+                );
+                self.messages(key);
+                let d = self.described(key);
+                let dis = self.disabled();
+                let _ = write!(self.out, r#"<div class="choices" id="f-{key}"{d}>"#);
+                for (i, o) in c.options.iter().enumerate() {
+                    let checked = if has_option(self.answers, key, o) {
+                        " checked"
+                    } else {
+                        ""
+                    };
+                    let _ = write!(
+                        self.out,
+                        r#"<label class="inline-choice" for="f-{key}-{i}"><input type="radio" id="f-{key}-{i}" name="{key}" value="{o}"{checked}{dis}> {o}</label>"#,
+                        o = esc(o)
+                    );
+                }
+                self.out.push_str("</div>");
+                if c.other.is_some() {
+                    let p = format!("{key}.other");
+                    let _ = write!(
+                        self.out,
+                        r#"<div class="other"><label for="f-{p}">{}</label>"#,
+                        esc(&c.other_label)
+                    );
+                    self.messages(&p);
+                    let v = at(self.answers, &p)
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string();
+                    let d = self.described(&p);
+                    let _ = write!(
+                        self.out,
+                        r#"<input id="f-{p}" name="{p}" type="text" value="{}"{d}{dis}></div>"#,
+                        esc(&v)
+                    );
+                }
+                self.out.push_str("</fieldset>");
+            }
+            FieldKind::MultiChoice(m) => {
+                let _ = write!(
+                    self.out,
+                    r#"<fieldset class="field{cls}" id="w-{key}"><legend>{req}{label}</legend>{hint}"#
+                );
+                self.messages(key);
+                let dis = self.disabled();
+                let _ = write!(self.out, r#"<div id="f-{key}" class="groups">"#);
+                for (g, group) in m.groups.iter().enumerate() {
+                    let _ = write!(
+                        self.out,
+                        r#"<fieldset class="group"><legend>{}</legend>"#,
+                        esc(&group.label)
+                    );
+                    for (i, o) in group.options.iter().enumerate() {
+                        let checked = if has_option(self.answers, key, o) {
+                            " checked"
+                        } else {
+                            ""
+                        };
+                        let _ = write!(
+                            self.out,
+                            r#"<label class="inline-choice" for="f-{key}-{g}-{i}"><input type="checkbox" id="f-{key}-{g}-{i}" name="{key}" value="{o}"{checked}{dis}> {o}</label>"#,
+                            o = esc(o)
+                        );
+                    }
+                    self.out.push_str("</fieldset>");
+                }
+                self.out.push_str("</div></fieldset>");
+            }
+            FieldKind::FixedTable(t) => {
+                let _ = write!(
+                    self.out,
+                    r#"<div class="field table-field{cls}" id="w-{key}"><p class="label" id="f-{key}">{req}{label}</p>{hint}"#
+                );
+                self.block_messages(key);
+                let _ = write!(
+                    self.out,
+                    r#"<table class="data form-table"><thead><tr><th scope="col">指标</th>"#
+                );
+                for r in &t.rows {
+                    let _ = write!(self.out, r#"<th scope="col">{}</th>"#, esc(&r.label));
+                }
+                self.out.push_str("</tr></thead><tbody>");
+                for c in &t.columns {
+                    let _ = write!(
+                        self.out,
+                        r#"<tr><th scope="row">{}</th>"#,
+                        esc(&c.label_with_unit())
+                    );
+                    for r in &t.rows {
+                        let p = format!("{key}.{}.{}", r.key, c.key);
+                        let err = if self.is_error(&p) {
+                            r#" class="cell-error""#
+                        } else {
+                            ""
+                        };
+                        let _ = write!(
+                            self.out,
+                            r#"<td{err}><label class="visually-hidden" for="f-{p}">{} {}</label>"#,
+                            esc(&r.label),
+                            esc(&c.label_with_unit())
+                        );
+                        self.scalar(c, &p, &c.label);
+                        self.out.push_str("</td>");
+                    }
+                    self.out.push_str("</tr>");
+                }
+                self.out.push_str("</tbody></table></div>");
+            }
+            FieldKind::VariableTable(t) => {
+                let _ = write!(
+                    self.out,
+                    r#"<div class="field table-field{cls}" id="w-{key}"><p class="label" id="f-{key}">{req}{label}</p>{hint}"#
+                );
+                self.block_messages(key);
+                let filled = match at(self.answers, key) {
+                    Some(Value::Array(a)) => a.len(),
+                    _ => 0,
+                };
+                let shown = if self.editable {
+                    (filled + 2).max(t.blank_rows).min(t.max_rows)
+                } else {
+                    filled
+                };
+                let _ = write!(
+                    self.out,
+                    r#"<table class="data form-table"><thead><tr><th scope="col">{}</th>"#,
+                    esc(&t.number_label)
+                );
+                for c in &t.columns {
+                    let _ = write!(
+                        self.out,
+                        r#"<th scope="col">{}</th>"#,
+                        esc(&c.label_with_unit())
+                    );
+                }
+                self.out.push_str("</tr></thead><tbody>");
+                for i in 0..shown {
+                    let _ = write!(self.out, r#"<tr id="f-{key}.{i}"><td>{}</td>"#, i + 1);
+                    for c in &t.columns {
+                        let p = format!("{key}.{i}.{}", c.key);
+                        let err = if self.is_error(&p) {
+                            r#" class="cell-error""#
+                        } else {
+                            ""
+                        };
+                        let _ = write!(
+                            self.out,
+                            r#"<td{err}><label class="visually-hidden" for="f-{p}">第{}行 {}</label>"#,
+                            i + 1,
+                            esc(&c.label)
+                        );
+                        self.scalar(c, &p, &c.label);
+                        self.out.push_str("</td>");
+                    }
+                    self.out.push_str("</tr>");
+                }
+                self.out.push_str("</tbody></table>");
+                if self.editable {
+                    let _ = write!(
+                        self.out,
+                        r#"<p class="hint">需要更多行时，保存草稿后会自动增加空行（最多{}行）；整行留空的不会保存。</p>"#,
+                        t.max_rows
+                    );
+                }
+                self.out.push_str("</div>");
+            }
+            FieldKind::CloudServices(cs) => {
+                let _ = write!(
+                    self.out,
+                    r#"<div class="field table-field{cls}" id="w-{key}"><p class="label" id="f-{key}">{req}{label}</p>{hint}"#
+                );
+                self.block_messages(key);
+                let _ = write!(
+                    self.out,
+                    r#"<table class="data form-table"><thead><tr><th scope="col">服务类型</th><th scope="col">{}</th>"#,
+                    esc(&cs.used_label)
+                );
+                for c in &cs.columns {
+                    let _ = write!(self.out, r#"<th scope="col">{}</th>"#, esc(&c.label));
+                }
+                self.out.push_str("</tr></thead><tbody>");
+                let dis = self.disabled();
+                for s in &cs.services {
+                    let up = format!("{key}.{}.used", s.key);
+                    let used = at(self.answers, &up)
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false);
+                    let checked = if used { " checked" } else { "" };
+                    let _ = write!(
+                        self.out,
+                        r#"<tr><th scope="row"><label for="f-{up}">{l}</label></th><td><input type="checkbox" id="f-{up}" name="{up}" value="true"{checked}{dis}><label class="visually-hidden" for="f-{up}">使用{l}</label></td>"#,
+                        l = esc(&s.label)
+                    );
+                    for c in &cs.columns {
+                        let p = format!("{key}.{}.{}", s.key, c.key);
+                        let err = if self.is_error(&p) {
+                            r#" class="cell-error""#
+                        } else {
+                            ""
+                        };
+                        let _ = write!(
+                            self.out,
+                            r#"<td{err}><label class="visually-hidden" for="f-{p}">{} {}</label>"#,
+                            esc(&s.label),
+                            esc(&c.label)
+                        );
+                        self.scalar(c, &p, &format!("{} {}", s.label, c.label));
+                        self.out.push_str("</td>");
+                    }
+                    self.out.push_str("</tr>");
+                }
+                self.out.push_str("</tbody></table></div>");
+            }
+            FieldKind::Region => {
+                let p = format!("{key}.county");
+                let _ = write!(
+                    self.out,
+                    r#"<div class="field{cls}" id="w-{key}"><label for="f-{p}">{req}{label}（市 / 县区）</label>{hint}"#
+                );
+                self.block_messages(key);
+                let cur = text_at(self.answers, &p);
+                let d = self.described(&p);
+                let dis = self.disabled();
+                let _ = write!(
+                    self.out,
+                    r#"<select id="f-{p}" name="{p}"{d}{dis}><option value="">请选择</option>"#
+                );
+                for c in region::cities() {
+                    let _ = write!(self.out, r#"<optgroup label="{}">"#, esc(c.name));
+                    for k in &c.counties {
+                        let sel = if cur == k.code { " selected" } else { "" };
+                        let text = if k.code == c.code {
+                            c.name.to_string()
+                        } else {
+                            format!("{} {}", c.name, k.name)
+                        };
+                        let _ = write!(
+                            self.out,
+                            r#"<option value="{}"{sel}>{}</option>"#,
+                            k.code,
+                            esc(&text)
+                        );
+                    }
+                    self.out.push_str("</optgroup>");
+                }
+                self.out.push_str("</select></div>");
+            }
+            FieldKind::Acknowledgements { items, signature } => {
+                let _ = write!(
+                    self.out,
+                    r#"<fieldset class="field ack{cls}" id="w-{key}"><legend>{req}{label}</legend>{hint}"#
+                );
+                let _ = write!(self.out, r#"<div id="f-{key}"></div>"#);
+                self.block_messages(key);
+                let dis = self.disabled();
+                for it in items {
+                    let p = format!("{key}.{}", it.key);
+                    let on = at(self.answers, &p)
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false);
+                    let checked = if on { " checked" } else { "" };
+                    let _ = write!(
+                        self.out,
+                        r#"<label class="ack-item" for="f-{p}"><input type="checkbox" id="f-{p}" name="{p}" value="true"{checked}{dis}> <span>{}</span></label>"#,
+                        esc(&it.text)
+                    );
+                }
+                if let Some(s) = signature {
+                    let _ = write!(self.out, r#"<p class="signature">{}</p>"#, esc(s));
+                }
+                self.out.push_str("</fieldset>");
+            }
+            FieldKind::Display { text, signature } => {
+                let _ = write!(
+                    self.out,
+                    r#"<div class="field display" id="w-{key}"><p class="label">{label}</p><p class="hint">{}</p>"#,
+                    esc(text)
+                );
+                if let Some(s) = signature {
+                    let _ = write!(self.out, r#"<p class="signature">{}</p>"#, esc(s));
+                }
+                self.out.push_str("</div>");
+            }
+        }
+    }
+
+    /// Every message under a compound field, listed at its top.
+    fn block_messages(&mut self, key: &str) {
+        let Some(r) = self.report else { return };
+        let prefix = format!("{key}.");
+        let mut items = String::new();
+        for (err, i) in r
+            .errors
+            .iter()
+            .map(|i| (true, i))
+            .chain(r.warnings.iter().map(|i| (false, i)))
+        {
+            if i.field == key || i.field.starts_with(&prefix) {
+                let (class, word) = if err {
+                    ("field-error", "错误")
+                } else {
+                    ("field-warning", "提示")
+                };
+                let where_ = i
+                    .label
+                    .rsplit(" › ")
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<Vec<_>>()
+                    .join(" › ");
+                let _ = write!(
+                    items,
+                    r#"<li class="{class}"><span class="visually-hidden">{word}：</span>{}：{}</li>"#,
+                    esc(&where_),
+                    esc(&i.message)
+                );
+            }
+        }
+        if !items.is_empty() {
+            let _ = write!(self.out, r#"<ul class="block-messages">{items}</ul>"#);
+        }
+    }
+}
+
+/// The form's sections (not the attachment slots) as HTML.
+pub fn render(form: &FormDef, answers: &Value, report: Option<&Report>, editable: bool) -> String {
+    let mut r = R {
+        out: String::with_capacity(64 * 1024),
+        answers,
+        report,
+        editable,
+    };
+    for s in &form.sections {
+        if s.fields.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            r.out,
+            r#"<section class="form-section" id="s-{}"><h2>{}、{}</h2>"#,
+            esc(&s.key),
+            esc(&s.number),
+            esc(&s.title)
+        );
+        if let Some(h) = &s.hint {
+            let _ = write!(r.out, r#"<p class="hint">{}</p>"#, esc(h));
+        }
+        let mut group: Option<&str> = None;
+        for f in &s.fields {
+            if f.group.as_deref() != group {
+                if group.is_some() {
+                    r.out.push_str("</div>");
+                }
+                group = f.group.as_deref();
+                if let Some(g) = group {
+                    let _ = write!(r.out, r#"<div class="form-group"><h3>{}</h3>"#, esc(g));
+                }
+            }
+            r.field(f);
+        }
+        if group.is_some() {
+            r.out.push_str("</div>");
+        }
+        r.out.push_str("</section>");
+    }
+    r.out
+}
+
+/// The summary of problems at the top of the page, each linking to its field.
+pub fn summary(report: &Report, base: &str) -> String {
+    let mut out = String::new();
+    if !report.errors.is_empty() {
+        let _ = write!(
+            out,
+            r#"<div class="error-summary" role="alert" tabindex="-1" id="error-summary"><h2>还有{}处需要修改</h2><ul>"#,
+            report.errors.len()
+        );
+        for i in &report.errors {
+            let _ = write!(
+                out,
+                r#"<li><a href="{base}#f-{}">{}：{}</a></li>"#,
+                esc(&i.field),
+                esc(&i.label),
+                esc(&i.message)
+            );
+        }
+        out.push_str("</ul></div>");
+    }
+    if !report.warnings.is_empty() {
+        let _ = write!(
+            out,
+            r#"<div class="warning-summary" role="status"><h2>请核对以下{}处（不影响提交）</h2><ul>"#,
+            report.warnings.len()
+        );
+        for i in &report.warnings {
+            let _ = write!(
+                out,
+                r#"<li><a href="{base}#f-{}">{}：{}</a></li>"#,
+                esc(&i.field),
+                esc(&i.label),
+                esc(&i.message)
+            );
+        }
+        out.push_str("</ul></div>");
+    }
+    out
+}

@@ -1,0 +1,331 @@
+//! Between the HTML form and the stored answers: posted name/value pairs
+//! become the answers JSON described in `domain::form`, and a path into the
+//! answers gives back the text an input shows. Input names are the answer
+//! paths (`finance.2019.profit`, `honours.0.name`, `region.county`).
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use crate::domain::form::{Field, FieldKind, FormDef};
+use crate::domain::region;
+
+/// Posted pairs, with repeated names kept (multi-choice checkboxes).
+pub struct Posted<'a> {
+    map: HashMap<&'a str, Vec<&'a str>>,
+}
+
+impl<'a> Posted<'a> {
+    pub fn new(pairs: &'a [(String, String)]) -> Posted<'a> {
+        let mut map: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (k, v) in pairs {
+            map.entry(k.as_str()).or_default().push(v.as_str());
+        }
+        Posted { map }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        self.map.get(name).and_then(|v| v.last().copied())
+    }
+
+    fn all(&self, name: &str) -> &[&'a str] {
+        self.map.get(name).map_or(&[], |v| v.as_slice())
+    }
+
+    fn has_prefix(&self, prefix: &str) -> bool {
+        self.map.keys().any(|k| k.starts_with(prefix))
+    }
+}
+
+fn text(v: Option<&str>) -> Value {
+    Value::String(v.unwrap_or("").to_string())
+}
+
+fn yes_no(v: Option<&str>) -> Option<Value> {
+    match v {
+        Some("true") | Some("是") => Some(Value::Bool(true)),
+        Some("false") | Some("否") => Some(Value::Bool(false)),
+        _ => None,
+    }
+}
+
+/// A scalar column value from `name`.
+fn scalar(f: &Field, posted: &Posted<'_>, name: &str) -> Option<Value> {
+    match &f.kind {
+        FieldKind::YesNo => yes_no(posted.get(name)),
+        FieldKind::Choice(c) if c.other.is_some() => Some(serde_json::json!({
+            "choice": posted.get(name).unwrap_or(""),
+            "other": posted.get(&format!("{name}.other")).unwrap_or(""),
+        })),
+        _ => posted.get(name).map(|v| text(Some(v))),
+    }
+}
+
+/// Builds the answers object from a posted form. Variable-table rows left
+/// wholly empty are dropped; everything else is kept exactly as typed.
+pub fn answers_from_form(form: &FormDef, posted: &Posted<'_>) -> Value {
+    let mut out = Map::new();
+    for f in form.fields() {
+        let key = f.key.as_str();
+        let v = match &f.kind {
+            FieldKind::Display { .. } => continue,
+            FieldKind::MultiChoice(_) => Value::Array(
+                posted
+                    .all(key)
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Value::String(s.to_string()))
+                    .collect(),
+            ),
+            FieldKind::FixedTable(t) => {
+                let mut rows = Map::new();
+                for r in &t.rows {
+                    let mut cols = Map::new();
+                    for c in &t.columns {
+                        if let Some(v) = scalar(c, posted, &format!("{key}.{}.{}", r.key, c.key)) {
+                            cols.insert(c.key.clone(), v);
+                        }
+                    }
+                    rows.insert(r.key.clone(), Value::Object(cols));
+                }
+                Value::Object(rows)
+            }
+            FieldKind::VariableTable(t) => {
+                let mut rows = Vec::new();
+                for i in 0..t.max_rows.max(1) + 8 {
+                    if !posted.has_prefix(&format!("{key}.{i}.")) {
+                        continue;
+                    }
+                    let mut cols = Map::new();
+                    for c in &t.columns {
+                        if let Some(v) = scalar(c, posted, &format!("{key}.{i}.{}", c.key)) {
+                            cols.insert(c.key.clone(), v);
+                        }
+                    }
+                    let row = Value::Object(cols);
+                    if crate::domain::form::is_filled(Some(&row)) {
+                        rows.push(row);
+                    }
+                }
+                Value::Array(rows)
+            }
+            FieldKind::CloudServices(cs) => {
+                let mut svcs = Map::new();
+                for s in &cs.services {
+                    let mut cols = Map::new();
+                    let used = posted.get(&format!("{key}.{}.used", s.key)) == Some("true");
+                    cols.insert("used".into(), Value::Bool(used));
+                    for c in &cs.columns {
+                        if let Some(v) = scalar(c, posted, &format!("{key}.{}.{}", s.key, c.key)) {
+                            cols.insert(c.key.clone(), v);
+                        }
+                    }
+                    svcs.insert(s.key.clone(), Value::Object(cols));
+                }
+                Value::Object(svcs)
+            }
+            FieldKind::Region => {
+                let county = posted
+                    .get(&format!("{key}.county"))
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
+                let city = region::cities()
+                    .iter()
+                    .find(|c| region::county(c.code, &county).is_some())
+                    .map_or(String::new(), |c| c.code.to_string());
+                serde_json::json!({ "city": city, "county": county })
+            }
+            FieldKind::Acknowledgements { items, .. } => {
+                let mut m = Map::new();
+                for it in items {
+                    let on = posted.get(&format!("{key}.{}", it.key)) == Some("true");
+                    m.insert(it.key.clone(), Value::Bool(on));
+                }
+                Value::Object(m)
+            }
+            _ => match scalar(f, posted, key) {
+                Some(v) => v,
+                None => continue,
+            },
+        };
+        out.insert(key.to_string(), v);
+    }
+    Value::Object(out)
+}
+
+/// The value at a dotted path (`finance.2019.profit`, `honours.0.name`).
+pub fn at<'v>(answers: &'v Value, path: &str) -> Option<&'v Value> {
+    let mut cur = answers;
+    for part in path.split('.') {
+        cur = match cur {
+            Value::Object(m) => m.get(part)?,
+            Value::Array(a) => a.get(part.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// The text an input shows for `path`.
+pub fn text_at(answers: &Value, path: &str) -> String {
+    match at(answers, path) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Bool(true)) => "true".into(),
+        Some(Value::Bool(false)) => "false".into(),
+        Some(Value::Object(o)) => o
+            .get("choice")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Whether the multi-choice or choice at `path` has `option` selected.
+pub fn has_option(answers: &Value, path: &str, option: &str) -> bool {
+    match at(answers, path) {
+        Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(option)),
+        Some(Value::String(s)) => s == option,
+        Some(Value::Object(o)) => o.get("choice").and_then(Value::as_str) == Some(option),
+        _ => false,
+    }
+}
+
+/// Columns the city inbox filters on: 所属行业 and 所属地区.
+pub fn summary(answers: &Value) -> (String, String, String) {
+    let industry = match at(answers, "industry") {
+        Some(Value::Object(o)) => {
+            let c = o.get("choice").and_then(Value::as_str).unwrap_or("");
+            let other = o.get("other").and_then(Value::as_str).unwrap_or("").trim();
+            if other.is_empty() {
+                c.to_string()
+            } else {
+                format!("{c}（{other}）")
+            }
+        }
+        Some(Value::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    (
+        industry,
+        text_at(answers, "region.city"),
+        text_at(answers, "region.county"),
+    )
+}
+
+/// The name/value pairs an HTML form would post for `answers` (the inverse
+/// of [`answers_from_form`]; used by tests, demo data and load benchmarks).
+pub fn pairs_from_answers(form: &FormDef, answers: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let scalar = |f: &Field, path: &str, out: &mut Vec<(String, String)>| match at(answers, path) {
+        Some(Value::Object(o)) => {
+            out.push((
+                path.to_string(),
+                o.get("choice")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            ));
+            out.push((
+                format!("{path}.other"),
+                o.get("other")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            ));
+        }
+        Some(_) => {
+            let _ = f;
+            out.push((path.to_string(), text_at(answers, path)));
+        }
+        None => {}
+    };
+    for f in form.fields() {
+        let key = f.key.as_str();
+        match &f.kind {
+            FieldKind::Display { .. } => {}
+            FieldKind::MultiChoice(_) => {
+                if let Some(Value::Array(a)) = at(answers, key) {
+                    for v in a.iter().filter_map(Value::as_str) {
+                        out.push((key.to_string(), v.to_string()));
+                    }
+                }
+            }
+            FieldKind::FixedTable(t) => {
+                for r in &t.rows {
+                    for c in &t.columns {
+                        scalar(c, &format!("{key}.{}.{}", r.key, c.key), &mut out);
+                    }
+                }
+            }
+            FieldKind::VariableTable(t) => {
+                if let Some(Value::Array(rows)) = at(answers, key) {
+                    for i in 0..rows.len() {
+                        for c in &t.columns {
+                            scalar(c, &format!("{key}.{i}.{}", c.key), &mut out);
+                        }
+                    }
+                }
+            }
+            FieldKind::CloudServices(cs) => {
+                for s in &cs.services {
+                    if at(answers, &format!("{key}.{}.used", s.key)).and_then(Value::as_bool)
+                        == Some(true)
+                    {
+                        out.push((format!("{key}.{}.used", s.key), "true".into()));
+                    }
+                    for c in &cs.columns {
+                        scalar(c, &format!("{key}.{}.{}", s.key, c.key), &mut out);
+                    }
+                }
+            }
+            FieldKind::Region => out.push((
+                format!("{key}.county"),
+                text_at(answers, &format!("{key}.county")),
+            )),
+            FieldKind::Acknowledgements { items, .. } => {
+                for it in items {
+                    let p = format!("{key}.{}", it.key);
+                    if at(answers, &p).and_then(Value::as_bool) == Some(true) {
+                        out.push((p, "true".into()));
+                    }
+                }
+            }
+            _ => scalar(f, key, &mut out),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::form::{ProgramDef, sample_answers, validate};
+
+    #[test]
+    fn sample_answers_survive_a_round_trip_through_the_html_form() {
+        let def = ProgramDef::builtin();
+        for seed in [1, 2, 3, 42] {
+            let answers = sample_answers(seed);
+            let pairs = pairs_from_answers(&def.form, &answers);
+            let back = answers_from_form(&def.form, &Posted::new(&pairs));
+            let today = jiff::civil::date(2021, 9, 10);
+            assert_eq!(
+                validate(&def.form, &back, today).errors,
+                validate(&def.form, &answers, today).errors,
+                "seed {seed}"
+            );
+            assert_eq!(
+                text_at(&back, "construction"),
+                text_at(&answers, "construction")
+            );
+            assert_eq!(
+                text_at(&back, "finance.2019.profit"),
+                text_at(&answers, "finance.2019.profit")
+            );
+            assert_eq!(at(&back, "cloud_goals"), at(&answers, "cloud_goals"));
+        }
+    }
+}

@@ -1,0 +1,625 @@
+//! The enterprise's application: eligibility, drafts, versions, attachments,
+//! submission before the deadline.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+
+use crate::helpers::{Client, DEMO_PASSWORD, TestApp, spawn, spawn_with};
+use shenbao::config::{Config, MB};
+use shenbao::domain::form::{ProgramDef, sample_answers_on};
+use shenbao::web::form_io::pairs_from_answers;
+
+pub const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+
+/// Starts the application of a logged-in enterprise; returns its id.
+pub async fn start(c: &mut Client) -> String {
+    let r = c.get("/apply").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = c
+        .post(
+            "/apply/start",
+            &[
+                ("declaration", "independent_legal_person"),
+                ("declaration", "industrial_enterprise"),
+                ("declaration", "good_credit"),
+                ("declaration", "continuous_cloud_investment"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let loc = r.location().to_string();
+    c.get(&loc).await;
+    loc.trim_start_matches("/apply/").to_string()
+}
+
+fn selected_county(body: &str) -> String {
+    let i = body.find("name=\"region.county\"").expect("region select");
+    let sel = i + body[i..].find("\" selected>").expect("a selected county");
+    let start = body[..sel].rfind("value=\"").expect("value") + 7;
+    body[start..sel].to_string()
+}
+
+fn version_of(body: &str) -> String {
+    let m = "name=\"_version\" value=\"";
+    let i = body.find(m).expect("version field") + m.len();
+    body[i..i + body[i..].find('"').expect("end")].to_string()
+}
+
+/// Posts the whole form filled with a complete valid sample.
+pub async fn fill(app: &TestApp, c: &mut Client, id: &str, seed: u64) {
+    let page = c.get(&format!("/apply/{id}")).await;
+    let answers = sample_answers_on(seed, app.state.today());
+    let mut pairs = pairs_from_answers(&ProgramDef::builtin().form, &answers);
+    // Keep the enterprise's own region (prefilled from registration): it decides the city.
+    let own = selected_county(&page.body);
+    for (k, v) in pairs.iter_mut() {
+        if k == "region.county" {
+            *v = own.clone();
+        }
+    }
+    pairs.push(("_version".into(), version_of(&page.body)));
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = c.post(&format!("/apply/{id}"), &refs).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}
+
+pub async fn upload(
+    c: &mut Client,
+    id: &str,
+    slot: &str,
+    name: &str,
+    bytes: &[u8],
+) -> (StatusCode, String) {
+    let boundary = "----shenbaotestboundary";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"slot\"\r\n\r\n{slot}\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let token = c.csrf.clone().unwrap_or_default();
+    let req = Request::post(format!("/apply/{id}/attachments?_csrf={token}"))
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .expect("request");
+    let r = c.send(req).await;
+    (r.status, r.location().to_string())
+}
+
+pub async fn upload_required(c: &mut Client, id: &str) {
+    for slot in [
+        "business_license",
+        "audit_reports.2019",
+        "audit_reports.2020",
+        "cloud_proof",
+        "honour_proof",
+        "stamped_scan",
+    ] {
+        let (status, loc) = upload(c, id, slot, "扫描件.pdf", PDF).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert!(loc.contains("uploaded=1"), "{slot}: {loc}");
+    }
+}
+
+pub async fn submit(c: &mut Client, id: &str) -> crate::helpers::Resp {
+    let page = c.get(&format!("/apply/{id}/submit")).await;
+    let m = "name=\"_version\" value=\"";
+    let Some(i) = page.body.find(m) else {
+        return page;
+    };
+    let i = i + m.len();
+    let v = page.body[i..i + page.body[i..].find('"').expect("end")].to_string();
+    c.post(
+        &format!("/apply/{id}/submit"),
+        &[("_version", &v), ("confirm", "yes")],
+    )
+    .await
+}
+
+/// An enterprise with a submitted application; returns (client, application id).
+pub async fn submitted(app: &TestApp, who: &str, seed: u64) -> (Client, String) {
+    let mut c = app.login(who, DEMO_PASSWORD).await;
+    let id = start(&mut c).await;
+    fill(app, &mut c, &id, seed).await;
+    upload_required(&mut c, &id).await;
+    let r = submit(&mut c, &id).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    (c, id)
+}
+
+#[tokio::test]
+async fn complete_application_is_submitted_with_a_stable_fingerprint() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let (mut c, id) = submitted(&app, "qiye1", 7).await;
+    let page = c.get(&format!("/apply/{id}?submitted=1")).await;
+    assert!(page.body.contains("已提交，待市州审核"));
+    let row = app
+        .state
+        .db
+        .query(
+            "SELECT fingerprint, submitted_version, state FROM applications WHERE id = $1",
+            vec![id.clone().into()],
+        )
+        .await
+        .unwrap();
+    let fp = row[0].text(0);
+    assert_eq!(fp.len(), 64);
+    assert!(page.body.contains(&fp));
+    assert_eq!(row[0].text(2), "submitted");
+    // The stored snapshot hashes to the fingerprint, whatever the key order.
+    let v = row[0].int(1);
+    let snap = app
+        .state
+        .db
+        .query(
+            "SELECT content FROM application_versions WHERE application_id = $1 AND version = $2",
+            vec![id.clone().into(), v.into()],
+        )
+        .await
+        .unwrap();
+    let value: serde_json::Value = serde_json::from_str(&snap[0].text(0)).unwrap();
+    assert_eq!(shenbao::domain::form::fingerprint(&value), fp);
+    // The snapshot cannot be changed, not even by SQL.
+    let upd = app
+        .state
+        .db
+        .write(shenbao::store::Batch::one(
+            "UPDATE application_versions SET content = '{}' WHERE application_id = $1 AND kind = 'submitted'",
+            vec![id.clone().into()],
+        ))
+        .await;
+    assert!(upd.is_err());
+    // Nor through the product: saving is refused and nothing changes.
+    let r = c
+        .post(
+            &format!("/apply/{id}"),
+            &[("_version", &v.to_string()), ("company_name", "改名")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let (status, _) = upload(&mut c, &id, "other", "a.pdf", PDF).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        shenbao::store::attachments::for_application(&app.state.db, &id)
+            .await
+            .unwrap()
+            .len(),
+        6
+    );
+    assert_eq!(app.audit_count("application.transition").await, 1);
+}
+
+#[tokio::test]
+async fn draft_with_invalid_values_is_saved_and_messages_show_at_the_fields() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut c = app.login("qiye1", DEMO_PASSWORD).await;
+    let id = start(&mut c).await;
+    let page = c.get(&format!("/apply/{id}")).await;
+    let v = version_of(&page.body);
+    let r = c
+        .post(
+            &format!("/apply/{id}"),
+            &[
+                ("_version", &v),
+                ("company_name", "湖北楚云智造科技有限公司（演示）"),
+                ("founded", "2099-01-01"),
+                ("cloud_spend", "十万"),
+                ("finance.2019.debt_ratio", "120"),
+                ("effect_summary", &"效".repeat(1001)),
+                ("contact_mobile", "12345"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = c.get(r.location()).await;
+    assert!(page.body.contains("草稿已保存"));
+    // Everything typed is still there, valid or not.
+    assert!(page.body.contains("value=\"2099-01-01\""));
+    assert!(page.body.contains("value=\"十万\""));
+    assert!(page.body.contains("value=\"120\""));
+    // Messages next to the fields, and a summary linking to them.
+    assert!(page.body.contains("id=\"e-founded-0\""));
+    assert!(page.body.contains("href=\"/apply/"));
+    assert!(page.body.contains("#f-cloud_spend"));
+    assert!(page.body.contains("已输入 <strong>1001</strong> 字"));
+    // 资产负债率 above 100 is a warning, not an error.
+    assert!(page.body.contains("请核对以下"));
+    // Submitting is refused with the list of problems; the draft is intact.
+    let r = c.get(&format!("/apply/{id}/submit")).await;
+    assert!(r.body.contains("还有"));
+    assert!(!r.body.contains("确认提交</button>"));
+    let r = c
+        .post(
+            &format!("/apply/{id}/submit"),
+            &[("_version", "2"), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("未完成"));
+    let page = c.get(&format!("/apply/{id}")).await;
+    assert!(page.body.contains("value=\"十万\""));
+    assert!(page.body.contains("草稿"));
+}
+
+#[tokio::test]
+async fn submission_after_the_city_deadline_is_refused_and_the_draft_kept() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut c = app.login("qiye2", DEMO_PASSWORD).await;
+    let id = start(&mut c).await;
+    fill(&app, &mut c, &id, 3).await;
+    upload_required(&mut c, &id).await;
+    // 2021-09-15 17:00 is the default city deadline; the test clock is at 09-10 10:00.
+    app.clock
+        .advance(5 * 24 * 3600 * 1000 + 7 * 3600 * 1000 + 60_000);
+    let mut c = app.login("qiye2", DEMO_PASSWORD).await;
+    let r = submit(&mut c, &id).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("不能提交"));
+    let r = c
+        .post(
+            &format!("/apply/{id}/submit"),
+            &[("_version", "2"), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("2021年9月15日 17:00"));
+    assert!(r.body.contains("草稿已保留"));
+    let rows = app
+        .state
+        .db
+        .query(
+            "SELECT state, version FROM applications WHERE id = $1",
+            vec![id.into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows[0].text(0), "draft");
+    assert_eq!(rows[0].int(1), 2);
+}
+
+#[tokio::test]
+async fn the_second_tab_saving_an_old_version_is_refused_and_keeps_its_text() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut c = app.login("qiye1", DEMO_PASSWORD).await;
+    let id = start(&mut c).await;
+    let r1 = c
+        .post(
+            &format!("/apply/{id}"),
+            &[("_version", "1"), ("products", "第一个标签页的内容")],
+        )
+        .await;
+    assert_eq!(r1.status, StatusCode::SEE_OTHER);
+    let r2 = c
+        .post(
+            &format!("/apply/{id}"),
+            &[("_version", "1"), ("products", "第二个标签页的内容")],
+        )
+        .await;
+    assert_eq!(r2.status, StatusCode::CONFLICT);
+    assert!(r2.body.contains("保存冲突"));
+    assert!(
+        r2.body.contains("第二个标签页的内容"),
+        "the refused text stays on screen"
+    );
+    // The first tab's save is what is stored; saving again from the second tab overwrites on purpose.
+    let stored = app
+        .state
+        .db
+        .query(
+            "SELECT content FROM applications WHERE id = $1",
+            vec![id.clone().into()],
+        )
+        .await
+        .unwrap();
+    assert!(stored[0].text(0).contains("第一个标签页的内容"));
+    let v = version_of(&r2.body);
+    assert_eq!(v, "2");
+    let r3 = c
+        .post(
+            &format!("/apply/{id}"),
+            &[("_version", &v), ("products", "第二个标签页的内容")],
+        )
+        .await;
+    assert_eq!(r3.status, StatusCode::SEE_OTHER);
+    // Autosave reports the conflict instead of overwriting.
+    let r = c
+        .post(
+            &format!("/apply/{id}/autosave"),
+            &[("_version", "1"), ("products", "旧")],
+        )
+        .await;
+    assert!(r.body.contains("自动保存已暂停"));
+    let r = c
+        .post(
+            &format!("/apply/{id}/autosave"),
+            &[("_version", "3"), ("products", "新")],
+        )
+        .await;
+    assert!(r.body.contains("已自动保存（第4版"));
+    assert!(r.body.contains("hx-swap-oob"));
+}
+
+#[tokio::test]
+async fn versions_are_listed_and_compared() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut c = app.login("qiye3", DEMO_PASSWORD).await;
+    let id = start(&mut c).await;
+    c.post(
+        &format!("/apply/{id}"),
+        &[("_version", "1"), ("products", "汽车零部件")],
+    )
+    .await;
+    c.post(
+        &format!("/apply/{id}"),
+        &[("_version", "2"), ("products", "新能源汽车零部件")],
+    )
+    .await;
+    let r = c.get(&format!("/apply/{id}/versions")).await;
+    assert!(r.body.contains("第3版"));
+    let r = c.get(&format!("/apply/{id}/diff?a=2&b=3")).await;
+    assert!(r.body.contains("主要产品/服务"));
+    assert!(r.body.contains("新能源汽车零部件"));
+    assert!(r.body.contains("共1处不同"));
+}
+
+#[tokio::test]
+async fn attachments_are_judged_by_content_and_bounded_in_size() {
+    let app = spawn_with(Config {
+        max_file_bytes: MB,
+        ..Config::default()
+    })
+    .await;
+    app.seed_demo().await;
+    let mut c = app.login("qiye1", DEMO_PASSWORD).await;
+    let id = start(&mut c).await;
+    // An executable renamed .pdf.
+    let (_, loc) = upload(
+        &mut c,
+        &id,
+        "business_license",
+        "营业执照.pdf",
+        b"MZ\x90\x00\x03\x00\x00\x00\x04\x00",
+    )
+    .await;
+    assert!(loc.contains("error="), "{loc}");
+    let page = c.get(&loc).await;
+    assert!(page.body.contains("只接受 PDF、JPG 或 PNG"));
+    // Over the limit: cut off with a clear message.
+    let big = {
+        let mut v = PDF.to_vec();
+        v.resize(3 * MB as usize, b'0');
+        v
+    };
+    let (_, loc) = upload(&mut c, &id, "business_license", "大文件.pdf", &big).await;
+    let page = c.get(&loc).await;
+    assert!(
+        page.body.contains("文件超过1 MB上限"),
+        "{}",
+        &page.body[..200.min(page.body.len())]
+    );
+    // A PNG in a PDF-only slot.
+    let (_, loc) = upload(
+        &mut c,
+        &id,
+        "stamped_scan",
+        "scan.png",
+        b"\x89PNG\r\n\x1a\nrest",
+    )
+    .await;
+    assert!(c.get(&loc).await.body.contains("只接受PDF"));
+    // A good one, with its Chinese name kept for display.
+    let (_, loc) = upload(&mut c, &id, "business_license", "营业执照（副本）.pdf", PDF).await;
+    assert!(loc.contains("uploaded=1"));
+    let files = shenbao::store::attachments::for_application(&app.state.db, &id)
+        .await
+        .unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].file_name, "营业执照（副本）.pdf");
+    assert_ne!(files[0].storage_key, files[0].file_name);
+    let r = c.get(&format!("/files/{}", files[0].id)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.headers.get(header::CONTENT_TYPE).unwrap(),
+        "application/pdf"
+    );
+    assert!(r.body.starts_with("%PDF"));
+    // Replace the single stamped scan; delete while in draft.
+    upload(&mut c, &id, "stamped_scan", "1.pdf", PDF).await;
+    upload(&mut c, &id, "stamped_scan", "2.pdf", PDF).await;
+    let files = shenbao::store::attachments::for_application(&app.state.db, &id)
+        .await
+        .unwrap();
+    assert_eq!(files.iter().filter(|f| f.slot == "stamped_scan").count(), 1);
+    let lic = files
+        .iter()
+        .find(|f| f.slot == "business_license")
+        .unwrap()
+        .id
+        .clone();
+    c.get(&format!("/apply/{id}")).await;
+    let r = c
+        .post(&format!("/apply/{id}/attachments/{lic}/delete"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        shenbao::store::attachments::for_application(&app.state.db, &id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn another_enterprise_can_neither_read_nor_change_nor_download() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let (mut owner, id) = submitted(&app, "qiye1", 11).await;
+    let _ = &mut owner;
+    let att = shenbao::store::attachments::for_application(&app.state.db, &id)
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
+    let mut other = app.login("qiye2", DEMO_PASSWORD).await;
+    for p in [
+        format!("/apply/{id}"),
+        format!("/apply/{id}/versions"),
+        format!("/apply/{id}/diff?a=1&b=2"),
+        format!("/apply/{id}/submit"),
+        format!("/files/{att}"),
+    ] {
+        let r = other.get(&p).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "GET {p}");
+        assert!(!r.body.contains("湖北楚云智造"), "{p} leaks");
+    }
+    other.get("/dashboard").await;
+    for p in [
+        format!("/apply/{id}"),
+        format!("/apply/{id}/autosave"),
+        format!("/apply/{id}/submit"),
+        format!("/apply/{id}/attachments/{att}/delete"),
+    ] {
+        let r = other
+            .post(&p, &[("_version", "3"), ("products", "篡改")])
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "POST {p}");
+    }
+    let (status, _) = upload(&mut other, &id, "other", "x.pdf", PDF).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let stored = app
+        .state
+        .db
+        .query(
+            "SELECT content FROM applications WHERE id = $1",
+            vec![id.clone().into()],
+        )
+        .await
+        .unwrap();
+    assert!(!stored[0].text(0).contains("篡改"));
+    // The city of the application may read it; another city may not.
+    let mut wuhan = app.login("wuhan", DEMO_PASSWORD).await;
+    assert_eq!(
+        wuhan.get(&format!("/apply/{id}")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        wuhan.get(&format!("/files/{att}")).await.status,
+        StatusCode::OK
+    );
+    let mut yichang = app.login("yichang", DEMO_PASSWORD).await;
+    assert_eq!(
+        yichang.get(&format!("/apply/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        yichang.get(&format!("/files/{att}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let mut expert = app.login("expert1", DEMO_PASSWORD).await;
+    assert_eq!(
+        expert.get(&format!("/files/{att}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn eligibility_is_checked_before_filling() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    // On the province's list of existing benchmark enterprises.
+    let code = shenbao::store::users::enterprise(
+        &app.state.db,
+        &shenbao::store::users::by_username(&app.state.db, "qiye2")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .credit_code;
+    let mut p = app.login("province", DEMO_PASSWORD).await;
+    p.get("/province/benchmarks").await;
+    let r = p
+        .post(
+            "/province/benchmarks",
+            &[(
+                "lines",
+                &format!("{code},宜昌三峡精细化工股份有限公司,第一批"),
+            )],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let mut c = app.login("qiye2", DEMO_PASSWORD).await;
+    let r = c.get("/apply").await;
+    assert!(r.body.contains("已经成为湖北省上云标杆企业的不再申报"));
+    let r = c
+        .post(
+            "/apply/start",
+            &[("declaration", "independent_legal_person")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Declarations must all be confirmed.
+    let mut d = app.login("qiye3", DEMO_PASSWORD).await;
+    d.get("/apply").await;
+    let r = d
+        .post("/apply/start", &[("declaration", "good_credit")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("请逐项确认"));
+    // One application per code and batch: starting again leads to the same one.
+    let id = start(&mut d).await;
+    let r = d.get("/apply").await;
+    assert_eq!(r.location(), format!("/apply/{id}"));
+    let rows = app
+        .state
+        .db
+        .query("SELECT COUNT(*) FROM applications", vec![])
+        .await
+        .unwrap();
+    assert_eq!(rows[0].int(0), 1);
+}
+
+#[tokio::test]
+async fn an_enterprise_registered_outside_hubei_cannot_apply() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    // Registration refuses such codes; an account migrated from elsewhere is still checked.
+    let id = shenbao::store::users::by_username(&app.state.db, "qiye3")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let code = shenbao::domain::credit_code::CreditCode::synthesize("440300", 99);
+    app.state
+        .db
+        .write(shenbao::store::Batch::one(
+            "UPDATE enterprises SET credit_code = $1 WHERE user_id = $2",
+            vec![code.as_str().into(), id.into()],
+        ))
+        .await
+        .unwrap();
+    let mut c = app.login("qiye3", DEMO_PASSWORD).await;
+    let r = c.get("/apply").await;
+    assert!(r.body.contains("不在湖北省"));
+    assert!(!r.body.contains("确认并开始填写"));
+}
