@@ -47,11 +47,25 @@ enum Command {
     Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate,
-    /// Create the demo accounts (idempotent).
-    Demo,
+    /// Create the demo accounts (idempotent), and optionally sample applications.
+    Demo(DemoArgs),
     /// Manage staff accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Export the province package (per city: 推荐表, 申报书, 盖章扫描件; plus a summary) as a zip.
+    Export(crate::docs::cli::ExportArgs),
+    /// Write the blank 申报书 template (.docx).
+    ExportBlank(crate::docs::cli::BlankArgs),
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Also create N complete, submitted sample applications across the 17 cities.
+    #[arg(long, default_value_t = 0)]
+    applications: usize,
+    /// Also create N enterprises `rush0`… with a started draft each (load benchmarks).
+    #[arg(long, default_value_t = 0)]
+    drafts: usize,
 }
 
 #[derive(Args)]
@@ -142,20 +156,50 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open(&cli.store).await?;
             println!("数据库已是最新结构（{}）。", db.backend());
         }
-        Command::Demo => {
+        Command::Demo(args) => {
             let db = open(&cli.store).await?;
-            seed_demo(&db, &cli.store).await?;
+            let password = seed_demo(&db, &cli.store).await?;
+            let files = FileStore::local(cli.store.data.join("attachments"));
+            let clock = Clock::system();
+            for (n, prefix, state, what) in [
+                (
+                    args.applications,
+                    "demo-e",
+                    demo::DemoState::Submitted,
+                    "已提交的示例申报书",
+                ),
+                (
+                    args.drafts,
+                    "rush",
+                    demo::DemoState::Draft,
+                    "带草稿的示例企业",
+                ),
+            ] {
+                if n > 0 {
+                    let made =
+                        demo::seed_applications(&db, &files, &clock, &password, n, prefix, state)
+                            .await?;
+                    println!(
+                        "{what}：新建 {made} 份（共要求 {n} 份，账号 {prefix}0 起，密码同上）"
+                    );
+                }
+            }
         }
         Command::Serve(args) => serve(&cli.store, args).await?,
         Command::User(cmd) => {
             let db = open(&cli.store).await?;
             user_command(&db, cmd).await?;
         }
+        Command::Export(a) => {
+            let db = open(&cli.store).await?;
+            crate::docs::cli::export(&db, &load_program(&cli.store)?, &cli.store.data, a).await?;
+        }
+        Command::ExportBlank(a) => crate::docs::cli::export_blank(&load_program(&cli.store)?, a)?,
     }
     Ok(())
 }
 
-async fn seed_demo(db: &Db, s: &StoreArgs) -> anyhow::Result<()> {
+async fn seed_demo(db: &Db, s: &StoreArgs) -> anyhow::Result<String> {
     let r = demo::seed(
         db,
         &Clock::system(),
@@ -172,7 +216,7 @@ async fn seed_demo(db: &Db, s: &StoreArgs) -> anyhow::Result<()> {
     println!("  省经信厅：province");
     println!("  市州经信局：{}", r.usernames[1..18].join(", "));
     println!("  评审专家：expert1 … expert5    申报企业：qiye1, qiye2, qiye3");
-    Ok(())
+    Ok(r.password)
 }
 
 async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {

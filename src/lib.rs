@@ -5,6 +5,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod docs;
 pub mod domain;
 pub mod files;
 pub mod store;

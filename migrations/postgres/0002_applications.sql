@@ -39,7 +39,6 @@ CREATE TABLE applications (
     industry TEXT NOT NULL DEFAULT '',
     state TEXT NOT NULL,
     version BIGINT NOT NULL,
-    content TEXT NOT NULL,
     declarations TEXT NOT NULL,
     submitted_version BIGINT,
     fingerprint TEXT,

@@ -39,7 +39,6 @@ CREATE TABLE applications (
     industry TEXT NOT NULL DEFAULT '',
     state TEXT NOT NULL,
     version INTEGER NOT NULL,
-    content TEXT NOT NULL,
     declarations TEXT NOT NULL,
     submitted_version INTEGER,
     fingerprint TEXT,

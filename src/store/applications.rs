@@ -105,15 +105,29 @@ pub async fn for_credit_code(
     Ok(row.as_ref().map(Application::from_row))
 }
 
-/// The current draft content (JSON text).
+/// The current version and its answers (JSON text). Content lives only in
+/// `application_versions`: a save writes it once.
 pub async fn content(db: &Db, id: &str) -> Result<Option<(i64, String)>> {
     let row = db
         .query_opt(
-            "SELECT version, content FROM applications WHERE id = $1",
+            "SELECT a.version, v.kind, v.content FROM applications a \
+             JOIN application_versions v ON v.application_id = a.id AND v.version = a.version WHERE a.id = $1",
             params![id],
         )
         .await?;
-    Ok(row.map(|r| (r.int(0), r.text(1))))
+    Ok(row.map(|r| {
+        let text = r.text(2);
+        if r.text(1) == "submitted" {
+            // A snapshot holds the answers under "content".
+            let answers = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v.get("content").cloned())
+                .unwrap_or_default();
+            (r.int(0), answers.to_string())
+        } else {
+            (r.int(0), text)
+        }
+    }))
 }
 
 pub struct NewApplication<'a> {
@@ -131,8 +145,8 @@ pub struct NewApplication<'a> {
 pub fn insert(b: &mut Batch, a: &NewApplication<'_>, actor: &Actor, now: Millis) {
     b.push(
         "INSERT INTO applications (id, batch_id, enterprise_id, credit_code, enterprise_name, city_code, county_code, \
-         industry, state, version, content, declarations, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, '', 'draft', 1, $8, $9, $10, $10)",
+         industry, state, version, declarations, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, '', 'draft', 1, $8, $9, $9)",
         params![
             a.id,
             a.batch_id,
@@ -141,7 +155,6 @@ pub fn insert(b: &mut Batch, a: &NewApplication<'_>, actor: &Actor, now: Millis)
             a.enterprise_name,
             a.city_code,
             a.county_code,
-            a.content,
             a.declarations,
             now
         ],
@@ -191,11 +204,19 @@ pub async fn save_draft(
 ) -> Result<SaveOutcome> {
     let mut b = Batch::new();
     b.push_one(
-        "UPDATE applications SET content = $4, version = version + 1, updated_at = $5, industry = $6, \
-         county_code = CASE WHEN $7 = '' THEN county_code ELSE $7 END, \
-         city_code = CASE WHEN $8 = '' THEN city_code ELSE $8 END \
+        "UPDATE applications SET version = version + 1, updated_at = $4, industry = $5, \
+         county_code = CASE WHEN $6 = '' THEN county_code ELSE $6 END, \
+         city_code = CASE WHEN $7 = '' THEN city_code ELSE $7 END \
          WHERE id = $1 AND enterprise_id = $2 AND version = $3 AND state IN ('draft', 'returned')",
-        params![id, enterprise_id, expected, content, now, summary.industry, summary.county_code, summary.city_code],
+        params![
+            id,
+            enterprise_id,
+            expected,
+            now,
+            summary.industry,
+            summary.county_code,
+            summary.city_code
+        ],
     );
     b.push(
         "INSERT INTO application_versions (application_id, version, kind, content, fingerprint, created_at, created_by) \

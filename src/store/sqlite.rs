@@ -149,19 +149,26 @@ impl SqliteDb {
             std::fs::create_dir_all(dir)?;
         }
         let conn = open_conn(path, false)?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")?;
+        // Checkpoints run on their own thread, so commits never wait for one.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0;",
+        )?;
         migrate(&conn)?;
+        let checkpointer = open_conn(path, false)?;
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || writer_loop(conn, rx))?;
-        Ok(SqliteDb {
-            inner: Arc::new(Inner {
-                path: path.to_path_buf(),
-                readers: Mutex::new(Vec::new()),
-                writer: Mutex::new(tx),
-            }),
-        })
+        let inner = Arc::new(Inner {
+            path: path.to_path_buf(),
+            readers: Mutex::new(Vec::new()),
+            writer: Mutex::new(tx),
+        });
+        let weak = Arc::downgrade(&inner);
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(checkpointer, weak))?;
+        Ok(SqliteDb { inner })
     }
 
     pub fn query(&self, sql: &'static str, params: Vec<Value>) -> Result<Vec<Row>> {
@@ -207,6 +214,21 @@ fn apply(conn: &Connection, batch: &Batch) -> Result<Vec<u64>> {
         counts.push(n as u64);
     }
     Ok(counts)
+}
+
+/// Copies the WAL back into the database file in the background (PASSIVE:
+/// never blocks readers or the writer). Ends when the database is dropped.
+fn checkpoint_loop(conn: Connection, db: std::sync::Weak<Inner>) {
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        if db.upgrade().is_none()
+            || conn
+                .execute_batch("PRAGMA wal_checkpoint(PASSIVE)")
+                .is_err()
+        {
+            break;
+        }
+    }
 }
 
 fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {

@@ -158,12 +158,19 @@ fn cross_site(headers: &HeaderMap) -> bool {
     false
 }
 
+/// The value of `name` in an urlencoded body, found without decoding the
+/// rest (forms carry kilobytes of text; the token is one short ASCII field).
 fn form_field(body: &[u8], name: &str) -> Option<String> {
-    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
-        .ok()?
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
+    body.split(|b| *b == b'&').find_map(|pair| {
+        let eq = pair.iter().position(|b| *b == b'=')?;
+        (&pair[..eq] == name.as_bytes()).then(|| {
+            serde_urlencoded::from_bytes::<Vec<(String, String)>>(pair)
+                .ok()
+                .and_then(|mut v| v.pop())
+                .map(|(_, v)| v)
+                .unwrap_or_default()
+        })
+    })
 }
 
 /// Loads the session, checks CSRF on unsafe methods, adds security headers.

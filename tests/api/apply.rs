@@ -317,16 +317,12 @@ async fn the_second_tab_saving_an_old_version_is_refused_and_keeps_its_text() {
         "the refused text stays on screen"
     );
     // The first tab's save is what is stored; saving again from the second tab overwrites on purpose.
-    let stored = app
-        .state
-        .db
-        .query(
-            "SELECT content FROM applications WHERE id = $1",
-            vec![id.clone().into()],
-        )
+    let stored = shenbao::store::applications::content(&app.state.db, &id)
         .await
-        .unwrap();
-    assert!(stored[0].text(0).contains("第一个标签页的内容"));
+        .unwrap()
+        .unwrap()
+        .1;
+    assert!(stored.contains("第一个标签页的内容"));
     let v = version_of(&r2.body);
     assert_eq!(v, "2");
     let r3 = c
@@ -503,16 +499,12 @@ async fn another_enterprise_can_neither_read_nor_change_nor_download() {
     }
     let (status, _) = upload(&mut other, &id, "other", "x.pdf", PDF).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let stored = app
-        .state
-        .db
-        .query(
-            "SELECT content FROM applications WHERE id = $1",
-            vec![id.clone().into()],
-        )
+    let stored = shenbao::store::applications::content(&app.state.db, &id)
         .await
-        .unwrap();
-    assert!(!stored[0].text(0).contains("篡改"));
+        .unwrap()
+        .unwrap()
+        .1;
+    assert!(!stored.contains("篡改"));
     // The city of the application may read it; another city may not.
     let mut wuhan = app.login("wuhan", DEMO_PASSWORD).await;
     assert_eq!(

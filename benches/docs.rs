@@ -1,0 +1,2 @@
+//! Documents benchmark (work in progress).
+fn main() {}

@@ -1,0 +1,378 @@
+//! The deadline-rush load generator: N enterprises, logged in, each saving
+//! its ~5 KB draft through the autosave endpoint as fast as it can, every
+//! save carrying the version the previous one returned (optimistic
+//! concurrency, as a browser tab does). Reports saves/s, p50/p99 and errors;
+//! writes every acknowledged (application, version) to a file so that
+//! `rush check` can prove after a kill -9 that each acknowledged save is on disk.
+//!
+//! rush run  --base URL --users N --seconds S --password P [--acked FILE] [--prefix rush]
+//! rush post --url URL --conns N --seconds S        (bare baseline: same body, no app)
+//! rush check --data DIR [--database-url URL] --acked FILE
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{Request, header};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+type Http = Client<HttpConnector, Full<Bytes>>;
+
+fn arg(name: &str, default: &str) -> String {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+        .unwrap_or_else(|| default.to_string())
+}
+
+struct Resp {
+    status: u16,
+    location: String,
+    cookies: Vec<(String, String)>,
+    body: String,
+}
+
+async fn send(http: &Http, req: Request<Full<Bytes>>) -> anyhow::Result<Resp> {
+    let resp = http.request(req).await?;
+    let status = resp.status().as_u16();
+    let location = resp
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let cookies = resp
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next()?.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let body = String::from_utf8_lossy(&resp.into_body().collect().await?.to_bytes()).into_owned();
+    Ok(Resp {
+        status,
+        location,
+        cookies,
+        body,
+    })
+}
+
+fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let i = s.find(start)? + start.len();
+    Some(&s[i..i + s[i..].find(end)?])
+}
+
+fn get(base: &str, path: &str, cookie: &str) -> Request<Full<Bytes>> {
+    Request::get(format!("{base}{path}"))
+        .header(header::COOKIE, cookie)
+        .body(Full::new(Bytes::new()))
+        .expect("request")
+}
+
+fn post(base: &str, path: &str, cookie: &str, body: String) -> Request<Full<Bytes>> {
+    Request::post(format!("{base}{path}"))
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Full::new(Bytes::from(body)))
+        .expect("request")
+}
+
+struct User {
+    cookie: String,
+    csrf: String,
+    app: String,
+    version: u64,
+}
+
+async fn login(http: &Http, base: &str, username: &str, password: &str) -> anyhow::Result<User> {
+    let r = send(http, get(base, "/login", "")).await?;
+    let csrf_cookie = r
+        .cookies
+        .iter()
+        .find(|c| c.0 == "sb_csrf")
+        .map(|c| c.1.clone())
+        .unwrap_or_default();
+    let token = between(&r.body, "name=\"_csrf\" value=\"", "\"")
+        .unwrap_or("")
+        .to_string();
+    let form = serde_urlencoded::to_string([
+        ("_csrf", token.as_str()),
+        ("username", username),
+        ("password", password),
+    ])?;
+    let r = send(
+        http,
+        post(base, "/login", &format!("sb_csrf={csrf_cookie}"), form),
+    )
+    .await?;
+    let session = r
+        .cookies
+        .iter()
+        .find(|c| c.0 == "sb_session")
+        .map(|c| c.1.clone());
+    let session =
+        session.ok_or_else(|| anyhow::anyhow!("login of {username} failed ({})", r.status))?;
+    let cookie = format!("sb_session={session}");
+    let r = send(http, get(base, "/apply", &cookie)).await?;
+    anyhow::ensure!(
+        r.location.starts_with("/apply/"),
+        "{username} has no draft ({})",
+        r.status
+    );
+    let app = r.location.trim_start_matches("/apply/").to_string();
+    let r = send(http, get(base, &r.location, &cookie)).await?;
+    let csrf = between(&r.body, "name=\"_csrf\" value=\"", "\"")
+        .unwrap_or("")
+        .to_string();
+    let version = between(&r.body, "name=\"_version\" value=\"", "\"")
+        .unwrap_or("1")
+        .parse()?;
+    Ok(User {
+        cookie,
+        csrf,
+        app,
+        version,
+    })
+}
+
+/// A ~5 KB draft: the sample application's short fields and one long text.
+fn draft_pairs() -> Vec<(String, String)> {
+    let def = shenbao::domain::form::ProgramDef::builtin();
+    let answers = shenbao::domain::form::sample_answers_on(1, jiff::civil::date(2021, 9, 10));
+    let mut pairs = shenbao::web::form_io::pairs_from_answers(&def.form, &answers);
+    let long = [
+        "overview",
+        "technology",
+        "industry_advantage",
+        "construction",
+        "team",
+        "investment",
+        "innovation",
+        "direct_effects",
+        "demonstration",
+        "effect_summary",
+    ];
+    pairs.retain(|(k, _)| !long.contains(&k.as_str()));
+    let overview: String = answers["overview"]
+        .as_str()
+        .unwrap_or("")
+        .chars()
+        .cycle()
+        .take(1100)
+        .collect();
+    pairs.push(("overview".into(), overview));
+    pairs
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i] as f64 / 1000.0
+}
+
+fn report(label: &str, lat: &mut [u64], errors: u64, secs: f64) -> f64 {
+    lat.sort_unstable();
+    let rate = lat.len() as f64 / secs;
+    println!(
+        "{label:<10} {rate:>10.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ok {:>8}  errors {errors}",
+        percentile(lat, 0.50),
+        percentile(lat, 0.99),
+        lat.len()
+    );
+    rate
+}
+
+async fn run() -> anyhow::Result<()> {
+    let mode = std::env::args().nth(1).unwrap_or_default();
+    let http: Http = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(1024)
+        .build_http();
+    let seconds: f64 = arg("--seconds", "10").parse()?;
+    match mode.as_str() {
+        "run" => {
+            let base = arg("--base", "http://127.0.0.1:18181");
+            let n: usize = arg("--users", "32").parse()?;
+            let password = arg("--password", "Bench-Pass-2021");
+            let prefix = arg("--prefix", "rush");
+            let acked_path = arg("--acked", "");
+            let mut users = Vec::new();
+            for chunk in (0..n).collect::<Vec<_>>().chunks(16) {
+                let logins = chunk.iter().map(|i| {
+                    let (http, base, password) = (http.clone(), base.clone(), password.clone());
+                    let name = format!("{prefix}{i}");
+                    tokio::spawn(async move { login(&http, &base, &name, &password).await })
+                });
+                for l in logins {
+                    users.push(l.await??);
+                }
+            }
+            let body_pairs = draft_pairs();
+            let body_len = serde_urlencoded::to_string(&body_pairs)?.len();
+            let json_len = {
+                let def = shenbao::domain::form::ProgramDef::builtin();
+                let posted = shenbao::web::form_io::Posted::new(&body_pairs);
+                shenbao::web::form_io::answers_from_form(&def.form, &posted)
+                    .to_string()
+                    .len()
+            };
+            println!("users {n}, form body {body_len} bytes, stored draft {json_len} bytes");
+            let stop = Arc::new(AtomicBool::new(false));
+            let errors = Arc::new(AtomicU64::new(0));
+            let start = Instant::now();
+            let mut tasks = Vec::new();
+            for mut u in users {
+                let (http, base, stop, errors) =
+                    (http.clone(), base.clone(), stop.clone(), errors.clone());
+                let pairs = body_pairs.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut lat = Vec::new();
+                    let mut acked = Vec::new();
+                    while !stop.load(Ordering::Relaxed) {
+                        let mut p = pairs.clone();
+                        p.push(("_csrf".into(), u.csrf.clone()));
+                        p.push(("_version".into(), u.version.to_string()));
+                        let body = serde_urlencoded::to_string(&p).unwrap_or_default();
+                        let t = Instant::now();
+                        match send(
+                            &http,
+                            post(
+                                &base,
+                                &format!("/apply/{}/autosave", u.app),
+                                &u.cookie,
+                                body,
+                            ),
+                        )
+                        .await
+                        {
+                            Ok(r) if r.status == 200 => {
+                                match between(&r.body, "已自动保存（第", "版") {
+                                    Some(v) => {
+                                        lat.push(t.elapsed().as_micros() as u64);
+                                        u.version = v.parse().unwrap_or(u.version + 1);
+                                        acked.push((u.app.clone(), u.version));
+                                    }
+                                    None => {
+                                        errors.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                }
+                            }
+                            _ => {
+                                errors.fetch_add(1, Ordering::Relaxed);
+                                tokio::time::sleep(Duration::from_millis(50)).await;
+                            }
+                        }
+                    }
+                    (lat, acked)
+                }));
+            }
+            tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+            stop.store(true, Ordering::Relaxed);
+            let elapsed = start.elapsed().as_secs_f64();
+            let mut lat = Vec::new();
+            let mut acked = Vec::new();
+            for t in tasks {
+                let (l, a) = t.await?;
+                lat.extend(l);
+                acked.extend(a);
+            }
+            report("saves", &mut lat, errors.load(Ordering::Relaxed), elapsed);
+            if !acked_path.is_empty() {
+                let text: String = acked.iter().map(|(a, v)| format!("{a}\t{v}\n")).collect();
+                std::fs::write(&acked_path, text)?;
+            }
+        }
+        "post" => {
+            let url = arg("--url", "http://127.0.0.1:18182/post/60");
+            let conns: usize = arg("--conns", "32").parse()?;
+            let body = serde_urlencoded::to_string(draft_pairs())?;
+            let stop = Arc::new(AtomicBool::new(false));
+            let start = Instant::now();
+            let mut tasks = Vec::new();
+            for _ in 0..conns {
+                let (http, url, stop, body) =
+                    (http.clone(), url.clone(), stop.clone(), body.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut lat = Vec::new();
+                    let mut errors = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        let t = Instant::now();
+                        let req = Request::post(url.as_str())
+                            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                            .body(Full::new(Bytes::from(body.clone())))
+                            .expect("request");
+                        match send(&http, req).await {
+                            Ok(r) if r.status == 200 => lat.push(t.elapsed().as_micros() as u64),
+                            _ => errors += 1,
+                        }
+                    }
+                    (lat, errors)
+                }));
+            }
+            tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+            stop.store(true, Ordering::Relaxed);
+            let elapsed = start.elapsed().as_secs_f64();
+            let (mut lat, mut errors) = (Vec::new(), 0);
+            for t in tasks {
+                let (l, e) = t.await?;
+                lat.extend(l);
+                errors += e;
+            }
+            report("baseline", &mut lat, errors, elapsed);
+        }
+        "check" => {
+            let data = std::path::PathBuf::from(arg("--data", "./data"));
+            let url = arg("--database-url", "");
+            let db = shenbao::store::Db::open(
+                if url.is_empty() {
+                    None
+                } else {
+                    Some(url.as_str())
+                },
+                &data,
+            )
+            .await?;
+            let text = std::fs::read_to_string(arg("--acked", "acked.tsv"))?;
+            let mut last: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+            for line in text.lines() {
+                if let Some((a, v)) = line.split_once('\t') {
+                    let v: i64 = v.parse()?;
+                    let e = last.entry(a.to_string()).or_insert(0);
+                    *e = (*e).max(v);
+                }
+            }
+            let mut missing = 0;
+            for (app, v) in &last {
+                let rows = db
+                    .query(
+                        "SELECT COUNT(*) FROM application_versions WHERE application_id = $1 AND version = $2",
+                        vec![app.as_str().into(), (*v).into()],
+                    )
+                    .await?;
+                if rows[0].int(0) != 1 {
+                    missing += 1;
+                }
+            }
+            let total: usize = text.lines().count();
+            println!(
+                "acknowledged saves: {total}; applications: {}; last acknowledged version missing after restart: {missing}",
+                last.len()
+            );
+            anyhow::ensure!(missing == 0, "{missing} acknowledged saves were lost");
+        }
+        _ => anyhow::bail!("usage: rush run|post|check …"),
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    run().await
+}

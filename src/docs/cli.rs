@@ -1,0 +1,108 @@
+//! `shenbao export` and `shenbao export-blank`.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::Args;
+
+use super::{blank_docx, load_city, package_selection, write_package};
+use crate::clock::Clock;
+use crate::domain::form::ProgramDef;
+use crate::files::FileStore;
+use crate::store::{Db, batches};
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// The zip file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Batch id (default: the current batch).
+    #[arg(long)]
+    pub batch: Option<String>,
+}
+
+#[derive(Args)]
+pub struct BlankArgs {
+    /// The .docx file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Writes the province package of a batch to `--out`, with a progress line
+/// on stderr. The file appears only when complete.
+pub async fn export(
+    db: &Db,
+    def: &ProgramDef,
+    data_dir: &Path,
+    a: ExportArgs,
+) -> anyhow::Result<()> {
+    let batch = match &a.batch {
+        Some(id) => batches::by_id(db, id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("批次 {id} 不存在"))?,
+        None => batches::current(db, Clock::system().now())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("还没有任何批次"))?,
+    };
+    let selection = package_selection(db, &batch.id).await?;
+    let total: usize = selection.iter().map(|c| c.len()).sum();
+    eprintln!(
+        "批次：{}（{}），{} 个市州，{} 份申报书",
+        batch.name,
+        batch.id,
+        selection.len(),
+        total
+    );
+    let files = FileStore::local(data_dir.join("attachments"));
+    let (db, def) = (db.clone(), Arc::new(def.clone()));
+    let out = a.out.clone();
+    let part = a.out.with_extension("zip.part");
+    let rt = tokio::runtime::Handle::current();
+    let started = std::time::Instant::now();
+    let part2 = part.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let file = std::fs::File::create(&part2)?;
+        let cities = selection
+            .iter()
+            .map(|c| rt.block_on(load_city(&db, &files, &def, c, rt.clone())));
+        let mut w = write_package(BufWriter::new(file), &def, total, cities, progress_line)?;
+        w.flush()?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        Ok(())
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("导出中断：{e}"))?
+    .inspect_err(|_| {
+        let _ = std::fs::remove_file(&part);
+    })?;
+    std::fs::rename(&part, &out)?;
+    eprintln!();
+    println!(
+        "已导出 {}（{} 份申报书，用时 {:.1} 秒）",
+        out.display(),
+        total,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `\r导出进度 [#####     ] 120/567 (21%)` on stderr.
+fn progress_line(done: usize, total: usize) {
+    const WIDTH: usize = 30;
+    let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
+    let pct = (done * 100).checked_div(total).unwrap_or(100);
+    eprint!(
+        "\r导出进度 [{}{}] {done}/{total} ({pct}%)",
+        "#".repeat(filled),
+        " ".repeat(WIDTH - filled)
+    );
+    let _ = std::io::stderr().flush();
+}
+
+/// Writes the blank 申报书 template.
+pub fn export_blank(def: &ProgramDef, a: BlankArgs) -> anyhow::Result<()> {
+    std::fs::write(&a.out, blank_docx(def))?;
+    println!("已生成空白申报书模板：{}", a.out.display());
+    Ok(())
+}

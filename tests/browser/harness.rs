@@ -1,0 +1,638 @@
+//! The app served on a real TCP port, and a headless Chromium driven through
+//! chromedriver (WebDriver), with helpers that work the way a person does:
+//! fields are found by their visible label, buttons and links by their text.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+
+use shenbao::clock::Clock;
+use shenbao::config::Config;
+use shenbao::domain::form::ProgramDef;
+use shenbao::files::FileStore;
+use shenbao::store::{Db, batches};
+use shenbao::web::{AppState, router};
+
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+pub const DEMO_PASSWORD: &str = "Demo-Pass-2021";
+
+/// How long a helper keeps looking for something before it fails the test.
+const WAIT: Duration = Duration::from_secs(15);
+const POLL: Duration = Duration::from_millis(100);
+
+// ---------------------------------------------------------------- the app
+
+/// The real router on 127.0.0.1:<random port>, over a fresh database: a temp
+/// SQLite file, or a fresh PostgreSQL schema when TEST_DATABASE_URL is set.
+pub struct TestApp {
+    pub state: AppState,
+    pub base_url: String,
+    server: JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        TestApp::start(false).await
+    }
+
+    /// With the demo accounts (province, the city bureaus, experts,
+    /// enterprises), all with password [`DEMO_PASSWORD`].
+    pub async fn spawn_demo() -> TestApp {
+        TestApp::start(true).await
+    }
+
+    async fn start(seed_demo: bool) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => {
+                let schema = format!("t_{}", shenbao::store::new_id());
+                Db::open_postgres_schema(&url, &schema)
+                    .await
+                    .expect("postgres schema")
+            }
+            _ => Db::open(None, dir.path()).await.expect("sqlite"),
+        };
+        let clock = Clock::system();
+        if seed_demo {
+            shenbao::demo::seed(&db, &clock, dir.path(), Some(DEMO_PASSWORD.into()))
+                .await
+                .expect("demo seed");
+        }
+        let program = ProgramDef::builtin();
+        batches::ensure(&db, &[batches::from_program(&program.program)], clock.now())
+            .await
+            .expect("batch");
+        // As `shenbao serve` does: the banner shows when the store holds demo accounts.
+        let demo = shenbao::demo::is_demo(&db).await.expect("demo flag");
+        let state = AppState {
+            db,
+            clock,
+            config: Arc::new(Config::default()),
+            demo,
+            files: FileStore::local(dir.path().join("attachments")),
+            program: Arc::new(program.clone()),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("server");
+        });
+        TestApp {
+            state,
+            base_url: format!("http://{addr}"),
+            server,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+// ------------------------------------------------------------ chromedriver
+
+/// A chromedriver child process, killed when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Driver {
+    fn start(work: &Path) -> Driver {
+        let port = free_port();
+        let log = work.join("chromedriver.log");
+        let out = std::fs::File::create(&log).expect("chromedriver log file");
+        let err = out.try_clone().expect("chromedriver log file");
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {CHROMEDRIVER}: {e}"));
+        let mut d = Driver { child, port, log };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = d.child.try_wait() {
+                panic!(
+                    "{CHROMEDRIVER} exited ({status}) before answering:\n{}",
+                    d.log_text()
+                );
+            }
+            if let Ok((200, body)) = http(port, "GET", "/status")
+                && body.contains("\"ready\":true")
+            {
+                return d;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "{CHROMEDRIVER} did not answer on port {port} within 30 s:\n{}",
+                    d.log_text()
+                );
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// Fails the test (never skips it) when the browser is not installed.
+fn require_browser() {
+    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
+        .into_iter()
+        .filter(|p| !Path::new(p).exists())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "browser tests need Chromium and chromedriver; missing: {}. Install them with \
+         `sudo apt-get install chromium chromium-driver fonts-noto-cjk` (scripts/test does this).",
+        missing.join(" and ")
+    );
+}
+
+// ----------------------------------------------------------------- browser
+
+/// One headless Chromium session on a fresh profile, pointed at a [`TestApp`].
+///
+/// Dropped while the test is panicking, it saves
+/// `target/browser-screenshots/<test>-failure.png` and prints the page's address.
+pub struct Browser {
+    pub client: Client,
+    base_url: String,
+    test: String,
+    session: String,
+    closed: bool,
+    driver: Driver,
+    _work: tempfile::TempDir,
+}
+
+impl Browser {
+    /// `test` names the screenshots.
+    pub async fn open(app: &TestApp, test: &str) -> Browser {
+        require_browser();
+        // A picture of an earlier failure would mislead.
+        let _ = std::fs::remove_file(screenshot_dir().join(format!("{test}-failure.png")));
+        let work = tempfile::tempdir().expect("temp dir");
+        let profile = work.path().join("profile");
+        std::fs::create_dir(&profile).expect("profile dir");
+        let driver = Driver::start(work.path());
+        let caps = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    format!("--user-data-dir={}", profile.display()),
+                    "--window-size=1280,1600",
+                ],
+            },
+        });
+        let Value::Object(caps) = caps else {
+            unreachable!()
+        };
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", driver.port))
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "could not open a Chromium session through chromedriver: {e}\n{}",
+                    driver.log_text()
+                )
+            });
+        let session = client
+            .session_id()
+            .await
+            .expect("session id")
+            .expect("session id");
+        Browser {
+            client,
+            base_url: app.base_url.clone(),
+            test: test.to_string(),
+            session,
+            closed: false,
+            driver,
+            _work: work,
+        }
+    }
+
+    /// Ends the browser session (Chromium exits); chromedriver stops on drop.
+    pub async fn close(mut self) {
+        self.closed = true;
+        self.client.clone().close().await.expect("close session");
+    }
+
+    pub async fn goto(&self, path: &str) {
+        let url = format!("{}{path}", self.base_url);
+        self.client
+            .goto(&url)
+            .await
+            .unwrap_or_else(|e| panic!("goto {url}: {e}"));
+    }
+
+    /// The current path and query, e.g. `/dashboard?welcome=1`.
+    pub async fn path(&self) -> String {
+        let url = self.client.current_url().await.expect("current url");
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        }
+    }
+
+    /// The page's visible text.
+    pub async fn text(&self) -> String {
+        self.client
+            .find(Locator::Css("body"))
+            .await
+            .expect("body")
+            .text()
+            .await
+            .expect("body text")
+    }
+
+    /// The text of the page's `<h1>`.
+    pub async fn heading(&self) -> String {
+        self.wait_until("an <h1>", || async {
+            let h = self.client.find(Locator::Css("h1")).await.ok()?;
+            h.text().await.ok()
+        })
+        .await
+    }
+
+    /// Waits until the page's visible text contains `needle`.
+    pub async fn wait_for_text(&self, needle: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let text = self.text().await;
+            if text.contains(needle) {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "page {} never showed {needle:?}; it shows:\n{text}",
+                    self.path().await
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// The form control whose `<label>` text is `label` (or, if no label is
+    /// exactly that, the one label containing it).
+    pub async fn control(&self, label: &str) -> Element {
+        let xpath = format!(
+            "//label[contains(normalize-space(.), {})]",
+            xpath_str(label)
+        );
+        let what = format!("the field labelled {label:?}");
+        let target = self
+            .wait_until(&what, || async {
+                let labels = self.client.find_all(Locator::XPath(&xpath)).await.ok()?;
+                let mut texts = Vec::new();
+                for l in &labels {
+                    texts.push(l.text().await.ok()?.trim().to_string());
+                }
+                let pick = match texts.iter().position(|t| t == label) {
+                    Some(i) => i,
+                    None if texts.len() == 1 => 0,
+                    None if texts.is_empty() => return None,
+                    None => panic!("{label:?} matches several labels: {texts:?}"),
+                };
+                labels[pick].attr("for").await.ok()?
+            })
+            .await;
+        self.client
+            .find(Locator::Id(&target))
+            .await
+            .unwrap_or_else(|e| panic!("label {label:?} points at #{target}, not found: {e}"))
+    }
+
+    /// Replaces the content of the field labelled `label` with `value`, by typing.
+    pub async fn fill(&self, label: &str, value: &str) {
+        let el = self.control(label).await;
+        el.clear().await.expect("clear field");
+        el.send_keys(value)
+            .await
+            .unwrap_or_else(|e| panic!("typing into {label:?}: {e}"));
+        let typed = el.prop("value").await.expect("value").unwrap_or_default();
+        assert_eq!(typed, value, "field {label:?} did not take the typed text");
+    }
+
+    /// The current value of the field labelled `label`.
+    pub async fn value(&self, label: &str) -> String {
+        let el = self.control(label).await;
+        el.prop("value").await.expect("value").unwrap_or_default()
+    }
+
+    /// The error message shown next to the field labelled `label`, if any.
+    pub async fn field_error(&self, label: &str) -> Option<String> {
+        let el = self.control(label).await;
+        let near = "./ancestor::div[contains(concat(' ', normalize-space(@class), ' '), ' field ')][1]\
+                    //*[contains(concat(' ', normalize-space(@class), ' '), ' field-error ')]";
+        let e = el.find(Locator::XPath(near)).await.ok()?;
+        Some(e.text().await.expect("error text"))
+    }
+
+    /// Chooses, in the drop-down labelled `label`, the option whose visible
+    /// text is `option` (or, if none is exactly that, the one containing it).
+    pub async fn select(&self, label: &str, option: &str) {
+        let select = self.control(label).await;
+        let options = select
+            .find_all(Locator::Css("option"))
+            .await
+            .expect("options");
+        let mut texts = Vec::new();
+        for o in &options {
+            texts.push(o.text().await.expect("option text").trim().to_string());
+        }
+        let hits: Vec<usize> = (0..texts.len()).filter(|&i| texts[i] == option).collect();
+        let hits = if hits.is_empty() {
+            (0..texts.len())
+                .filter(|&i| texts[i].contains(option))
+                .collect()
+        } else {
+            hits
+        };
+        let [i] = hits[..] else {
+            panic!("{label:?} has {} options matching {option:?}", hits.len())
+        };
+        options[i].click().await.expect("choose option");
+        let chosen = options[i].prop("selected").await.expect("selected");
+        assert_eq!(
+            chosen.as_deref(),
+            Some("true"),
+            "option {:?} of {label:?} was not selected",
+            texts[i]
+        );
+    }
+
+    /// Clicks the visible button or link whose text is `text` (or, failing
+    /// that, contains it), preferring one in the page's `<main>` over the
+    /// header and navigation, then waits for the next page to load (every
+    /// button and link of this server-rendered app loads a page).
+    pub async fn click(&self, text: &str) {
+        let lit = xpath_str(text);
+        let exact = format!(
+            "//*[self::a or self::button][normalize-space(.)={lit}] \
+             | //input[(@type='submit' or @type='button') and normalize-space(@value)={lit}]"
+        );
+        let partial = format!(
+            "//*[self::a or self::button][contains(normalize-space(.), {lit})] \
+             | //input[(@type='submit' or @type='button') and contains(@value, {lit})]"
+        );
+        let in_main = |x: &str| {
+            x.replace("//*[", "//main//*[")
+                .replace("//input", "//main//input")
+        };
+        let queries = [in_main(&exact), exact.clone(), in_main(&partial), partial];
+        let what = format!("a button or link {text:?}");
+        let el = self
+            .wait_until(&what, || async {
+                for q in &queries {
+                    for el in self.client.find_all(Locator::XPath(q)).await.ok()? {
+                        if el.is_displayed().await.unwrap_or(false) {
+                            return Some(el);
+                        }
+                    }
+                }
+                None
+            })
+            .await;
+        let old_page = self.client.find(Locator::Css("html")).await.expect("html");
+        el.click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking {text:?}: {e}"));
+        let what = format!("a new page after clicking {text:?}");
+        self.wait_until(&what, || async {
+            // The old document's root goes stale once the next page replaces it.
+            old_page.tag_name().await.is_err().then_some(())
+        })
+        .await;
+        self.wait_until("the page to load", || async {
+            let state = self
+                .client
+                .execute("return document.readyState", vec![])
+                .await
+                .ok()?;
+            (state == "complete").then_some(())
+        })
+        .await
+    }
+
+    /// Logs in through the `/login` form.
+    pub async fn login(&self, username: &str, password: &str) {
+        self.goto("/login").await;
+        self.fill("用户名", username).await;
+        self.fill("密码", password).await;
+        self.click("登录").await;
+    }
+
+    /// Saves `target/browser-screenshots/<test>.png`.
+    pub async fn screenshot(&self) -> PathBuf {
+        self.save_screenshot(&self.test).await
+    }
+
+    /// Saves `target/browser-screenshots/<test>-<step>.png`.
+    pub async fn screenshot_step(&self, step: &str) -> PathBuf {
+        self.save_screenshot(&format!("{}-{step}", self.test)).await
+    }
+
+    async fn save_screenshot(&self, name: &str) -> PathBuf {
+        let png = self.client.screenshot().await.expect("screenshot");
+        write_screenshot(name, &png)
+    }
+
+    /// Polls `probe` until it yields something, failing the test after [`WAIT`].
+    async fn wait_until<T, F, Fut>(&self, what: &str, mut probe: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Option<T>>,
+    {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(v) = probe().await {
+                return v;
+            }
+            if Instant::now() > deadline {
+                let path = self.path().await;
+                let text = self.text().await;
+                panic!("gave up waiting for {what} on {path}; the page shows:\n{text}");
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let port = self.driver.port;
+        let session = format!("/session/{}", self.session);
+        if std::thread::panicking() {
+            // A picture of the page the test failed on. Plain blocking HTTP:
+            // no async work can run in a destructor.
+            if let Ok((200, body)) = http(port, "GET", &format!("{session}/screenshot"))
+                && let Ok(v) = serde_json::from_str::<Value>(&body)
+                && let Some(png) = v["value"].as_str().and_then(base64_decode)
+            {
+                let file = write_screenshot(&format!("{}-failure", self.test), &png);
+                eprintln!("browser screenshot at failure: {}", file.display());
+            }
+            if let Ok((200, body)) = http(port, "GET", &format!("{session}/url")) {
+                eprintln!("browser was at: {body}");
+            }
+        }
+        if !self.closed {
+            let _ = http(port, "DELETE", &session);
+        }
+    }
+}
+
+fn screenshot_dir() -> PathBuf {
+    // CARGO_TARGET_TMPDIR is <target dir>/tmp.
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target dir")
+        .join("browser-screenshots")
+}
+
+fn write_screenshot(name: &str, png: &[u8]) -> PathBuf {
+    let dir = screenshot_dir();
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let file = dir.join(format!("{name}.png"));
+    std::fs::write(&file, png).expect("write screenshot");
+    file
+}
+
+/// An XPath string literal for `s`.
+fn xpath_str(s: &str) -> String {
+    if !s.contains('"') {
+        format!("\"{s}\"")
+    } else if !s.contains('\'') {
+        format!("'{s}'")
+    } else {
+        let parts: Vec<String> = s.split('"').map(|p| format!("\"{p}\"")).collect();
+        format!("concat({})", parts.join(", '\"', "))
+    }
+}
+
+/// A bodiless blocking HTTP/1.1 exchange with chromedriver (which always
+/// sends Content-Length): (status, body).
+fn http(port: u16, method: &str, path: &str) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
+         Content-Length: 0\r\n\r\n"
+    )?;
+    // chromedriver keeps the connection open: read exactly Content-Length.
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    let mut expect: Option<(usize, usize)> = None; // (header end, body length)
+    loop {
+        if let Some((split, len)) = expect
+            && raw.len() >= split + len
+        {
+            break;
+        }
+        let n = s.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        if expect.is_none()
+            && let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n")
+        {
+            let head = String::from_utf8_lossy(&raw[..i]).to_ascii_lowercase();
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(usize::MAX - i - 4);
+            expect = Some((i + 4, len));
+        }
+    }
+    let (split, len) = expect.unwrap_or((raw.len(), 0));
+    let status = String::from_utf8_lossy(&raw[..split])
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let end = raw.len().min(split.saturating_add(len));
+    Ok((
+        status,
+        String::from_utf8_lossy(&raw[split..end]).into_owned(),
+    ))
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    fn val(c: u8) -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    }
+    let bytes: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
+    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
+    for chunk in bytes.chunks(4) {
+        let data: Vec<u8> = chunk.iter().copied().filter(|&c| c != b'=').collect();
+        if data.len() < 2 {
+            break;
+        }
+        let mut n = 0u32;
+        for &c in &data {
+            n = n << 6 | val(c)?;
+        }
+        n <<= 6 * (4 - data.len() as u32);
+        let b = n.to_be_bytes();
+        out.extend_from_slice(&b[1..data.len()]);
+    }
+    Some(out)
+}

@@ -1,0 +1,142 @@
+//! End-to-end tests in a real headless Chromium (Debian's `chromium` and
+//! `chromium-driver`), against the app served on a real port over a fresh
+//! database per test: a temp SQLite file, or a fresh PostgreSQL schema when
+//! TEST_DATABASE_URL is set. Fields are found by their Chinese labels and
+//! buttons by their text, as a person would. Screenshots are saved under
+//! target/browser-screenshots/. Without the browser installed these tests fail.
+
+mod harness;
+
+use harness::{Browser, DEMO_PASSWORD, TestApp};
+
+const COMPANY: &str = "武汉云帆智能制造有限公司";
+const GOOD_CODE: &str = "914200007068068827";
+/// A Shenzhen code with a wrong check character.
+const BAD_CODE: &str = "914403001922038217";
+const PASSWORD: &str = "Yunfan-Cloud-2021";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enterprise_registers_with_chinese_labels_and_lands_on_its_dashboard() {
+    let app = TestApp::spawn().await;
+    let b = Browser::open(
+        &app,
+        "enterprise_registers_with_chinese_labels_and_lands_on_its_dashboard",
+    )
+    .await;
+
+    b.goto("/register").await;
+    assert_eq!(b.heading().await, "企业注册");
+    b.fill("企业名称", COMPANY).await;
+    b.fill("统一社会信用代码", BAD_CODE).await;
+    b.select("所属地区", "武昌区").await;
+    b.fill("联系人姓名", "李华").await;
+    b.fill("移动电话", "13507162678").await;
+    b.fill("电子邮箱", "lihua@example.com").await;
+    b.fill("密码", PASSWORD).await;
+    b.fill("再次输入密码", PASSWORD).await;
+    b.click("注册").await;
+
+    // Refused: the message sits next to the field, and what was typed stays.
+    assert_eq!(b.path().await, "/register");
+    let error = b
+        .field_error("统一社会信用代码")
+        .await
+        .expect("an error next to 统一社会信用代码");
+    assert!(error.contains("校验位不正确"), "{error}");
+    assert!(b.text().await.contains("请修改以下1处问题后再提交"));
+    assert_eq!(b.value("企业名称").await, COMPANY);
+    assert_eq!(b.value("统一社会信用代码").await, BAD_CODE);
+    assert_eq!(b.value("联系人姓名").await, "李华");
+    assert_eq!(b.field_error("企业名称").await, None);
+    b.screenshot_step("wrong-credit-code").await;
+
+    b.fill("统一社会信用代码", GOOD_CODE).await;
+    // Passwords are never sent back to the browser: typed again.
+    assert_eq!(b.value("密码").await, "");
+    b.fill("密码", PASSWORD).await;
+    b.fill("再次输入密码", PASSWORD).await;
+    b.click("注册").await;
+
+    assert_eq!(b.path().await, "/dashboard?welcome=1");
+    assert_eq!(b.heading().await, "我的申报");
+    let text = b.text().await;
+    for want in [COMPANY, GOOD_CODE, "武昌区", "注册成功", "李华"] {
+        assert!(text.contains(want), "dashboard lacks {want:?}:\n{text}");
+    }
+    b.screenshot_step("dashboard").await;
+
+    b.click("退出登录").await;
+    assert_eq!(b.path().await, "/login?bye=1");
+    b.login(GOOD_CODE, PASSWORD).await;
+    assert_eq!(b.path().await, "/dashboard");
+    assert_eq!(b.heading().await, "我的申报");
+    b.wait_for_text(COMPANY).await;
+    b.screenshot().await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn province_admin_creates_a_city_account_which_must_change_its_password() {
+    let app = TestApp::spawn_demo().await;
+    let b = Browser::open(
+        &app,
+        "province_admin_creates_a_city_account_which_must_change_its_password",
+    )
+    .await;
+
+    b.login("province", DEMO_PASSWORD).await;
+    assert_eq!(b.heading().await, "工作台");
+    b.click("账号管理").await;
+    assert_eq!(b.path().await, "/province/users");
+    b.click("新建工作人员账号").await;
+    assert_eq!(b.heading().await, "新建工作人员账号");
+    b.select("角色", "市州经信局").await;
+    b.fill("用户名", "huangshi-xxk").await;
+    b.fill("名称", "黄石市经信局信息化科").await;
+    b.select("所属市州", "黄石市").await;
+    b.click("创建账号").await;
+
+    assert_eq!(b.heading().await, "账号已创建");
+    let text = b.text().await;
+    assert!(text.contains("账号“huangshi-xxk”已创建"), "{text}");
+    let temp = text
+        .split_once("临时密码：")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .expect("the temporary password on the page")
+        .to_string();
+    assert_eq!(temp.chars().count(), 16, "temporary password {temp:?}");
+    b.screenshot_step("account-created").await;
+
+    b.click("退出登录").await;
+    b.login("huangshi-xxk", &temp).await;
+    assert_eq!(b.path().await, "/account/password");
+    assert_eq!(b.heading().await, "修改密码");
+    b.wait_for_text("您正在使用临时密码").await;
+    b.screenshot_step("must-change-password").await;
+    // Nothing else opens until the password is changed.
+    b.goto("/dashboard").await;
+    assert_eq!(b.path().await, "/account/password");
+
+    let new_password = "Cloud-Bureau-2021#";
+    b.fill("当前密码", &temp).await;
+    b.fill("新密码", new_password).await;
+    b.fill("再次输入新密码", new_password).await;
+    b.click("保存新密码").await;
+    assert_eq!(b.path().await, "/account?changed=1");
+    let stored = shenbao::store::users::by_username(&app.state.db, "huangshi-xxk")
+        .await
+        .expect("user query")
+        .expect("the new account");
+    assert!(!stored.must_change_password);
+    assert_eq!(stored.city_code.as_deref(), Some("420200"));
+
+    b.click("工作台").await;
+    assert_eq!(b.path().await, "/dashboard");
+    assert_eq!(b.heading().await, "工作台");
+    let text = b.text().await;
+    for want in ["黄石市经信局信息化科", "管辖地区：黄石市"] {
+        assert!(text.contains(want), "dashboard lacks {want:?}:\n{text}");
+    }
+    b.screenshot().await;
+    b.close().await;
+}
