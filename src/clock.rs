@@ -86,6 +86,23 @@ pub fn parse_date_start(s: &str) -> Option<Millis> {
     Some(z.timestamp().as_millisecond())
 }
 
+/// `2021-09-15T17:00` (an HTML datetime-local value) in Asia/Shanghai, as millis.
+pub fn parse_local_datetime(s: &str) -> Option<Millis> {
+    let dt: jiff::civil::DateTime = s.trim().parse().ok()?;
+    Some(dt.to_zoned(shanghai()).ok()?.timestamp().as_millisecond())
+}
+
+/// The HTML datetime-local value of an instant, in Asia/Shanghai.
+pub fn to_local_input(ms: Millis) -> String {
+    match Timestamp::from_millisecond(ms) {
+        Ok(t) => t
+            .to_zoned(shanghai())
+            .strftime("%Y-%m-%dT%H:%M")
+            .to_string(),
+        Err(_) => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +116,8 @@ mod tests {
         let c = Clock::manual(ms);
         c.advance(90_000);
         assert_eq!(format_time(c.now()), "00:01");
+        let d = parse_local_datetime("2021-09-15T17:00").unwrap();
+        assert_eq!(to_local_input(d), "2021-09-15T17:00");
+        assert_eq!(format_deadline(d), "2021年9月15日 17:00");
     }
 }

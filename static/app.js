@@ -12,3 +12,20 @@ document.addEventListener("DOMContentLoaded", function () {
   var s = document.getElementById("error-summary");
   if (s) { s.focus(); }
 });
+// Live character counts next to long texts, counted as the server counts:
+// every character once, surrounding white space and inner line breaks not.
+function countChars(s) {
+  return Array.from(s.trim().replace(/[\n\r\u000B\u000C\u0085\u2028\u2029\uFEFF\u200B-\u200D\u2060]/g, "")).length;
+}
+document.addEventListener("input", function (ev) {
+  var t = ev.target;
+  if (!t || t.tagName !== "TEXTAREA" || !t.hasAttribute("data-max")) { return; }
+  var out = document.getElementById("c-" + t.name);
+  if (!out) { return; }
+  var n = countChars(t.value);
+  var min = parseInt(t.getAttribute("data-min") || "0", 10);
+  var max = parseInt(t.getAttribute("data-max"), 10);
+  var strong = out.querySelector("strong");
+  if (strong) { strong.textContent = String(n); }
+  out.classList.toggle("count-bad", n > max || (min > 0 && n > 0 && n < min));
+});

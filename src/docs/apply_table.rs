@@ -199,7 +199,7 @@ fn pair(l: &Field, r: &Field, a: &Value) -> Body {
 /// A value in a smaller size when it would not fit on one line of `n`
 /// units (a credit code, an e-mail address), so that it is not broken.
 fn fitted(text: &str, n: usize) -> Paragraph {
-    let room = n * U - 2 * CELL_MARGIN;
+    let room = room(n);
     if word::text_twips(text, VALUE.size) > room && word::text_twips(text, word::SIZE_S5) <= room {
         word::para(
             text,
@@ -214,10 +214,20 @@ fn fitted(text: &str, n: usize) -> Paragraph {
 }
 
 fn full(f: &Field, a: &Value) -> Body {
+    let v = a.get(&f.key);
+    let text = match &f.kind {
+        FieldKind::Choice(spec) => word::flow(&values::choice_items(spec, v), room(9), VALUE.size),
+        _ => values::scalar(f, v),
+    };
     vec![
         units(vec![label(&f.label_with_unit())], 3),
-        units(vec![value(&values::scalar(f, a.get(&f.key)))], 9),
+        units(vec![value(&text)], 9),
     ]
+}
+
+/// The text width inside a cell of `n` units.
+fn room(n: usize) -> usize {
+    n * U - 2 * CELL_MARGIN
 }
 
 /// The body rows of one field inside a group.
@@ -376,21 +386,22 @@ fn cloud_services(f: &Field, c: &CloudServices, v: Option<&Value>) -> Vec<Body> 
 }
 
 fn multi_choice(m: &MultiChoiceSpec, v: Option<&Value>) -> Vec<Body> {
-    let boxes = |opts: &[String]| {
-        opts.iter()
+    let boxes = |opts: &[String], n: usize| {
+        let items: Vec<String> = opts
+            .iter()
             .map(|o| format!("{}{o}", mark(values::has_option(v, o))))
-            .collect::<Vec<_>>()
-            .join("　")
+            .collect();
+        word::flow(&items, room(n), VALUE.size)
     };
     m.groups
         .iter()
         .map(|g| {
             if g.label.is_empty() {
-                vec![units(vec![value(&boxes(&g.options))], 12)]
+                vec![units(vec![value(&boxes(&g.options, 12))], 12)]
             } else {
                 vec![
                     units(vec![label(&g.label)], 3),
-                    units(vec![value(&boxes(&g.options))], 9),
+                    units(vec![value(&boxes(&g.options, 9))], 9),
                 ]
             }
         })

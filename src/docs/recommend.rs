@@ -13,16 +13,16 @@ use crate::domain::form::{FieldKind, ProgramDef, count_chars, parse_number};
 /// (a Chinese character counts two; spreadsheet autofit counts one, so widths
 /// are set here rather than fitted).
 pub const RECOMMENDATION_COLUMNS: [(&str, usize, f64); 12] = [
-    ("序号", 500, 5.0),
+    ("序号", 560, 5.0),
     ("企业名称", 1800, 20.0),
-    ("统一社会信用代码", 1850, 20.0),
+    ("统一社会信用代码", 2000, 20.0),
     ("所在县(市、区)", 950, 10.0),
-    ("所属行业", 950, 9.0),
-    ("主要上云服务", 1750, 20.0),
+    ("所属行业", 850, 9.0),
+    ("主要上云服务", 1700, 20.0),
     ("近两年上云投入（万元）", 950, 10.0),
-    ("主要成效", 2150, 26.0),
-    ("推荐理由", 1700, 20.0),
-    ("推荐排序", 550, 6.0),
+    ("主要成效", 2050, 26.0),
+    ("推荐理由", 1650, 20.0),
+    ("推荐排序", 650, 6.0),
     ("联系人", 700, 8.0),
     ("联系电话", 1250, 13.0),
 ];
@@ -134,7 +134,7 @@ impl RecommendationRow {
 }
 
 /// Whole sentences from the start of `text` up to `max` characters; a
-/// first sentence longer than that is cut with an ellipsis.
+/// first sentence longer than that is cut after its last clause that fits.
 pub fn opening(text: &str, max: usize) -> String {
     let text: String = text.split_whitespace().collect::<Vec<_>>().join("");
     let mut out = String::new();
@@ -145,7 +145,11 @@ pub fn opening(text: &str, max: usize) -> String {
         out.push_str(sentence);
     }
     if out.is_empty() && !text.is_empty() {
-        out = text.chars().take(max.saturating_sub(1)).collect();
+        let head: String = text.chars().take(max.saturating_sub(1)).collect();
+        out = match head.rfind(['，', '、', ',']) {
+            Some(i) if i > 0 => head[..i].to_string(),
+            _ => head,
+        };
         out.push('…');
     }
     out
@@ -253,7 +257,7 @@ pub fn recommendation_docx(def: &ProgramDef, sheet: &RecommendationSheet<'_>) ->
 /// Display width of `s` in spreadsheet characters (CJK counts two).
 pub(crate) fn text_width(s: &str) -> f64 {
     s.chars()
-        .map(|c| if (c as u32) < 0x2E80 { 1.1 } else { 2.0 })
+        .map(|c| if (c as u32) < 0x2000 { 1.1 } else { 1.8 })
         .sum()
 }
 
@@ -319,9 +323,9 @@ pub(crate) fn write_cells(
                 ws.write_string_with_format(row, col, text, &fmt.cell)?;
             }
         }
-        lines = lines.max((text_width(text) / (width - 1.0).max(1.0)).ceil());
+        lines = lines.max((text_width(text) / (width - 0.5).max(1.0)).ceil());
     }
-    ws.set_row_height(row, 14.0 * lines + 4.0)?;
+    ws.set_row_height(row, (13.5 * lines + 4.0).max(20.0))?;
     Ok(())
 }
 

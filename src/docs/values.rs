@@ -9,11 +9,9 @@ use crate::domain::region;
 /// A blank to fill in by hand.
 pub const BLANK: &str = "＿＿＿＿＿＿";
 /// A shorter blank for narrow cells.
-pub const BLANK_SHORT: &str = "＿＿＿＿";
-/// A box, joined by a WORD JOINER (U+2060) to the option text that follows
-/// it, so that a line never ends between the two.
+pub const BLANK_SHORT: &str = "＿＿";
 pub fn mark(on: bool) -> &'static str {
-    if on { "☑\u{2060}" } else { "☐\u{2060}" }
+    if on { "☑" } else { "☐" }
 }
 
 /// A scalar answer as text (trimmed), or "".
@@ -39,28 +37,26 @@ pub fn choice_text(v: Option<&Value>) -> String {
     }
 }
 
-/// Every option with its box: `☐食品　☑机械　…　☐其它（请注明）＿＿`.
-pub fn choice_boxes(spec: &ChoiceSpec, v: Option<&Value>) -> String {
+/// Every option with its box: `☐食品`, `☑机械`, …, `☐其它（请注明）＿＿`.
+pub fn choice_items(spec: &ChoiceSpec, v: Option<&Value>) -> Vec<String> {
     let (chosen, other) = choice(v);
-    let mut out = String::new();
-    for (i, o) in spec.options.iter().enumerate() {
-        if i > 0 {
-            out.push('　');
-        }
-        out.push_str(mark(*o == chosen));
-        out.push_str(o);
-        if spec.other.as_deref() == Some(o.as_str()) {
-            out.push('（');
-            out.push_str(&spec.other_label);
-            out.push('）');
-            if *o == chosen && !other.is_empty() {
-                out.push_str(&other);
-            } else {
-                out.push_str(BLANK);
+    spec.options
+        .iter()
+        .map(|o| {
+            let mut item = format!("{}{o}", mark(*o == chosen));
+            if spec.other.as_deref() == Some(o.as_str()) {
+                item.push('（');
+                item.push_str(&spec.other_label);
+                item.push('）');
+                if *o == chosen && !other.is_empty() {
+                    item.push_str(&other);
+                } else {
+                    item.push_str(BLANK);
+                }
             }
-        }
-    }
-    out
+            item
+        })
+        .collect()
 }
 
 /// `☑是　☐否`.
@@ -117,7 +113,7 @@ pub fn date_text(v: Option<&Value>) -> String {
 /// A scalar field's printed value (no unit: units sit in the labels).
 pub fn scalar(field: &Field, v: Option<&Value>) -> String {
     match &field.kind {
-        FieldKind::Choice(spec) => choice_boxes(spec, v),
+        FieldKind::Choice(spec) => choice_items(spec, v).join("　"),
         FieldKind::YesNo => yes_no_boxes(v),
         FieldKind::Region => region_text(v),
         FieldKind::Date(_) => date_text(v),

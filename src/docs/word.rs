@@ -260,14 +260,13 @@ fn field(instr: InstrText) -> Run {
 }
 
 /// Roughly how wide `text` sets at `size` half-points, in twips: a CJK
-/// character is one em, a digit or lower-case letter half of one.
+/// character or symbol (☐) is one em, a digit or lower-case letter half of one.
 pub fn text_twips(text: &str, size: usize) -> usize {
     let halves: usize = text
         .chars()
         .map(|c| match c {
-            '\u{2060}' => 0,
             'A'..='Z' | 'm' | 'w' | '@' | '%' => 14,
-            c if (c as u32) < 0x2E80 => 10,
+            c if (c as u32) < 0x2000 => 10,
             _ => 20,
         })
         .sum();
@@ -352,4 +351,26 @@ fn pack_into<W: Write + Seek>(x: docx_rs::XMLDocx, w: W) -> zip::result::ZipResu
     }
     z.finish()?;
     Ok(())
+}
+
+/// `items` (check boxes with their options) laid out in lines that fit
+/// `room` twips at `size`, separated by ideographic spaces: a line never
+/// ends between a box and its option.
+pub fn flow(items: &[String], room: usize, size: usize) -> String {
+    let sep = text_twips("　", size);
+    let mut out = String::new();
+    let mut width = 0;
+    for item in items {
+        let w = text_twips(item, size);
+        if width > 0 && width + sep + w > room {
+            out.push('\n');
+            width = 0;
+        } else if width > 0 {
+            out.push('　');
+            width += sep;
+        }
+        out.push_str(item);
+        width += w;
+    }
+    out
 }

@@ -152,3 +152,21 @@ pub async fn ensure(db: &Db, rows: &[BatchRow], now: Millis) -> Result<()> {
     }
     db.write(b).await.map(|_| ())
 }
+
+/// Every city's own enterprise deadline in `batch_id`.
+pub async fn city_deadlines(db: &Db, batch_id: &str) -> Result<Vec<(String, Millis)>> {
+    let rows = db
+        .query(
+            "SELECT city_code, enterprise_deadline FROM city_deadlines WHERE batch_id = $1",
+            params![batch_id],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.text(0), r.int(1))).collect())
+}
+
+pub fn clear_city_deadline(b: &mut Batch, batch_id: &str, city_code: &str) {
+    b.push(
+        "DELETE FROM city_deadlines WHERE batch_id = $1 AND city_code = $2",
+        params![batch_id, city_code],
+    );
+}

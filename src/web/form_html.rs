@@ -626,6 +626,16 @@ pub fn render(form: &FormDef, answers: &Value, report: Option<&Report>, editable
     r.out
 }
 
+/// "label：message", without saying the label twice when the message already names it.
+fn summary_line(i: &Issue) -> String {
+    let leaf = i.label.rsplit(" › ").next().unwrap_or(&i.label);
+    if i.message.contains(leaf) {
+        i.message.clone()
+    } else {
+        format!("{}：{}", i.label, i.message)
+    }
+}
+
 /// The summary of problems at the top of the page, each linking to its field.
 pub fn summary(report: &Report, base: &str) -> String {
     let mut out = String::new();
@@ -638,10 +648,9 @@ pub fn summary(report: &Report, base: &str) -> String {
         for i in &report.errors {
             let _ = write!(
                 out,
-                r#"<li><a href="{base}#f-{}">{}：{}</a></li>"#,
+                r#"<li><a href="{base}#f-{}">{}</a></li>"#,
                 esc(&i.field),
-                esc(&i.label),
-                esc(&i.message)
+                esc(&summary_line(i))
             );
         }
         out.push_str("</ul></div>");
@@ -655,10 +664,9 @@ pub fn summary(report: &Report, base: &str) -> String {
         for i in &report.warnings {
             let _ = write!(
                 out,
-                r#"<li><a href="{base}#f-{}">{}：{}</a></li>"#,
+                r#"<li><a href="{base}#f-{}">{}</a></li>"#,
                 esc(&i.field),
-                esc(&i.label),
-                esc(&i.message)
+                esc(&summary_line(i))
             );
         }
         out.push_str("</ul></div>");

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod apply;
 pub mod attachments;
+pub mod batches;
 pub mod city;
 pub mod context;
 pub mod error;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(account::router())
         .merge(apply::router())
         .merge(attachments::router())
+        .merge(batches::router())
         .merge(province::router())
         .merge(city::router())
         .fallback(public::not_found)

@@ -33,6 +33,7 @@ fn nav_for(role: Option<Role>) -> Vec<(&'static str, &'static str)> {
         ]),
         Some(Role::Province) => items.extend([
             ("/dashboard", "工作台"),
+            ("/province/batches", "申报批次"),
             ("/province/users", "账号管理"),
             ("/province/benchmarks", "已有标杆名单"),
             ("/province/audit", "审计日志"),
@@ -49,7 +50,13 @@ impl Page {
     pub fn new(state: &AppState, ctx: &Ctx, title: impl Into<String>) -> Page {
         let role = ctx.user.as_ref().map(|u| u.role);
         let path = ctx.path.split('?').next().unwrap_or("/");
-        let nav = nav_for(role)
+        // A temporary password must be changed first: offer nothing else.
+        let items = if ctx.user.as_ref().is_some_and(|u| u.must_change_password) {
+            vec![("/account/password", "修改密码")]
+        } else {
+            nav_for(role)
+        };
+        let nav = items
             .into_iter()
             .map(|(href, label)| Nav {
                 href,

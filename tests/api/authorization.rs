@@ -5,7 +5,14 @@ use axum::http::StatusCode;
 
 use crate::helpers::{DEMO_PASSWORD, TestApp, spawn};
 
-const PROVINCE_PAGES: &[&str] = &["/province/users", "/province/users/new", "/province/audit"];
+const PROVINCE_PAGES: &[&str] = &[
+    "/province/users",
+    "/province/users/new",
+    "/province/audit",
+    "/province/benchmarks",
+    "/province/batches",
+    "/province/batches/hubei-cloud-benchmark-2021",
+];
 const CITY_PAGES: &[&str] = &["/city/enterprises"];
 const ANY_USER_PAGES: &[&str] = &["/dashboard", "/account", "/account/password"];
 

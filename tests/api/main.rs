@@ -7,6 +7,7 @@ mod helpers;
 mod apply;
 mod audit_log;
 mod authorization;
+mod batches;
 mod login;
 mod registration;
 mod sessions;
