@@ -364,7 +364,7 @@ pub async fn seed_applications(
                 "content": answers,
                 "attachments": listed,
             });
-            let fp = fingerprint(&snapshot);
+            let fp = fingerprint(&snapshot["content"]);
             applications::snapshot(
                 &mut b,
                 &app_id,

@@ -86,7 +86,7 @@ impl AppDoc {
 
     /// A submitted snapshot as stored in `application_versions.content`
     /// (`{"application", "enterprise": {name, credit_code}, "content", "attachments"}`)
-    /// at `version`. The fingerprint is recomputed from the snapshot itself,
+    /// at `version`. The fingerprint is recomputed from the snapshot's content,
     /// which is how it was defined when it was stored.
     pub fn from_snapshot(json: &Value, version: i64) -> AppDoc {
         let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
@@ -114,7 +114,10 @@ impl AppDoc {
             credit_code: s(ent.and_then(|e| e.get("credit_code"))),
             application_id: s(json.get("application")),
             version,
-            fingerprint: Some(form::fingerprint(json)),
+            // The fingerprint covers the content (answers) only: see web::apply::submit.
+            fingerprint: Some(form::fingerprint(
+                json.get("content").unwrap_or(&Value::Null),
+            )),
             attachments,
             city_opinion: None,
             draft: false,

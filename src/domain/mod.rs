@@ -7,3 +7,4 @@ pub mod lifecycle;
 pub mod password;
 pub mod region;
 pub mod role;
+pub mod scoring;

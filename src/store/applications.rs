@@ -369,6 +369,45 @@ pub async fn transition(
         params![app.id.as_str(), app.state.as_str(), to.as_str(), now],
     );
     b.0.append(&mut extra.0);
+    push_event(&mut b, app, to, actor, reason, now);
+    match db.write(b).await {
+        Ok(_) => Ok(()),
+        Err(StoreError::Conflict(_)) => Err(TransitionError::Stale),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The statements of one transition (checked as [`transition`] checks it),
+/// for callers that move several applications in one atomic write.
+pub fn push_transition(
+    b: &mut Batch,
+    app: &Application,
+    to: State,
+    role: Role,
+    actor: &Actor,
+    reason: &str,
+    now: Millis,
+) -> Result<(), TransitionError> {
+    if !lifecycle::may(role, app.state, to) {
+        return Err(TransitionError::Forbidden);
+    }
+    b.push_one(
+        "UPDATE applications SET state = $3, updated_at = $4 WHERE id = $1 AND state = $2",
+        params![app.id.as_str(), app.state.as_str(), to.as_str(), now],
+    );
+    push_event(b, app, to, actor, reason, now);
+    Ok(())
+}
+
+/// The timeline event and audit entry of a transition.
+fn push_event(
+    b: &mut Batch,
+    app: &Application,
+    to: State,
+    actor: &Actor,
+    reason: &str,
+    now: Millis,
+) {
     b.push(
         "INSERT INTO application_events (id, application_id, at, actor_id, actor_name, from_state, to_state, reason) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -391,7 +430,7 @@ pub async fn transition(
         reason
     );
     audit::record(
-        &mut b,
+        b,
         actor,
         Action::ApplicationTransition,
         Some(&app.id),
@@ -399,11 +438,6 @@ pub async fn transition(
         &detail,
         now,
     );
-    match db.write(b).await {
-        Ok(_) => Ok(()),
-        Err(StoreError::Conflict(_)) => Err(TransitionError::Stale),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// Statements that freeze the current draft as submitted version `version`

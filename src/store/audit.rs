@@ -31,10 +31,19 @@ pub enum Action {
     AttachmentDelete,
     BenchmarkListChange,
     BatchUpdate,
+    ScreeningChecklistChange,
+    ScoringSheetChange,
+    CityScore,
+    TieOrder,
+    RecommendationChange,
+    RecommendationFileUpload,
+    RecommendationSubmit,
+    RecommendationReopen,
+    CityCapChange,
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 32] = [
         Action::LoginSuccess,
         Action::LoginFailure,
         Action::AccountLocked,
@@ -58,6 +67,15 @@ impl Action {
         Action::AttachmentDelete,
         Action::BenchmarkListChange,
         Action::BatchUpdate,
+        Action::ScreeningChecklistChange,
+        Action::ScoringSheetChange,
+        Action::CityScore,
+        Action::TieOrder,
+        Action::RecommendationChange,
+        Action::RecommendationFileUpload,
+        Action::RecommendationSubmit,
+        Action::RecommendationReopen,
+        Action::CityCapChange,
     ];
 
     pub fn code(self) -> &'static str {
@@ -85,6 +103,15 @@ impl Action {
             Action::AttachmentDelete => "attachment.delete",
             Action::BenchmarkListChange => "benchmark_list.change",
             Action::BatchUpdate => "batch.update",
+            Action::ScreeningChecklistChange => "screening_checklist.change",
+            Action::ScoringSheetChange => "scoring_sheet.change",
+            Action::CityScore => "city.score",
+            Action::TieOrder => "city.tie_order",
+            Action::RecommendationChange => "recommendation.change",
+            Action::RecommendationFileUpload => "recommendation.file_upload",
+            Action::RecommendationSubmit => "recommendation.submit",
+            Action::RecommendationReopen => "recommendation.reopen",
+            Action::CityCapChange => "city_cap.change",
         }
     }
 
@@ -113,6 +140,15 @@ impl Action {
             Action::AttachmentDelete => "删除附件",
             Action::BenchmarkListChange => "修改已有标杆企业名单",
             Action::BatchUpdate => "修改批次设置",
+            Action::ScreeningChecklistChange => "修改形式审查清单",
+            Action::ScoringSheetChange => "修改评审细则",
+            Action::CityScore => "市州评分",
+            Action::TieOrder => "并列排序",
+            Action::RecommendationChange => "修改推荐名单",
+            Action::RecommendationFileUpload => "上传推荐文件",
+            Action::RecommendationSubmit => "提交推荐",
+            Action::RecommendationReopen => "重新开放推荐",
+            Action::CityCapChange => "修改市州推荐名额",
         }
     }
 

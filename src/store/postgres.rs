@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../migrations/postgres/0002_applications.sql"),
     ),
+    (3, include_str!("../../migrations/postgres/0003_city.sql")),
 ];
 
 #[derive(Clone)]

@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../migrations/sqlite/0002_applications.sql"),
     ),
+    (3, include_str!("../../migrations/sqlite/0003_city.sql")),
 ];
 const MAX_GROUP: usize = 512;
 const MAX_IDLE_READERS: usize = 16;

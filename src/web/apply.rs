@@ -1,7 +1,10 @@
 //! The enterprise's side of the program: eligibility, the 申报书 online with
 //! drafts and versions, and submission to the city before its deadline.
 
+use std::borrow::Cow;
+
 use askama::Template;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -75,7 +78,14 @@ async fn current_batch(state: &AppState) -> AppResult<BatchRow> {
         .ok_or_else(|| AppError::BadRequest("当前没有开放申报的批次。".into()))
 }
 
+/// The enterprise's deadline: for an application returned with a
+/// resubmission deadline, that one; else its city's (or the batch's).
 pub async fn deadline_for(state: &AppState, app: &Application) -> AppResult<i64> {
+    if app.state == AppStateKind::Returned
+        && let Some(d) = crate::store::screening::resubmit_deadline(&state.db, &app.id).await?
+    {
+        return Ok(d);
+    }
     let batch = batches::by_id(&state.db, &app.batch_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -425,7 +435,7 @@ async fn form_page(
     }
     if q.submitted.is_some() {
         notice = format!(
-            "申报书已提交至所在市州经信局。提交版本指纹：{}。请打印申报书、签字盖章后扫描留存。",
+            "申报书已提交至所在市州经信局。提交版本指纹：{}（与盖章扫描件页脚所印指纹一致，市州审核时核对）。",
             app.fingerprint.clone().unwrap_or_default()
         );
     }
@@ -455,20 +465,21 @@ async fn form_page(
     .into_response())
 }
 
-fn posted_version(pairs: &[(String, String)]) -> i64 {
+fn posted_version<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> i64 {
     pairs
         .iter()
-        .find(|(k, _)| k == "_version")
-        .and_then(|(_, v)| v.parse().ok())
+        .find(|(k, _)| k.as_ref() == "_version")
+        .and_then(|(_, v)| v.as_ref().parse().ok())
         .unwrap_or(0)
 }
 
-async fn do_save(
-    state: &AppState,
-    ctx: &Ctx,
-    app: &Application,
-    pairs: &[(String, String)],
-) -> AppResult<(SaveOutcome, Value)> {
+/// Decodes an urlencoded form body, borrowing where nothing was escaped
+/// (the hot path of the deadline rush: drafts of several kilobytes).
+fn form_pairs(body: &[u8]) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+    form_urlencoded::parse(body).collect()
+}
+
+async fn do_save(state: &AppState, ctx: &Ctx, app: &Application, pairs: &[(Cow<'_, str>, Cow<'_, str>)]) -> AppResult<(SaveOutcome, Value)> {
     let posted = Posted::new(pairs);
     let answers = form_io::answers_from_form(&state.program.form, &posted);
     let (industry, city, county) = form_io::summary(&answers);
@@ -495,8 +506,9 @@ async fn save(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    body: Bytes,
 ) -> AppResult<Response> {
+    let pairs = form_pairs(&body);
     let app = load_own(&state, &ctx, &id).await?;
     let (outcome, answers) = do_save(&state, &ctx, &app, &pairs).await?;
     match outcome {
@@ -540,8 +552,9 @@ async fn autosave(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    body: Bytes,
 ) -> AppResult<Response> {
+    let pairs = form_pairs(&body);
     let app = load_own(&state, &ctx, &id).await?;
     let (outcome, _) = do_save(&state, &ctx, &app, &pairs).await?;
     let body = match outcome {
@@ -821,7 +834,10 @@ async fn submit(
             "slot": f.slot, "file_name": f.file_name, "sha256": f.sha256, "size": f.size,
         })).collect::<Vec<_>>(),
     });
-    let fingerprint = form::fingerprint(&snapshot);
+    // The fingerprint covers the content, not the uploads: the stamped scan
+    // (itself an upload) carries the fingerprint printed in the draft's footer,
+    // which equals this one when nothing changed after printing.
+    let fingerprint = form::fingerprint(&snapshot["content"]);
     let user = ctx.require_user()?;
     let mut extra = Batch::new();
     applications::snapshot(

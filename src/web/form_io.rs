@@ -16,12 +16,24 @@ pub struct Posted<'a> {
 }
 
 impl<'a> Posted<'a> {
-    pub fn new(pairs: &'a [(String, String)]) -> Posted<'a> {
-        let mut map: HashMap<&str, Vec<&str>> = HashMap::new();
+    pub fn new<K: AsRef<str>, V: AsRef<str>>(pairs: &'a [(K, V)]) -> Posted<'a> {
+        let mut map: HashMap<&str, Vec<&str>> = HashMap::with_capacity(pairs.len());
         for (k, v) in pairs {
-            map.entry(k.as_str()).or_default().push(v.as_str());
+            map.entry(k.as_ref()).or_default().push(v.as_ref());
         }
         Posted { map }
+    }
+
+    /// The row indices posted for the variable table `key` (`key.3.name` → 3), ascending.
+    fn row_indices(&self, key: &str) -> Vec<usize> {
+        let mut rows: Vec<usize> = self
+            .map
+            .keys()
+            .filter_map(|k| k.strip_prefix(key)?.strip_prefix('.')?.split('.').next()?.parse().ok())
+            .collect();
+        rows.sort_unstable();
+        rows.dedup();
+        rows
     }
 
     pub fn get(&self, name: &str) -> Option<&'a str> {
@@ -32,9 +44,6 @@ impl<'a> Posted<'a> {
         self.map.get(name).map_or(&[], |v| v.as_slice())
     }
 
-    fn has_prefix(&self, prefix: &str) -> bool {
-        self.map.keys().any(|k| k.starts_with(prefix))
-    }
 }
 
 fn text(v: Option<&str>) -> Value {
@@ -92,10 +101,7 @@ pub fn answers_from_form(form: &FormDef, posted: &Posted<'_>) -> Value {
             }
             FieldKind::VariableTable(t) => {
                 let mut rows = Vec::new();
-                for i in 0..t.max_rows.max(1) + 8 {
-                    if !posted.has_prefix(&format!("{key}.{i}.")) {
-                        continue;
-                    }
+                for i in posted.row_indices(key).into_iter().take(t.max_rows.max(1) + 8) {
                     let mut cols = Map::new();
                     for c in &t.columns {
                         if let Some(v) = scalar(c, posted, &format!("{key}.{i}.{}", c.key)) {

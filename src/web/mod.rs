@@ -6,12 +6,20 @@ pub mod apply;
 pub mod attachments;
 pub mod batches;
 pub mod city;
+pub mod city_files;
+pub mod city_inbox;
+pub mod city_recommend;
+pub mod city_review;
+pub mod city_screen;
+pub mod city_sheet;
 pub mod context;
+pub mod documents;
 pub mod error;
 pub mod form_html;
 pub mod form_io;
 pub mod page;
 pub mod province;
+pub mod province_city;
 pub mod public;
 
 use std::sync::Arc;
@@ -50,9 +58,16 @@ pub fn router(state: AppState) -> Router {
         .merge(account::router())
         .merge(apply::router())
         .merge(attachments::router())
+        .merge(documents::router())
         .merge(batches::router())
         .merge(province::router())
+        .merge(province_city::router())
         .merge(city::router())
+        .merge(city_inbox::router())
+        .merge(city_review::router())
+        .merge(city_recommend::router())
+        .merge(city_screen::router())
+        .merge(city_sheet::router())
         .fallback(public::not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

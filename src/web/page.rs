@@ -28,12 +28,16 @@ fn nav_for(role: Option<Role>) -> Vec<(&'static str, &'static str)> {
         }
         Some(Role::City) => items.extend([
             ("/dashboard", "工作台"),
+            ("/city/applications", "申报受理"),
+            ("/city/ranking", "评审排名"),
+            ("/city/recommendation", "推荐报送"),
             ("/city/enterprises", "本地区企业"),
             ("/account", "账号与安全"),
         ]),
         Some(Role::Province) => items.extend([
             ("/dashboard", "工作台"),
             ("/province/batches", "申报批次"),
+            ("/province/recommendations", "市州推荐"),
             ("/province/users", "账号管理"),
             ("/province/benchmarks", "已有标杆名单"),
             ("/province/audit", "审计日志"),

@@ -170,7 +170,7 @@ async fn complete_application_is_submitted_with_a_stable_fingerprint() {
         .await
         .unwrap();
     let value: serde_json::Value = serde_json::from_str(&snap[0].text(0)).unwrap();
-    assert_eq!(shenbao::domain::form::fingerprint(&value), fp);
+    assert_eq!(shenbao::domain::form::fingerprint(&value["content"]), fp);
     // The snapshot cannot be changed, not even by SQL.
     let upd = app
         .state

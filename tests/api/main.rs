@@ -8,6 +8,7 @@ mod apply;
 mod audit_log;
 mod authorization;
 mod batches;
+mod documents;
 mod login;
 mod registration;
 mod sessions;

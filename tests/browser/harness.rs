@@ -43,16 +43,22 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
-        TestApp::start(false).await
+        TestApp::start(false, Clock::system()).await
+    }
+
+    /// With the server clock standing at 2021-09-10 10:00 (Asia/Shanghai),
+    /// while the built-in batch is open for applications.
+    pub async fn spawn_while_open() -> TestApp {
+        TestApp::start(false, Clock::manual(1_631_239_200_000)).await
     }
 
     /// With the demo accounts (province, the city bureaus, experts,
     /// enterprises), all with password [`DEMO_PASSWORD`].
     pub async fn spawn_demo() -> TestApp {
-        TestApp::start(true).await
+        TestApp::start(true, Clock::system()).await
     }
 
-    async fn start(seed_demo: bool) -> TestApp {
+    async fn start(seed_demo: bool, clock: Clock) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = match std::env::var("TEST_DATABASE_URL") {
             Ok(url) if !url.is_empty() => {
@@ -63,7 +69,6 @@ impl TestApp {
             }
             _ => Db::open(None, dir.path()).await.expect("sqlite"),
         };
-        let clock = Clock::system();
         if seed_demo {
             shenbao::demo::seed(&db, &clock, dir.path(), Some(DEMO_PASSWORD.into()))
                 .await
@@ -414,6 +419,19 @@ impl Browser {
     /// header and navigation, then waits for the next page to load (every
     /// button and link of this server-rendered app loads a page).
     pub async fn click(&self, text: &str) {
+        let el = self.clickable(text).await;
+        self.press(el, text, None).await;
+    }
+
+    /// Like [`Browser::click`], for a button that first asks "are you sure?"
+    /// (`data-confirm`, shown by `window.confirm`): checks the dialog shows
+    /// `dialog` and accepts it.
+    pub async fn click_and_confirm(&self, text: &str, dialog: &str) {
+        let el = self.clickable(text).await;
+        self.press(el, text, Some(dialog)).await;
+    }
+
+    async fn clickable(&self, text: &str) -> Element {
         let lit = xpath_str(text);
         let exact = format!(
             "//*[self::a or self::button][normalize-space(.)={lit}] \
@@ -429,22 +447,35 @@ impl Browser {
         };
         let queries = [in_main(&exact), exact.clone(), in_main(&partial), partial];
         let what = format!("a button or link {text:?}");
-        let el = self
-            .wait_until(&what, || async {
-                for q in &queries {
-                    for el in self.client.find_all(Locator::XPath(q)).await.ok()? {
-                        if el.is_displayed().await.unwrap_or(false) {
-                            return Some(el);
-                        }
+        self.wait_until(&what, || async {
+            for q in &queries {
+                for el in self.client.find_all(Locator::XPath(q)).await.ok()? {
+                    if el.is_displayed().await.unwrap_or(false) {
+                        return Some(el);
                     }
                 }
-                None
-            })
-            .await;
+            }
+            None
+        })
+        .await
+    }
+
+    /// Clicks `el` (described as `text`), accepts the confirmation dialog
+    /// showing `dialog` if given, and waits for the next page to load.
+    async fn press(&self, el: Element, text: &str, dialog: Option<&str>) {
         let old_page = self.client.find(Locator::Css("html")).await.expect("html");
+        self.scroll_to_middle(&el).await;
         el.click()
             .await
             .unwrap_or_else(|e| panic!("clicking {text:?}: {e}"));
+        if let Some(want) = dialog {
+            let what = format!("a confirmation dialog after clicking {text:?}");
+            let shown = self
+                .wait_until(&what, || async { self.client.get_alert_text().await.ok() })
+                .await;
+            assert!(shown.contains(want), "the dialog says {shown:?}");
+            self.client.accept_alert().await.expect("accept the dialog");
+        }
         let what = format!("a new page after clicking {text:?}");
         self.wait_until(&what, || async {
             // The old document's root goes stale once the next page replaces it.
@@ -460,6 +491,113 @@ impl Browser {
             (state == "complete").then_some(())
         })
         .await
+    }
+
+    /// Scrolls `el` to the middle of the window, as a person does before
+    /// clicking it. (WebDriver's own scrolling stops with it at the window's
+    /// edge, where the form's sticky save bar covers it.)
+    async fn scroll_to_middle(&self, el: &Element) {
+        let arg = serde_json::to_value(el).expect("element reference");
+        self.client
+            .execute("arguments[0].scrollIntoView({block: 'center'})", vec![arg])
+            .await
+            .expect("scroll into view");
+    }
+
+    /// Ticks the checkbox or radio button labelled `label` (if it is not already).
+    pub async fn check(&self, label: &str) {
+        let el = self.control(label).await;
+        if !el.is_selected().await.expect("selected") {
+            self.scroll_to_middle(&el).await;
+            el.click()
+                .await
+                .unwrap_or_else(|e| panic!("ticking {label:?}: {e}"));
+        }
+        assert!(
+            el.is_selected().await.expect("selected"),
+            "{label:?} is not ticked"
+        );
+    }
+
+    /// In the radio group named `group` (a fieldset's legend, or the
+    /// `aria-label` of a `role=radiogroup`), chooses the option `option`.
+    pub async fn choose(&self, group: &str, option: &str) {
+        let (g, o) = (xpath_str(group), xpath_str(option));
+        let xpath = format!(
+            "//*[@role='radiogroup'][@aria-label={g}]//label[normalize-space(.)={o}]//input[@type='radio'] \
+             | //fieldset[legend[contains(normalize-space(.), {g})]]//label[normalize-space(.)={o}]//input[@type='radio']"
+        );
+        let what = format!("the choice {option:?} of {group:?}");
+        let el = self
+            .wait_until(&what, || async {
+                let mut hits = self.client.find_all(Locator::XPath(&xpath)).await.ok()?;
+                match hits.len() {
+                    0 => None,
+                    1 => hits.pop(),
+                    n => panic!("{group:?} has {n} options {option:?}"),
+                }
+            })
+            .await;
+        self.scroll_to_middle(&el).await;
+        el.click()
+            .await
+            .unwrap_or_else(|e| panic!("choosing {option:?} of {group:?}: {e}"));
+        assert!(
+            el.is_selected().await.expect("selected"),
+            "{what} not chosen"
+        );
+    }
+
+    /// Sets the value of the control `#id` by script, as a paste would, and
+    /// fires its `input` and `change` events: for very long texts and for
+    /// date pickers, whose typing depends on the browser's locale.
+    pub async fn set_value(&self, id: &str, value: &str) {
+        let script = "const el = document.getElementById(arguments[0]);\
+                      el.value = arguments[1];\
+                      el.dispatchEvent(new Event('input', { bubbles: true }));\
+                      el.dispatchEvent(new Event('change', { bubbles: true }));\
+                      return el.value;";
+        let set = self
+            .client
+            .execute(script, vec![json!(id), json!(value)])
+            .await
+            .unwrap_or_else(|e| panic!("setting #{id}: {e}"));
+        assert_eq!(set.as_str(), Some(value), "#{id} did not take the value");
+    }
+
+    /// In the upload block whose heading contains `heading`, chooses `file`
+    /// in its file input and clicks its upload button.
+    pub async fn upload(&self, heading: &str, file: &Path) {
+        let xpath = format!(
+            "//*[contains(concat(' ', normalize-space(@class), ' '), ' slot ')]\
+             [h3[contains(normalize-space(.), {})]]",
+            xpath_str(heading)
+        );
+        let what = format!("the upload block {heading:?}");
+        let block = self
+            .wait_until(&what, || async {
+                let mut hits = self.client.find_all(Locator::XPath(&xpath)).await.ok()?;
+                match hits.len() {
+                    0 => None,
+                    1 => hits.pop(),
+                    n => panic!("{n} upload blocks are headed {heading:?}"),
+                }
+            })
+            .await;
+        let input = block
+            .find(Locator::Css("input[type=file]"))
+            .await
+            .unwrap_or_else(|e| panic!("no file input under {heading:?}: {e}"));
+        input
+            .send_keys(&file.display().to_string())
+            .await
+            .unwrap_or_else(|e| panic!("choosing {} for {heading:?}: {e}", file.display()));
+        let button = block
+            .find(Locator::Css("form.upload button[type=submit]"))
+            .await
+            .unwrap_or_else(|e| panic!("no upload button under {heading:?}: {e}"));
+        self.press(button, &format!("upload under {heading:?}"), None)
+            .await;
     }
 
     /// Logs in through the `/login` form.

@@ -5,6 +5,7 @@
 //! buttons by their text, as a person would. Screenshots are saved under
 //! target/browser-screenshots/. Without the browser installed these tests fail.
 
+mod apply;
 mod harness;
 
 use harness::{Browser, DEMO_PASSWORD, TestApp};

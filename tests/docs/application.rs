@@ -154,7 +154,7 @@ fn every_field_of_a_complete_sample_sits_in_its_cell() {
     let goals: Vec<String> = a["cloud_goals"].as_array().unwrap().iter().map(s).collect();
     for group in ["生产过程优化", "经营管理优化", "产品全流程优化"] {
         let boxes = d.value("企业上云实现目标", group);
-        for part in boxes.split('　') {
+        for part in boxes.split(['　', '\n']) {
             let (mark, option) = part.split_at(part.char_indices().nth(1).unwrap().0);
             assert_eq!(mark == "☑", goals.contains(&option.to_string()), "{part}");
         }
@@ -266,11 +266,11 @@ fn every_field_of_a_complete_sample_sits_in_its_cell() {
 }
 
 #[test]
-fn the_fingerprint_is_the_snapshot_sha256() {
+fn the_fingerprint_is_the_sha256_of_the_snapshot_content() {
     let (doc, snap) = submitted_doc(11);
     assert_eq!(
         doc.fingerprint.as_deref(),
-        Some(fingerprint(&snap).as_str())
+        Some(fingerprint(&snap["content"]).as_str())
     );
     assert_eq!(doc.enterprise_name, s(&snap["content"]["company_name"]));
     assert_eq!(doc.attachments.len(), 5);

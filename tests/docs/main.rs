@@ -93,12 +93,6 @@ pub struct Cell {
     pub span: usize,
 }
 
-/// Text without the WORD JOINERs (U+2060) that tie each check box to its
-/// option: they print as nothing.
-pub fn unjoin(s: &str) -> String {
-    s.replace('\u{2060}', "")
-}
-
 pub struct Docx(pub Value);
 
 impl Docx {
@@ -113,7 +107,7 @@ impl Docx {
                     .unwrap()
                     .iter()
                     .map(|c| Cell {
-                        text: unjoin(c["text"].as_str().unwrap()),
+                        text: c["text"].as_str().unwrap().to_string(),
                         col: c["col"].as_u64().unwrap() as usize,
                         span: c["span"].as_u64().unwrap() as usize,
                     })
@@ -147,7 +141,7 @@ impl Docx {
             .as_array()
             .unwrap()
             .iter()
-            .map(|p| unjoin(p.as_str().unwrap()))
+            .map(|p| p.as_str().unwrap().to_string())
             .collect()
     }
 

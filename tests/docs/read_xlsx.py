@@ -15,9 +15,12 @@ def main(path):
     for ws in wb.worksheets:
         rows = [[c for c in r] for r in ws.iter_rows(values_only=True)]
         widths = {}
-        for i in range(1, ws.max_column + 1):
-            dim = ws.column_dimensions.get(get_column_letter(i))
-            widths[get_column_letter(i)] = dim.width if dim is not None else None
+        # A <col> element may cover a range of columns of equal width.
+        for dim in ws.column_dimensions.values():
+            if dim.min is None:
+                continue
+            for i in range(dim.min, (dim.max or dim.min) + 1):
+                widths[get_column_letter(i)] = dim.width
         out[ws.title] = {
             "rows": rows,
             "merged": sorted(str(m) for m in ws.merged_cells.ranges),

@@ -1,0 +1,399 @@
+//! The city bureau's inbox: its region's applications with counts, filters,
+//! sorting and paging; and the helpers every city page shares (which city,
+//! which batch, which application, and whether the work is locked).
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::response::Html;
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::AppState;
+use super::apply::load_visible;
+use super::context::Ctx;
+use super::error::{AppError, AppResult, urlencode};
+use super::page::Page;
+use crate::clock;
+use crate::domain::lifecycle::State as AppStateKind;
+use crate::domain::region;
+use crate::domain::role::Role;
+use crate::params;
+use crate::store::Row;
+use crate::store::applications::Application;
+use crate::store::batches::{self, BatchRow};
+use crate::store::recommendations;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/city/applications", get(inbox))
+}
+
+// ───────────────────────────── shared helpers ─────────────────────────────
+
+/// The viewer's city code (city bureau accounts only).
+pub fn city_of(ctx: &Ctx) -> AppResult<String> {
+    let user = ctx.require_role(Role::City)?;
+    user.city_code.clone().ok_or(AppError::Forbidden)
+}
+
+/// The batch a city page works on: `requested` when given, else the
+/// latest-opened batch whose recommendation window is open now, else the
+/// latest that has opened.
+pub async fn city_batch(state: &AppState, requested: Option<&str>) -> AppResult<BatchRow> {
+    if let Some(id) = requested.filter(|s| !s.is_empty()) {
+        return batches::by_id(&state.db, id)
+            .await?
+            .ok_or(AppError::NotFound);
+    }
+    let now = state.clock.now();
+    let all = batches::all(&state.db).await?;
+    all.iter()
+        .find(|b| b.opens_at <= now && now <= b.recommend_deadline)
+        .or_else(|| all.iter().find(|b| b.opens_at <= now))
+        .or_else(|| all.first())
+        .cloned()
+        .ok_or_else(|| AppError::BadRequest("当前没有申报批次。".into()))
+}
+
+/// The application `id` if it belongs to the viewer's city (city accounts
+/// only); any other gets "not found", which tells nothing.
+pub async fn load_city_app(state: &AppState, ctx: &Ctx, id: &str) -> AppResult<Application> {
+    city_of(ctx)?;
+    load_visible(state, ctx, id).await
+}
+
+/// Why the city cannot change anything in the batch now, if it cannot.
+pub async fn locked(state: &AppState, batch_id: &str, city: &str) -> AppResult<Option<String>> {
+    let rec = recommendations::get(&state.db, batch_id, city).await?;
+    Ok(rec.submitted.then(|| {
+        format!(
+            "本市推荐已于{}报送省经信厅，已锁定，不能再修改。如需修改，请联系省经信厅重新开放。",
+            rec.submitted_text()
+        )
+    }))
+}
+
+/// `/path?batch=…` for links that keep the batch.
+pub fn with_batch(path: &str, batch: &str) -> String {
+    format!("{path}?batch={}", urlencode(batch))
+}
+
+pub fn city_name(code: &str) -> String {
+    region::city(code).map_or_else(String::new, |c| c.name.to_string())
+}
+
+pub fn county_name(city: &str, county: &str) -> String {
+    region::county(city, county).map_or_else(|| county.to_string(), |c| c.name.to_string())
+}
+
+/// A form field's trimmed value, or "".
+pub fn field(pairs: &[(String, String)], key: &str) -> String {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default()
+}
+
+// ───────────────────────────── the inbox ─────────────────────────────
+
+const PAGE_SIZE: i64 = 50;
+
+#[derive(Deserialize, Default)]
+struct InboxQuery {
+    #[serde(default)]
+    batch: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    industry: Option<String>,
+    #[serde(default)]
+    county: Option<String>,
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    sort: Option<String>,
+    #[serde(default)]
+    page: Option<i64>,
+}
+
+pub struct InboxRow {
+    pub id: String,
+    pub name: String,
+    pub credit_code: String,
+    pub county: String,
+    pub industry: String,
+    pub state: AppStateKind,
+    pub submitted_at: String,
+}
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "city_inbox.html")]
+struct InboxPage {
+    page: Page,
+    city_name: String,
+    batch: BatchRow,
+    batches: Vec<Choice>,
+    counts: Vec<(AppStateKind, i64)>,
+    total_all: i64,
+    states: Vec<Choice>,
+    industries: Vec<Choice>,
+    counties: Vec<Choice>,
+    sorts: Vec<Choice>,
+    q: String,
+    rows: Vec<InboxRow>,
+    total: i64,
+    page_no: i64,
+    pages: i64,
+    prev: String,
+    next: String,
+}
+
+/// The WHERE clause shared by the list and its count; `$1` batch, `$2` city,
+/// `$3` state, `$4` industry, `$5` county, `$6` name pattern ('' = any).
+macro_rules! inbox_where {
+    () => {
+        " FROM applications WHERE batch_id = $1 AND city_code = $2 AND state <> 'draft' \
+          AND ($3 = '' OR state = $3) AND ($4 = '' OR industry = $4) AND ($5 = '' OR county_code = $5) \
+          AND ($6 = '' OR enterprise_name LIKE $6 ESCAPE '\\')"
+    };
+}
+
+macro_rules! inbox_list {
+    ($order:literal) => {
+        concat!(
+            "SELECT id, enterprise_name, credit_code, county_code, industry, state, submitted_at",
+            inbox_where!(),
+            " ORDER BY ",
+            $order,
+            " LIMIT $7 OFFSET $8"
+        )
+    };
+}
+
+const SORTS: [(&str, &str); 4] = [
+    ("new", "提交时间（新→旧）"),
+    ("old", "提交时间（旧→新）"),
+    ("name", "企业名称"),
+    ("updated", "最近办理"),
+];
+
+fn list_sql(sort: &str) -> &'static str {
+    match sort {
+        "old" => inbox_list!("submitted_at, id"),
+        "name" => inbox_list!("enterprise_name, id"),
+        "updated" => inbox_list!("updated_at DESC, id DESC"),
+        _ => inbox_list!("submitted_at DESC, id DESC"),
+    }
+}
+
+/// `%text%` with LIKE's own characters escaped.
+fn like_pattern(q: &str) -> String {
+    if q.is_empty() {
+        return String::new();
+    }
+    let mut p = String::from("%");
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+async fn inbox(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<InboxQuery>,
+) -> AppResult<Html<String>> {
+    let city = city_of(&ctx)?;
+    let batch = city_batch(&state, q.batch.as_deref()).await?;
+    let filter_state = q
+        .state
+        .as_deref()
+        .and_then(AppStateKind::parse)
+        .filter(|s| *s != AppStateKind::Draft);
+    let industry: String = q.industry.clone().unwrap_or_default().chars().take(100).collect();
+    let county = q
+        .county
+        .clone()
+        .filter(|c| region::county(&city, c).is_some())
+        .unwrap_or_default();
+    let text: String = q.q.clone().unwrap_or_default().trim().chars().take(50).collect();
+    let sort = q
+        .sort
+        .clone()
+        .filter(|s| SORTS.iter().any(|(k, _)| k == s))
+        .unwrap_or_else(|| "new".into());
+    let state_code = filter_state.map_or("", |s| s.as_str());
+    let pattern = like_pattern(&text);
+    let where_params = || {
+        params![
+            batch.id.as_str(),
+            city.as_str(),
+            state_code,
+            industry.as_str(),
+            county.as_str(),
+            pattern.as_str()
+        ]
+    };
+    let total = state
+        .db
+        .query_opt(concat!("SELECT COUNT(*)", inbox_where!()), where_params())
+        .await?
+        .map_or(0, |r| r.int(0));
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let page_no = q.page.unwrap_or(1).clamp(1, pages);
+    let mut params = where_params();
+    params.push(PAGE_SIZE.into());
+    params.push(((page_no - 1) * PAGE_SIZE).into());
+    let rows = state.db.query(list_sql(&sort), params).await?;
+    let rows = rows.iter().map(|r| inbox_row(&city, r)).collect();
+
+    let count_rows = state
+        .db
+        .query(
+            "SELECT state, COUNT(*) FROM applications WHERE batch_id = $1 AND city_code = $2 \
+             AND state <> 'draft' GROUP BY state",
+            params![batch.id.as_str(), city.as_str()],
+        )
+        .await?;
+    let counts: Vec<(AppStateKind, i64)> = AppStateKind::ALL
+        .into_iter()
+        .filter_map(|s| {
+            count_rows
+                .iter()
+                .find(|r| r.text(0) == s.as_str())
+                .map(|r| (s, r.int(1)))
+        })
+        .collect();
+    let total_all = counts.iter().map(|c| c.1).sum();
+    let industries = state
+        .db
+        .query(
+            "SELECT DISTINCT industry FROM applications WHERE batch_id = $1 AND city_code = $2 \
+             AND state <> 'draft' AND industry <> '' ORDER BY industry LIMIT 200",
+            params![batch.id.as_str(), city.as_str()],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            let v = r.text(0);
+            Choice {
+                selected: v == industry,
+                label: v.clone(),
+                value: v,
+            }
+        })
+        .collect();
+    let counties = region::city(&city)
+        .map(|c| {
+            c.counties
+                .iter()
+                .map(|k| Choice {
+                    value: k.code.to_string(),
+                    label: k.name.to_string(),
+                    selected: k.code == county,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let states = counts
+        .iter()
+        .map(|(s, n)| Choice {
+            value: s.as_str().into(),
+            label: format!("{}（{n}）", s.label()),
+            selected: Some(*s) == filter_state,
+        })
+        .collect();
+    let sorts = SORTS
+        .iter()
+        .map(|(k, l)| Choice {
+            value: k.to_string(),
+            label: l.to_string(),
+            selected: *k == sort,
+        })
+        .collect();
+    let batches = batches::all(&state.db)
+        .await?
+        .into_iter()
+        .map(|b| Choice {
+            selected: b.id == batch.id,
+            value: b.id,
+            label: b.name,
+        })
+        .collect();
+    let link = |p: i64| {
+        let mut s = format!(
+            "/city/applications?batch={}&state={}&industry={}&county={}&q={}&sort={}&page={p}",
+            urlencode(&batch.id),
+            state_code,
+            urlencode(&industry),
+            county,
+            urlencode(&text),
+            sort
+        );
+        s.push_str("#list");
+        s
+    };
+    let page = InboxPage {
+        page: Page::new(&state, &ctx, "申报受理"),
+        city_name: city_name(&city),
+        prev: if page_no > 1 {
+            link(page_no - 1)
+        } else {
+            String::new()
+        },
+        next: if page_no < pages {
+            link(page_no + 1)
+        } else {
+            String::new()
+        },
+        batch,
+        batches,
+        counts,
+        total_all,
+        states,
+        industries,
+        counties,
+        sorts,
+        q: text,
+        rows,
+        total,
+        page_no,
+        pages,
+    };
+    Ok(Html(page.render()?))
+}
+
+fn inbox_row(city: &str, r: &Row) -> InboxRow {
+    InboxRow {
+        id: r.text(0),
+        name: r.text(1),
+        credit_code: r.text(2),
+        county: county_name(city, &r.text(3)),
+        industry: r.text(4),
+        state: AppStateKind::parse(&r.text(5)).unwrap_or(AppStateKind::Submitted),
+        submitted_at: r.opt_int(6).map(clock::format_datetime).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern(""), "");
+        assert_eq!(like_pattern("楚云"), "%楚云%");
+        assert_eq!(like_pattern("50%_a"), "%50\\%\\_a%");
+    }
+}

@@ -1,0 +1,75 @@
+//! Word documents for download: the blank 申报书 template (public) and an
+//! application's 申报书 — its submitted snapshot, or the draft marked 草稿.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::AppState;
+use super::apply::{current_answers, load_visible};
+use super::context::Ctx;
+use super::error::{AppError, AppResult, urlencode};
+use crate::docs::{self, AppDoc, AttachmentRef};
+use crate::store::{applications, attachments};
+
+const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/forms/blank.docx", get(blank))
+        .route("/apply/{id}/document.docx", get(application))
+}
+
+pub fn download(bytes: Vec<u8>, mime: &'static str, file_name: &str) -> Response {
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    let disposition = format!("attachment; filename=\"download\"; filename*=UTF-8''{}", urlencode(file_name));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    resp
+}
+
+async fn blank(State(state): State<AppState>) -> AppResult<Response> {
+    let program = state.program.clone();
+    let bytes = tokio::task::spawn_blocking(move || docs::blank_docx(&program)).await?;
+    Ok(download(bytes, DOCX, "第二批湖北省上云标杆企业申报书（空白）.docx"))
+}
+
+async fn application(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+    let app = load_visible(&state, &ctx, &id).await?;
+    let doc = match (app.state.editable(), app.submitted_version) {
+        (false, Some(v)) => {
+            let (_, text) = applications::version_content(&state.db, &id, v).await?.ok_or(AppError::NotFound)?;
+            let json: serde_json::Value = serde_json::from_str(&text).map_err(anyhow::Error::from)?;
+            AppDoc::from_snapshot(&json, v)
+        }
+        _ => {
+            let (version, answers) = current_answers(&state, &app).await?;
+            let files = attachments::for_application(&state.db, &id)
+                .await?
+                .into_iter()
+                .map(|a| AttachmentRef {
+                    slot: a.slot,
+                    file_name: a.file_name,
+                    sha256: a.sha256,
+                    size: a.size,
+                })
+                .collect();
+            let mut doc = AppDoc::draft(answers, &id, version, files);
+            // The footer carries the content fingerprint the submission will have
+            // if nothing changes after printing (checked against the stamped scan).
+            doc.fingerprint = Some(crate::domain::form::fingerprint(&doc.answers));
+            doc
+        }
+    };
+    let suffix = if doc.draft { "（草稿）" } else { "" };
+    let name = format!("申报书-{}{suffix}.docx", app.enterprise_name);
+    let program = state.program.clone();
+    let bytes = tokio::task::spawn_blocking(move || docs::application_docx(&program, &doc)).await?;
+    Ok(download(bytes, DOCX, &name))
+}
