@@ -245,6 +245,7 @@ async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
         clock: Clock::system(),
         config: Arc::new(config),
         files: FileStore::local(s.data.join("attachments")),
+        data_dir: s.data.clone(),
         program,
     };
     spawn_housekeeping(state.clone());

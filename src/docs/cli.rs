@@ -1,12 +1,12 @@
 //! `shenbao export` and `shenbao export-blank`.
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
 
-use super::{blank_docx, load_city, package_selection, write_package};
+use super::{blank_docx, package_selection};
 use crate::clock::Clock;
 use crate::domain::form::ProgramDef;
 use crate::files::FileStore;
@@ -54,33 +54,22 @@ pub async fn export(
         selection.len(),
         total
     );
+    drop(selection);
     let files = FileStore::local(data_dir.join("attachments"));
-    let (db, def) = (db.clone(), Arc::new(def.clone()));
-    let out = a.out.clone();
-    let part = a.out.with_extension("zip.part");
-    let rt = tokio::runtime::Handle::current();
     let started = std::time::Instant::now();
-    let part2 = part.clone();
-    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-        let file = std::fs::File::create(&part2)?;
-        let cities = selection
-            .iter()
-            .map(|c| rt.block_on(load_city(&db, &files, &def, c, rt.clone())));
-        let mut w = write_package(BufWriter::new(file), &def, total, cities, progress_line)?;
-        w.flush()?;
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        Ok(())
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("导出中断：{e}"))?
-    .inspect_err(|_| {
-        let _ = std::fs::remove_file(&part);
-    })?;
-    std::fs::rename(&part, &out)?;
+    let total = super::export::package_to_file(
+        db,
+        Arc::new(def.clone()),
+        &files,
+        &batch.id,
+        &a.out,
+        progress_line,
+    )
+    .await?;
     eprintln!();
     println!(
         "已导出 {}（{} 份申报书，用时 {:.1} 秒）",
-        out.display(),
+        a.out.display(),
         total,
         started.elapsed().as_secs_f64()
     );

@@ -1,7 +1,8 @@
 //! Official documents: the 申报书 (附件1) as Word, the city 推荐表 (附件2) as
 //! Word and Excel, and the province package (a zip of everything).
 //!
-//! Everything here is driven by the form definition ([`ProgramDef`]): the
+//! Everything here is driven by the form definition
+//! ([`ProgramDef`](crate::domain::form::ProgramDef)): the
 //! 申请表 table is laid out from the fields of section 一 (their groups,
 //! kinds, options, table rows and columns), sections 二 to 五 from the other
 //! sections. Nothing is typed per field except the few columns of the
@@ -13,6 +14,7 @@
 //! | 推荐表 .docx / .xlsx | [`recommendation_docx`], [`recommendation_xlsx`] |
 //! | province package (.zip, streamed entry by entry) | [`write_package`], [`write_package_stream`] |
 //! | which applications a city's list holds | [`package_selection`] |
+//! | loading from the store | [`submitted_doc`], [`draft_doc`], [`load_city`] |
 //!
 //! Generation is synchronous and CPU-bound: call it from a blocking thread
 //! (`tokio::task::spawn_blocking`) in the web tier.
@@ -20,6 +22,7 @@
 mod application;
 mod apply_table;
 pub mod cli;
+pub mod export;
 mod package;
 mod recommend;
 mod select;
@@ -36,7 +39,9 @@ pub use recommend::{
     RECOMMENDATION_COLUMNS, RecommendationRow, RecommendationSheet, recommendation_docx,
     recommendation_xlsx,
 };
-pub use select::{CitySelection, load_city, package_selection};
+pub use select::{
+    CitySelection, STAMPED_SCAN, Selected, draft_doc, load_city, package_selection, submitted_doc,
+};
 
 /// An uploaded file as recorded in a submitted snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,7 +129,10 @@ impl AppDoc {
         }
     }
 
-    /// A draft (current, unsubmitted content), marked 草稿 on every page.
+    /// A draft (current, unsubmitted content), marked 草稿 on every page. Its
+    /// footer carries the fingerprint of this content, which the submission
+    /// will have if nothing changes after printing: the stamped scan of the
+    /// printed draft can then be matched to the submitted version.
     pub fn draft(
         answers: Value,
         application_id: &str,
@@ -137,7 +145,7 @@ impl AppDoc {
             credit_code: text("credit_code"),
             application_id: application_id.to_string(),
             version,
-            fingerprint: None,
+            fingerprint: Some(form::fingerprint(&answers)),
             attachments,
             city_opinion: None,
             draft: true,
@@ -151,18 +159,19 @@ impl AppDoc {
         self
     }
 
-    /// The footer line: 申报编号 …　第N版　指纹 <12 hex>.
+    /// The footer line: 申报编号 …　第N版　指纹 <12 hex> (第N版（草稿） for a draft).
     pub fn footer_text(&self) -> String {
         if self.application_id.is_empty() {
             return String::new();
         }
-        let mut s = format!("申报编号 {}　第{}版", self.application_id, self.version);
-        match &self.fingerprint {
-            Some(f) => {
-                s.push_str("　指纹 ");
-                s.push_str(f.get(..12).unwrap_or(f));
-            }
-            None => s.push_str("　草稿（未提交）"),
+        let draft = if self.draft { "（草稿）" } else { "" };
+        let mut s = format!(
+            "申报编号 {}　第{}版{draft}",
+            self.application_id, self.version
+        );
+        if let Some(f) = &self.fingerprint {
+            s.push_str("　指纹 ");
+            s.push_str(f.get(..12).unwrap_or(f));
         }
         s
     }

@@ -6,7 +6,7 @@ use std::io;
 use serde_json::Value;
 
 use super::package::{CityPackage, PackageEntry, ScanOpener};
-use super::{AppDoc, RecommendationRow};
+use super::{AppDoc, AttachmentRef, RecommendationRow};
 use crate::domain::form::ProgramDef;
 use crate::domain::region;
 use crate::files::FileStore;
@@ -168,4 +168,43 @@ async fn scan_opener(
             )?;
         Ok(Box::new(io::BufReader::new(f)) as Box<dyn io::Read>)
     })))
+}
+
+/// The 申报书 of submitted version `version` of an application, as stored.
+pub async fn submitted_doc(
+    db: &Db,
+    application_id: &str,
+    version: i64,
+) -> anyhow::Result<Option<AppDoc>> {
+    let Some((kind, text)) =
+        crate::store::applications::version_content(db, application_id, version).await?
+    else {
+        return Ok(None);
+    };
+    if kind != "submitted" {
+        return Ok(None);
+    }
+    let snapshot: Value = serde_json::from_str(&text)?;
+    Ok(Some(AppDoc::from_snapshot(&snapshot, version)))
+}
+
+/// The current content of an application with its live uploads, marked 草稿.
+pub async fn draft_doc(db: &Db, application_id: &str) -> anyhow::Result<Option<AppDoc>> {
+    let Some((version, text)) = crate::store::applications::content(db, application_id).await?
+    else {
+        return Ok(None);
+    };
+    let answers: Value =
+        serde_json::from_str(&text).unwrap_or_else(|_| Value::Object(Default::default()));
+    let files = attachments::for_application(db, application_id)
+        .await?
+        .into_iter()
+        .map(|a| AttachmentRef {
+            slot: a.slot,
+            file_name: a.file_name,
+            sha256: a.sha256,
+            size: a.size,
+        })
+        .collect();
+    Ok(Some(AppDoc::draft(answers, application_id, version, files)))
 }

@@ -31,6 +31,7 @@ pub enum Action {
     AttachmentDelete,
     BenchmarkListChange,
     BatchUpdate,
+    Export,
     ScreeningChecklistChange,
     ScoringSheetChange,
     CityScore,
@@ -43,7 +44,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 33] = [
         Action::LoginSuccess,
         Action::LoginFailure,
         Action::AccountLocked,
@@ -67,6 +68,7 @@ impl Action {
         Action::AttachmentDelete,
         Action::BenchmarkListChange,
         Action::BatchUpdate,
+        Action::Export,
         Action::ScreeningChecklistChange,
         Action::ScoringSheetChange,
         Action::CityScore,
@@ -103,6 +105,7 @@ impl Action {
             Action::AttachmentDelete => "attachment.delete",
             Action::BenchmarkListChange => "benchmark_list.change",
             Action::BatchUpdate => "batch.update",
+            Action::Export => "export.package",
             Action::ScreeningChecklistChange => "screening_checklist.change",
             Action::ScoringSheetChange => "scoring_sheet.change",
             Action::CityScore => "city.score",
@@ -140,6 +143,7 @@ impl Action {
             Action::AttachmentDelete => "删除附件",
             Action::BenchmarkListChange => "修改已有标杆企业名单",
             Action::BatchUpdate => "修改批次设置",
+            Action::Export => "导出申报材料",
             Action::ScreeningChecklistChange => "修改形式审查清单",
             Action::ScoringSheetChange => "修改评审细则",
             Action::CityScore => "市州评分",

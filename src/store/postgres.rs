@@ -16,6 +16,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/postgres/0002_applications.sql"),
     ),
     (3, include_str!("../../migrations/postgres/0003_city.sql")),
+    (
+        4,
+        include_str!("../../migrations/postgres/0004_exports.sql"),
+    ),
 ];
 
 #[derive(Clone)]

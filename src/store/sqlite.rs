@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0002_applications.sql"),
     ),
     (3, include_str!("../../migrations/sqlite/0003_city.sql")),
+    (4, include_str!("../../migrations/sqlite/0004_exports.sql")),
 ];
 const MAX_GROUP: usize = 512;
 const MAX_IDLE_READERS: usize = 16;

@@ -479,7 +479,12 @@ fn form_pairs(body: &[u8]) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
     form_urlencoded::parse(body).collect()
 }
 
-async fn do_save(state: &AppState, ctx: &Ctx, app: &Application, pairs: &[(Cow<'_, str>, Cow<'_, str>)]) -> AppResult<(SaveOutcome, Value)> {
+async fn do_save(
+    state: &AppState,
+    ctx: &Ctx,
+    app: &Application,
+    pairs: &[(Cow<'_, str>, Cow<'_, str>)],
+) -> AppResult<(SaveOutcome, Value)> {
     let posted = Posted::new(pairs);
     let answers = form_io::answers_from_form(&state.program.form, &posted);
     let (industry, city, county) = form_io::summary(&answers);

@@ -16,7 +16,9 @@ use super::city_inbox::{city_batch, city_name, locked, with_batch};
 use super::city_recommend::BatchQuery;
 use super::context::Ctx;
 use super::error::{AppError, AppResult, urlencode};
-use crate::docs::{RecommendationRow, RecommendationSheet, recommendation_docx, recommendation_xlsx};
+use crate::docs::{
+    RecommendationRow, RecommendationSheet, recommendation_docx, recommendation_xlsx,
+};
 use crate::domain::region;
 use crate::domain::role::Role;
 use crate::files::FileKind as Sniffed;
@@ -198,15 +200,24 @@ async fn download(
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
     let mut resp = (StatusCode::OK, body).into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(f.size.max(0) as u64));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    h.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(f.size.max(0) as u64),
+    );
     if let Ok(v) = HeaderValue::from_str(&format!(
         "inline; filename=\"recommendation.pdf\"; filename*=UTF-8''{}",
         urlencode(&f.file_name)
     )) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     Ok(resp)
 }
 

@@ -221,13 +221,25 @@ async fn inbox(
         .as_deref()
         .and_then(AppStateKind::parse)
         .filter(|s| *s != AppStateKind::Draft);
-    let industry: String = q.industry.clone().unwrap_or_default().chars().take(100).collect();
+    let industry: String = q
+        .industry
+        .clone()
+        .unwrap_or_default()
+        .chars()
+        .take(100)
+        .collect();
     let county = q
         .county
         .clone()
         .filter(|c| region::county(&city, c).is_some())
         .unwrap_or_default();
-    let text: String = q.q.clone().unwrap_or_default().trim().chars().take(50).collect();
+    let text: String =
+        q.q.clone()
+            .unwrap_or_default()
+            .trim()
+            .chars()
+            .take(50)
+            .collect();
     let sort = q
         .sort
         .clone()

@@ -133,11 +133,11 @@ async fn render(
     let items = stored
         .iter()
         .map(|i| {
-            let (name, county, _) = ranking
-                .apps
-                .get(&i.application_id)
-                .cloned()
-                .unwrap_or((String::new(), String::new(), AppStateKind::CityPassed));
+            let (name, county, _) = ranking.apps.get(&i.application_id).cloned().unwrap_or((
+                String::new(),
+                String::new(),
+                AppStateKind::CityPassed,
+            ));
             let (average, place) = scored(&i.application_id);
             ItemView {
                 rank: posted.get("rank", &i.application_id, &i.rank.to_string()),
@@ -281,7 +281,9 @@ async fn add(
         return Ok(back(&format!("“{}”已在推荐名单中。", app.enterprise_name)));
     }
     let cap = recommendations::cap(&state.db, &batch.id, &city).await?;
-    let full = |n: i64| format!("已达到本市推荐名额上限（{n}家），不能再加入。如需调整，请先移出其他企业。");
+    let full = |n: i64| {
+        format!("已达到本市推荐名额上限（{n}家），不能再加入。如需调整，请先移出其他企业。")
+    };
     if let Some(n) = cap
         && items.len() as i64 >= n
     {
@@ -307,7 +309,11 @@ async fn add(
         Action::RecommendationChange,
         Some(&app.id),
         true,
-        &format!("加入推荐名单：{}（第{}位）", app.enterprise_name, items.len() + 1),
+        &format!(
+            "加入推荐名单：{}（第{}位）",
+            app.enterprise_name,
+            items.len() + 1
+        ),
         now,
     );
     match state.db.write(b).await {
@@ -318,7 +324,9 @@ async fn add(
         .into_response()),
         Err(StoreError::Conflict(1)) => Ok(back("推荐已报送，已锁定，不能再修改。")),
         Err(StoreError::Conflict(_)) => Ok(back(&full(cap.unwrap_or(0)))),
-        Err(StoreError::Unique(_)) => Ok(back(&format!("“{}”已在推荐名单中。", app.enterprise_name))),
+        Err(StoreError::Unique(_)) => {
+            Ok(back(&format!("“{}”已在推荐名单中。", app.enterprise_name)))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -339,13 +347,22 @@ async fn save(
         // Not on this city's list: says nothing about whether it exists.
         return Err(AppError::NotFound);
     }
-    let kept: Vec<_> = items.iter().filter(|i| i.application_id != remove).collect();
+    let kept: Vec<_> = items
+        .iter()
+        .filter(|i| i.application_id != remove)
+        .collect();
     let mut ordered = Vec::new();
     for i in &kept {
         let id = &i.application_id;
         let rank = field(&pairs, &format!("rank.{id}"));
-        let reason: String = field(&pairs, &format!("reason.{id}")).chars().take(500).collect();
-        let opinion: String = field(&pairs, &format!("opinion.{id}")).chars().take(1000).collect();
+        let reason: String = field(&pairs, &format!("reason.{id}"))
+            .chars()
+            .take(500)
+            .collect();
+        let opinion: String = field(&pairs, &format!("opinion.{id}"))
+            .chars()
+            .take(1000)
+            .collect();
         match rank.parse::<i64>() {
             Ok(r) if r >= 1 => ordered.push((r, id.clone(), reason, opinion)),
             _ => item_errors.push((id.clone(), "推荐排序须为正整数".to_string())),
@@ -356,7 +373,11 @@ async fn save(
     let n = ranks.len();
     ranks.dedup();
     if ranks.len() != n {
-        errors.add("list", "推荐名单", "推荐排序不能重复，请为每家企业填写不同的序号");
+        errors.add(
+            "list",
+            "推荐名单",
+            "推荐排序不能重复，请为每家企业填写不同的序号",
+        );
     }
     for (id, e) in &item_errors {
         let name = kept
@@ -430,10 +451,30 @@ async fn save(
             ),
             Err(e) => return Err(e.into()),
         }
-        let body = render(&state, &ctx, &city, batch, Posted(Some(&pairs)), &item_errors, errors, String::new()).await?;
+        let body = render(
+            &state,
+            &ctx,
+            &city,
+            batch,
+            Posted(Some(&pairs)),
+            &item_errors,
+            errors,
+            String::new(),
+        )
+        .await?;
         return Ok((StatusCode::CONFLICT, Html(body)).into_response());
     }
-    let body = render(&state, &ctx, &city, batch, Posted(Some(&pairs)), &item_errors, errors, String::new()).await?;
+    let body = render(
+        &state,
+        &ctx,
+        &city,
+        batch,
+        Posted(Some(&pairs)),
+        &item_errors,
+        errors,
+        String::new(),
+    )
+    .await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(body)).into_response())
 }
 
@@ -452,7 +493,11 @@ async fn submit(
     let mut errors = Errors::default();
     let mut item_errors = Vec::new();
     if rec.submitted {
-        errors.add("submit", "报送", locked(&state, &batch.id, &city).await?.unwrap_or_default());
+        errors.add(
+            "submit",
+            "报送",
+            locked(&state, &batch.id, &city).await?.unwrap_or_default(),
+        );
     } else if now > batch.recommend_deadline {
         errors.add(
             "submit",
@@ -464,7 +509,11 @@ async fn submit(
         );
     }
     if field(&pairs, "_version") != rec.version.to_string() {
-        errors.add("submit", "报送", "推荐名单在您确认期间又被修改过，请核对后重新报送。");
+        errors.add(
+            "submit",
+            "报送",
+            "推荐名单在您确认期间又被修改过，请核对后重新报送。",
+        );
     }
     if let Some(n) = recommendations::cap(&state.db, &batch.id, &city).await?
         && items.len() as i64 > n
@@ -472,12 +521,17 @@ async fn submit(
         errors.add(
             "submit",
             "报送",
-            format!("推荐名单有{}家，超过本市推荐名额上限（{n}家），请移出多余的企业。", items.len()),
+            format!(
+                "推荐名单有{}家，超过本市推荐名额上限（{n}家），请移出多余的企业。",
+                items.len()
+            ),
         );
     }
     let mut apps = Vec::new();
     for i in &items {
-        let app = applications::by_id(&state.db, &i.application_id).await?.ok_or(AppError::NotFound)?;
+        let app = applications::by_id(&state.db, &i.application_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         if i.reason.trim().is_empty() {
             item_errors.push((i.application_id.clone(), "请填写推荐理由".to_string()));
         }
@@ -485,13 +539,23 @@ async fn submit(
             item_errors.push((i.application_id.clone(), "请填写审核意见".to_string()));
         }
         if app.state != AppStateKind::CityPassed {
-            item_errors.push((i.application_id.clone(), format!("当前状态为“{}”，不能推荐", app.state.label())));
+            item_errors.push((
+                i.application_id.clone(),
+                format!("当前状态为“{}”，不能推荐", app.state.label()),
+            ));
         }
         apps.push(app);
     }
     for (id, e) in &item_errors {
-        let name = apps.iter().find(|a| &a.id == id).map_or("", |a| a.enterprise_name.as_str());
-        errors.add("submit", "报送", format!("{name}：{e}（请先保存推荐理由和审核意见）"));
+        let name = apps
+            .iter()
+            .find(|a| &a.id == id)
+            .map_or("", |a| a.enterprise_name.as_str());
+        errors.add(
+            "submit",
+            "报送",
+            format!("{name}：{e}（请先保存推荐理由和审核意见）"),
+        );
     }
     let files = recommendations::files(&state.db, &batch.id, &city).await?;
     for k in FileKind::ALL {
@@ -506,11 +570,31 @@ async fn submit(
     if !errors.is_empty() {
         if now > batch.recommend_deadline && !rec.submitted {
             let mut b = Batch::new();
-            audit::record(&mut b, &ctx.actor(), Action::RecommendationSubmit, Some(&format!("{}/{}", batch.id, city)), false,
-                &format!("逾期报送被拒绝：推荐截止时间{}", clock::format_deadline(batch.recommend_deadline)), now);
+            audit::record(
+                &mut b,
+                &ctx.actor(),
+                Action::RecommendationSubmit,
+                Some(&format!("{}/{}", batch.id, city)),
+                false,
+                &format!(
+                    "逾期报送被拒绝：推荐截止时间{}",
+                    clock::format_deadline(batch.recommend_deadline)
+                ),
+                now,
+            );
             state.db.write(b).await?;
         }
-        let body = render(&state, &ctx, &city, batch, Posted(None), &item_errors, errors, String::new()).await?;
+        let body = render(
+            &state,
+            &ctx,
+            &city,
+            batch,
+            Posted(None),
+            &item_errors,
+            errors,
+            String::new(),
+        )
+        .await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(body)).into_response());
     }
     let mut b = Batch::new();
@@ -533,7 +617,14 @@ async fn submit(
             continue;
         }
         if let Some(app) = applications::by_id(&state.db, &id).await? {
-            push(&mut b, &app, AppStateKind::NotRecommended, &actor, "未列入市州推荐名单", now)?;
+            push(
+                &mut b,
+                &app,
+                AppStateKind::NotRecommended,
+                &actor,
+                "未列入市州推荐名单",
+                now,
+            )?;
         }
     }
     audit::record(
@@ -545,16 +636,38 @@ async fn submit(
         &format!(
             "报送推荐{}家：{}",
             apps.len(),
-            apps.iter().enumerate().map(|(p, a)| format!("{}. {}", p + 1, a.enterprise_name)).collect::<Vec<_>>().join("，")
+            apps.iter()
+                .enumerate()
+                .map(|(p, a)| format!("{}. {}", p + 1, a.enterprise_name))
+                .collect::<Vec<_>>()
+                .join("，")
         ),
         now,
     );
     match state.db.write(b).await {
-        Ok(_) => Ok(Redirect::to(&format!("{}&done=submitted", with_batch("/city/recommendation", &batch.id))).into_response()),
+        Ok(_) => Ok(Redirect::to(&format!(
+            "{}&done=submitted",
+            with_batch("/city/recommendation", &batch.id)
+        ))
+        .into_response()),
         Err(StoreError::Conflict(_)) => {
             let mut errors = Errors::default();
-            errors.add("submit", "报送", "推荐名单或申报书状态已变化（可能其他同事刚刚修改或报送），未报送。请核对后重试。");
-            let body = render(&state, &ctx, &city, batch, Posted(None), &[], errors, String::new()).await?;
+            errors.add(
+                "submit",
+                "报送",
+                "推荐名单或申报书状态已变化（可能其他同事刚刚修改或报送），未报送。请核对后重试。",
+            );
+            let body = render(
+                &state,
+                &ctx,
+                &city,
+                batch,
+                Posted(None),
+                &[],
+                errors,
+                String::new(),
+            )
+            .await?;
             Ok((StatusCode::CONFLICT, Html(body)).into_response())
         }
         Err(e) => Err(e.into()),

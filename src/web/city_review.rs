@@ -586,8 +586,13 @@ async fn save_ties(
     if ids.iter().any(|id| !r.apps.contains_key(id)) {
         return Err(AppError::NotFound);
     }
-    if group.is_none() || members.len() != ids.len() || ids.iter().any(|id| !members.contains(&id.as_str())) {
-        return Ok(back("排名已发生变化，这些申报书已不再并列，请刷新后重新排序。"));
+    if group.is_none()
+        || members.len() != ids.len()
+        || ids.iter().any(|id| !members.contains(&id.as_str()))
+    {
+        return Ok(back(
+            "排名已发生变化，这些申报书已不再并列，请刷新后重新排序。",
+        ));
     }
     let mut positions = Vec::new();
     for id in &ids {
@@ -624,7 +629,16 @@ async fn save_ties(
         .collect();
     order.sort();
     for (p, id) in &order {
-        score_store::set_tie(&mut b, id, &batch.id, &city, *p, &reason, &user.username, now);
+        score_store::set_tie(
+            &mut b,
+            id,
+            &batch.id,
+            &city,
+            *p,
+            &reason,
+            &user.username,
+            now,
+        );
     }
     let names: Vec<String> = order
         .iter()

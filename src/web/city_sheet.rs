@@ -149,11 +149,7 @@ fn parse_rows(pairs: &[(String, String)], errors: &mut Errors) -> (Sheet, Vec<Sh
         rows.push(row);
     }
     if sheet.criteria.len() > MAX_CRITERIA {
-        errors.add(
-            "criteria",
-            "评分项",
-            format!("评分项最多{MAX_CRITERIA}项"),
-        );
+        errors.add("criteria", "评分项", format!("评分项最多{MAX_CRITERIA}项"));
     }
     (sheet, rows)
 }

@@ -26,26 +26,43 @@ pub fn download(bytes: Vec<u8>, mime: &'static str, file_name: &str) -> Response
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    let disposition = format!("attachment; filename=\"download\"; filename*=UTF-8''{}", urlencode(file_name));
+    let disposition = format!(
+        "attachment; filename=\"download\"; filename*=UTF-8''{}",
+        urlencode(file_name)
+    );
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     resp
 }
 
 async fn blank(State(state): State<AppState>) -> AppResult<Response> {
     let program = state.program.clone();
     let bytes = tokio::task::spawn_blocking(move || docs::blank_docx(&program)).await?;
-    Ok(download(bytes, DOCX, "第二批湖北省上云标杆企业申报书（空白）.docx"))
+    Ok(download(
+        bytes,
+        DOCX,
+        "第二批湖北省上云标杆企业申报书（空白）.docx",
+    ))
 }
 
-async fn application(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> AppResult<Response> {
+async fn application(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
     let app = load_visible(&state, &ctx, &id).await?;
     let doc = match (app.state.editable(), app.submitted_version) {
         (false, Some(v)) => {
-            let (_, text) = applications::version_content(&state.db, &id, v).await?.ok_or(AppError::NotFound)?;
-            let json: serde_json::Value = serde_json::from_str(&text).map_err(anyhow::Error::from)?;
+            let (_, text) = applications::version_content(&state.db, &id, v)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let json: serde_json::Value =
+                serde_json::from_str(&text).map_err(anyhow::Error::from)?;
             AppDoc::from_snapshot(&json, v)
         }
         _ => {

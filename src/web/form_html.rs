@@ -592,7 +592,11 @@ static REGION_OPTIONS: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
     for c in region::cities() {
         let _ = write!(o, r#"<optgroup label="{}">"#, esc(c.name));
         for k in &c.counties {
-            let text = if k.code == c.code { c.name.to_string() } else { format!("{} {}", c.name, k.name) };
+            let text = if k.code == c.code {
+                c.name.to_string()
+            } else {
+                format!("{} {}", c.name, k.name)
+            };
             let _ = write!(o, r#"<option value="{}">{}</option>"#, k.code, esc(&text));
         }
         o.push_str("</optgroup>");

@@ -29,7 +29,14 @@ impl<'a> Posted<'a> {
         let mut rows: Vec<usize> = self
             .map
             .keys()
-            .filter_map(|k| k.strip_prefix(key)?.strip_prefix('.')?.split('.').next()?.parse().ok())
+            .filter_map(|k| {
+                k.strip_prefix(key)?
+                    .strip_prefix('.')?
+                    .split('.')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
             .collect();
         rows.sort_unstable();
         rows.dedup();
@@ -43,7 +50,6 @@ impl<'a> Posted<'a> {
     fn all(&self, name: &str) -> &[&'a str] {
         self.map.get(name).map_or(&[], |v| v.as_slice())
     }
-
 }
 
 fn text(v: Option<&str>) -> Value {
@@ -101,7 +107,11 @@ pub fn answers_from_form(form: &FormDef, posted: &Posted<'_>) -> Value {
             }
             FieldKind::VariableTable(t) => {
                 let mut rows = Vec::new();
-                for i in posted.row_indices(key).into_iter().take(t.max_rows.max(1) + 8) {
+                for i in posted
+                    .row_indices(key)
+                    .into_iter()
+                    .take(t.max_rows.max(1) + 8)
+                {
                     let mut cols = Map::new();
                     for c in &t.columns {
                         if let Some(v) = scalar(c, posted, &format!("{key}.{i}.{}", c.key)) {

@@ -15,6 +15,7 @@ pub mod city_sheet;
 pub mod context;
 pub mod documents;
 pub mod error;
+pub mod exports;
 pub mod form_html;
 pub mod form_io;
 pub mod page;
@@ -41,6 +42,8 @@ pub struct AppState {
     /// The store holds demo accounts: every page shows a banner.
     pub demo: bool,
     pub files: FileStore,
+    /// The data directory (exports are written under it).
+    pub data_dir: std::path::PathBuf,
     /// The program whose form enterprises fill (checked at start).
     pub program: Arc<ProgramDef>,
 }
@@ -59,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .merge(apply::router())
         .merge(attachments::router())
         .merge(documents::router())
+        .merge(exports::router())
         .merge(batches::router())
         .merge(province::router())
         .merge(province_city::router())

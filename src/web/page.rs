@@ -40,6 +40,7 @@ fn nav_for(role: Option<Role>) -> Vec<(&'static str, &'static str)> {
             ("/province/recommendations", "市州推荐"),
             ("/province/users", "账号管理"),
             ("/province/benchmarks", "已有标杆名单"),
+            ("/province/exports", "导出材料"),
             ("/province/audit", "审计日志"),
             ("/account", "账号与安全"),
         ]),

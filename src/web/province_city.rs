@@ -359,14 +359,26 @@ async fn save_checklist(
     let mut items = Vec::new();
     let mut errors = Errors::default();
     for key in &keys {
-        let label: String = field(&pairs, &format!("label.{key}")).chars().take(50).collect();
-        let hint: String = field(&pairs, &format!("hint.{key}")).chars().take(300).collect();
-        let position = field(&pairs, &format!("position.{key}")).parse().unwrap_or(99);
+        let label: String = field(&pairs, &format!("label.{key}"))
+            .chars()
+            .take(50)
+            .collect();
+        let hint: String = field(&pairs, &format!("hint.{key}"))
+            .chars()
+            .take(300)
+            .collect();
+        let position = field(&pairs, &format!("position.{key}"))
+            .parse()
+            .unwrap_or(99);
         let active = field(&pairs, &format!("active.{key}")) == "1";
         let is_new = key.starts_with("new") && !existing.iter().any(|i| &i.key == key);
         if label.is_empty() {
             if !is_new {
-                errors.add("items", "核查项目", "已有核查项目的名称不能为空；不再使用的请取消“启用”");
+                errors.add(
+                    "items",
+                    "核查项目",
+                    "已有核查项目的名称不能为空；不再使用的请取消“启用”",
+                );
             }
             continue;
         }

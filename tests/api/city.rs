@@ -8,8 +8,11 @@ use std::path::Path;
 use std::process::Command;
 
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
 use serde_json::Value;
+use tower::ServiceExt;
 
 use crate::apply::{PDF, submit, submitted};
 use crate::helpers::{Client, DEMO_PASSWORD, Resp, TestApp, spawn};
@@ -57,7 +60,11 @@ async fn screen(
         ("reason", reason),
         ("resubmit_deadline", deadline),
     ];
-    let n = if all_checks { keys.len() } else { keys.len() - 1 };
+    let n = if all_checks {
+        keys.len()
+    } else {
+        keys.len() - 1
+    };
     for k in &keys[..n] {
         fields.push(("check", k));
     }
@@ -101,16 +108,17 @@ async fn add(c: &mut Client, id: &str) -> Resp {
 async fn save_list(c: &mut Client, items: &[(&str, &str, &str, &str)]) -> Resp {
     let page = c.get(&format!("/city/recommendation?batch={BATCH}")).await;
     let version = hidden(&page.body, "_version");
-    let mut owned: Vec<(String, String)> = vec![
-        ("batch".into(), BATCH.into()),
-        ("_version".into(), version),
-    ];
+    let mut owned: Vec<(String, String)> =
+        vec![("batch".into(), BATCH.into()), ("_version".into(), version)];
     for (id, rank, reason, opinion) in items {
         owned.push((format!("rank.{id}"), rank.to_string()));
         owned.push((format!("reason.{id}"), reason.to_string()));
         owned.push((format!("opinion.{id}"), opinion.to_string()));
     }
-    let refs: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let refs: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     c.post("/city/recommendation/save", &refs).await
 }
 
@@ -150,15 +158,24 @@ async fn submit_rec(c: &mut Client) -> Resp {
 }
 
 async fn state_of(app: &TestApp, id: &str) -> String {
-    app.state.db
-        .query("SELECT state FROM applications WHERE id = $1", vec![id.into()])
+    app.state
+        .db
+        .query(
+            "SELECT state FROM applications WHERE id = $1",
+            vec![id.into()],
+        )
         .await
         .expect("query")[0]
         .text(0)
 }
 
 async fn count(app: &TestApp, sql: &'static str, id: &str) -> i64 {
-    app.state.db.query(sql, vec![id.into()]).await.expect("query")[0].int(0)
+    app.state
+        .db
+        .query(sql, vec![id.into()])
+        .await
+        .expect("query")[0]
+        .int(0)
 }
 
 /// At least `n` submitted sample applications in 武汉 (420100), made directly in the store.
@@ -181,8 +198,8 @@ async fn wuhan_apps(app: &TestApp, n: usize) -> Vec<String> {
             .state
             .db
             .query(
-                "SELECT id FROM applications WHERE city_code = '420100' AND credit_code <> $1 ORDER BY enterprise_name",
-                vec!["".into()],
+                "SELECT id FROM applications WHERE city_code = '420100' AND enterprise_name LIKE $1 ORDER BY enterprise_name",
+                vec!["%示例数据%".into()],
             )
             .await
             .expect("query");
@@ -225,21 +242,39 @@ fn python(script: &str, bytes: &[u8], ext: &str) -> Value {
     let path = dir.path().join(format!("doc.{ext}"));
     std::fs::write(&path, bytes).expect("write");
     let out = Command::new("python3")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/docs").join(script))
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/docs")
+                .join(script),
+        )
         .arg(&path)
         .output()
         .expect("python3 (scripts/test installs python-docx and openpyxl)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("json")
 }
 
-async fn download(c: &mut Client, path: &str) -> Vec<u8> {
-    let r = c
-        .send(Request::get(path).body(Body::empty()).expect("request"))
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{path}");
-    // The client keeps bodies as text; fetch the bytes again through the router.
-    r.body.into_bytes()
+/// A binary download as `c` (the client keeps bodies as text).
+async fn download(app: &TestApp, c: &Client, path: &str) -> Vec<u8> {
+    let mut req = Request::get(path).body(Body::empty()).expect("request");
+    let cookie: Vec<String> = c.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    req.headers_mut()
+        .insert(header::COOKIE, cookie.join("; ").parse().expect("cookie"));
+    req.headers_mut()
+        .insert(header::HOST, "localhost".parse().expect("host"));
+    req.extensions_mut().insert(ConnectInfo(c.addr));
+    let resp = app.router.clone().oneshot(req).await.expect("router");
+    assert_eq!(resp.status(), StatusCode::OK, "{path}");
+    resp.into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .to_vec()
 }
 
 // ───────────────────────────── tests ─────────────────────────────
@@ -253,9 +288,16 @@ async fn a_city_sees_and_changes_only_its_own_region() {
     let mut wuhan = app.login("wuhan", DEMO_PASSWORD).await;
     ready_recommendation(&mut wuhan, &[&wuhan_app]).await;
     score(&mut wuhan, &wuhan_app, ["10", "10", "10", "10", "10"]).await;
-    let file_id = app.state.db
-        .query("SELECT id FROM recommendation_files WHERE city_code = '420100'", vec![])
-        .await.unwrap()[0].text(0);
+    let file_id = app
+        .state
+        .db
+        .query(
+            "SELECT id FROM recommendation_files WHERE city_code = '420100'",
+            vec![],
+        )
+        .await
+        .unwrap()[0]
+        .text(0);
 
     let mut yichang = app.login("yichang", DEMO_PASSWORD).await;
     let inbox = yichang.get("/city/applications").await;
@@ -273,37 +315,95 @@ async fn a_city_sees_and_changes_only_its_own_region() {
         format!("/city/applications/{wuhan_app}/score"),
         format!("/city/recommendation/files/{file_id}"),
     ] {
-        assert_eq!(yichang.get(&p).await.status, StatusCode::NOT_FOUND, "GET {p}");
+        assert_eq!(
+            yichang.get(&p).await.status,
+            StatusCode::NOT_FOUND,
+            "GET {p}"
+        );
     }
-    let page = yichang.get(&format!("/city/applications/{yichang_app}")).await;
+    let page = yichang
+        .get(&format!("/city/applications/{yichang_app}"))
+        .await;
     let keys = check_keys(&page.body);
-    let mut screen_fields: Vec<(&str, &str)> = vec![("_version", "2"), ("decision", "rejected"), ("reason", "越权")];
+    let mut screen_fields: Vec<(&str, &str)> = vec![
+        ("_version", "2"),
+        ("decision", "rejected"),
+        ("reason", "越权"),
+    ];
     for k in &keys {
         screen_fields.push(("check", k));
     }
     let posts: Vec<(String, Vec<(&str, &str)>)> = vec![
-        (format!("/city/applications/{wuhan_app}/screen"), screen_fields.clone()),
-        (format!("/city/applications/{wuhan_app}/score"), vec![("_version", "0"), ("score.c1", "1")]),
-        ("/city/recommendation/add".into(), vec![("batch", BATCH), ("application", &wuhan_app)]),
-        ("/city/recommendation/save".into(), vec![("batch", BATCH), ("_version", "0"), ("remove", &wuhan_app)]),
-        ("/city/ranking/ties".into(), vec![("batch", BATCH), ("app", &wuhan_app), ("reason", "越权")]),
+        (
+            format!("/city/applications/{wuhan_app}/screen"),
+            screen_fields.clone(),
+        ),
+        (
+            format!("/city/applications/{wuhan_app}/score"),
+            vec![("_version", "0"), ("score.c1", "1")],
+        ),
+        (
+            "/city/recommendation/add".into(),
+            vec![("batch", BATCH), ("application", &wuhan_app)],
+        ),
+        (
+            "/city/recommendation/save".into(),
+            vec![("batch", BATCH), ("_version", "0"), ("remove", &wuhan_app)],
+        ),
+        (
+            "/city/ranking/ties".into(),
+            vec![("batch", BATCH), ("app", &wuhan_app), ("reason", "越权")],
+        ),
     ];
     for (p, fields) in &posts {
         let r = yichang.post(p, fields).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "POST {p}: {}", r.body);
     }
     // Its 推荐表 is its own whatever city is named.
-    let bytes = download(&mut yichang, &format!("/city/recommendation/table.xlsx?batch={BATCH}&city=420100")).await;
+    let bytes = download(
+        &app,
+        &yichang,
+        &format!("/city/recommendation/table.xlsx?batch={BATCH}&city=420100"),
+    )
+    .await;
     let x = python("read_xlsx.py", &bytes, "xlsx");
-    assert_eq!(x["推荐表"]["rows"].as_array().unwrap().len(), 3, "header rows only");
+    assert_eq!(
+        x["推荐表"]["rows"].as_array().unwrap().len(),
+        3,
+        "header rows only"
+    );
     // 武汉's work is untouched.
     assert_eq!(state_of(&app, &wuhan_app).await, "city_passed");
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM recommendation_items WHERE application_id = $1", &wuhan_app).await, 1);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM city_scores WHERE application_id = $1", &wuhan_app).await, 1);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM recommendation_items WHERE application_id = $1",
+            &wuhan_app
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM city_scores WHERE application_id = $1",
+            &wuhan_app
+        )
+        .await,
+        1
+    );
     // The province reads every city's; 宜昌 its own.
     let mut province = app.login("province", DEMO_PASSWORD).await;
-    assert_eq!(province.get(&format!("/city/recommendation/files/{file_id}")).await.status, StatusCode::OK);
-    let r = yichang.get(&format!("/city/applications/{yichang_app}")).await;
+    assert_eq!(
+        province
+            .get(&format!("/city/recommendation/files/{file_id}"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let r = yichang
+        .get(&format!("/city/applications/{yichang_app}"))
+        .await;
     assert_eq!(r.status, StatusCode::OK);
 }
 
@@ -336,13 +436,30 @@ async fn enterprise_and_expert_accounts_are_refused_on_city_routes() {
             "/city/recommendation/save".into(),
             "/city/recommendation/submit".into(),
         ] {
-            let r = c.post(&p, &[("batch", BATCH), ("application", &id), ("decision", "passed")]).await;
+            let r = c
+                .post(
+                    &p,
+                    &[
+                        ("batch", BATCH),
+                        ("application", &id),
+                        ("decision", "passed"),
+                    ],
+                )
+                .await;
             assert_eq!(r.status, StatusCode::FORBIDDEN, "{who} POST {p}");
         }
         let r = upload_file(&mut c, "letter", PDF).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{who} upload");
-        for p in ["/province/recommendations", "/province/screening-checklist", "/province/scoring-sheet"] {
-            assert_eq!(c.get(p).await.status, StatusCode::FORBIDDEN, "{who} GET {p}");
+        for p in [
+            "/province/recommendations",
+            "/province/screening-checklist",
+            "/province/scoring-sheet",
+        ] {
+            assert_eq!(
+                c.get(p).await.status,
+                StatusCode::FORBIDDEN,
+                "{who} GET {p}"
+            );
         }
     }
     assert_eq!(state_of(&app, &id).await, "submitted");
@@ -365,7 +482,10 @@ async fn revise(app: &TestApp, c: &mut Client, id: &str, seed: u64, address: &st
         }
     }
     pairs.push(("_version".into(), hidden(&page.body, "_version")));
-    let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let r = c.post(&format!("/apply/{id}"), &refs).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 }
@@ -375,9 +495,16 @@ async fn return_revise_resubmit_keeps_both_versions_and_shows_the_difference() {
     let app = spawn().await;
     app.seed_demo().await;
     let (mut ent, id) = submitted(&app, "qiye1", 7).await;
-    let first_fp = app.state.db
-        .query("SELECT fingerprint, submitted_version FROM applications WHERE id = $1", vec![id.clone().into()])
-        .await.unwrap()[0].clone();
+    let first_fp = app
+        .state
+        .db
+        .query(
+            "SELECT fingerprint, submitted_version FROM applications WHERE id = $1",
+            vec![id.clone().into()],
+        )
+        .await
+        .unwrap()[0]
+        .clone();
     let mut wuhan = app.login("wuhan", DEMO_PASSWORD).await;
     // A reason is required.
     let r = screen(&mut wuhan, &id, "returned", "", "", false).await;
@@ -388,7 +515,15 @@ async fn return_revise_resubmit_keeps_both_versions_and_shows_the_difference() {
     let r = screen(&mut wuhan, &id, "passed", "", "", false).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("形式审查通过须全部核查项目均符合"));
-    let r = screen(&mut wuhan, &id, "returned", "详细地址与营业执照不一致", "2021-09-14T17:00", false).await;
+    let r = screen(
+        &mut wuhan,
+        &id,
+        "returned",
+        "详细地址与营业执照不一致",
+        "2021-09-14T17:00",
+        false,
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(state_of(&app, &id).await, "returned");
 
@@ -410,7 +545,10 @@ async fn return_revise_resubmit_keeps_both_versions_and_shows_the_difference() {
     assert_eq!(subs[0].text(1), first_fp.text(0));
     assert_ne!(subs[0].text(1), subs[1].text(1));
     let page = wuhan.get(&format!("/city/applications/{id}")).await;
-    assert!(page.body.contains(&format!("自退回版本（第{}版）以来的修改", subs[0].int(0))));
+    assert!(
+        page.body
+            .contains(&format!("自退回版本（第{}版）以来的修改", subs[0].int(0)))
+    );
     assert!(page.body.contains("武汉市洪山区光谷大道77号（已更正）"));
     assert!(page.body.contains("详细地址"));
     assert!(page.body.contains(&subs[1].text(1)), "the new fingerprint");
@@ -428,16 +566,54 @@ async fn resubmission_after_the_citys_resubmission_deadline_is_refused() {
     let (_, id) = submitted(&app, "qiye1", 7).await;
     let mut wuhan = app.login("wuhan", DEMO_PASSWORD).await;
     // A deadline in the past or after the recommendation deadline is refused at the field.
-    let r = screen(&mut wuhan, &id, "returned", "补充审计报告", "2021-09-01T17:00", false).await;
+    let r = screen(
+        &mut wuhan,
+        &id,
+        "returned",
+        "补充审计报告",
+        "2021-09-01T17:00",
+        false,
+    )
+    .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("重新提交截止时间应晚于当前时间"));
-    let r = screen(&mut wuhan, &id, "returned", "补充审计报告", "2021-09-25T17:00", false).await;
+    let r = screen(
+        &mut wuhan,
+        &id,
+        "returned",
+        "补充审计报告",
+        "2021-09-25T17:00",
+        false,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("不能晚于市州推荐截止时间"));
-    let r = screen(&mut wuhan, &id, "returned", "补充审计报告", "2021-09-11T12:00", false).await;
+    let r = screen(
+        &mut wuhan,
+        &id,
+        "returned",
+        "补充审计报告",
+        "2021-09-11T12:00",
+        false,
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     app.clock.advance(2 * DAY);
     let mut ent = app.login("qiye1", DEMO_PASSWORD).await;
-    let r = submit(&mut ent, &id).await;
+    let page = ent.get(&format!("/apply/{id}/submit")).await;
+    assert!(
+        page.body.contains("2021年9月11日 12:00"),
+        "names the deadline"
+    );
+    let v = count(&app, "SELECT version FROM applications WHERE id = $1", &id)
+        .await
+        .to_string();
+    let r = ent
+        .post(
+            &format!("/apply/{id}/submit"),
+            &[("_version", &v), ("confirm", "yes")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(r.body.contains("2021年9月11日 12:00"), "names the deadline");
     assert_eq!(state_of(&app, &id).await, "returned");
@@ -449,24 +625,52 @@ async fn the_cap_is_enforced() {
     app.seed_demo().await;
     let ids = wuhan_apps(&app, 2).await;
     let mut province = app.login("province", DEMO_PASSWORD).await;
-    let r = province.post("/province/recommendations/caps", &[("batch", BATCH), ("cap.420100", "x")]).await;
+    let r = province
+        .post(
+            "/province/recommendations/caps",
+            &[("batch", BATCH), ("cap.420100", "x")],
+        )
+        .await;
     assert!(r.location().contains("error="));
-    let r = province.post("/province/recommendations/caps", &[("batch", BATCH), ("cap.420100", "1")]).await;
+    let r = province
+        .post(
+            "/province/recommendations/caps",
+            &[("batch", BATCH), ("cap.420100", "1")],
+        )
+        .await;
     assert!(r.location().contains("done=caps"), "{}", r.location());
     let mut wuhan = app.login("wuhan", DEMO_PASSWORD).await;
     for id in &ids {
         pass(&mut wuhan, id).await;
     }
-    assert!(add(&mut wuhan, &ids[0]).await.location().contains("done=added"));
+    assert!(
+        add(&mut wuhan, &ids[0])
+            .await
+            .location()
+            .contains("done=added")
+    );
     let r = add(&mut wuhan, &ids[1]).await;
     assert!(r.location().contains("error="), "{}", r.location());
     let page = wuhan.get(r.location()).await;
     assert!(page.body.contains("已达到本市推荐名额上限（1家）"));
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM recommendation_items WHERE city_code = $1", "420100").await, 1);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM recommendation_items WHERE city_code = $1",
+            "420100"
+        )
+        .await,
+        1
+    );
     // Lowered after the fact: submission is refused until the list fits.
-    let r = province.post("/province/recommendations/caps", &[("batch", BATCH), ("cap.420100", "0")]).await;
+    let r = province
+        .post(
+            "/province/recommendations/caps",
+            &[("batch", BATCH), ("cap.420100", "0")],
+        )
+        .await;
     assert!(r.location().contains("done=caps"));
-    save_list(&mut wuhan, &[(&ids[0], "1", "理由", "同意推荐")]).await;
+    save_list(&mut wuhan, &[(ids[0].as_str(), "1", "理由", "同意推荐")]).await;
     for kind in ["letter", "table_scan"] {
         upload_file(&mut wuhan, kind, PDF).await;
     }
@@ -487,19 +691,55 @@ async fn a_late_recommendation_is_refused_naming_the_deadline_and_nothing_is_los
     // 2021-09-20 23:59:59 is the deadline; the clock is at 09-10 10:00.
     app.clock.advance(10 * DAY + 14 * 3600 * 1000);
     let mut wuhan = app.login("wuhan", DEMO_PASSWORD).await;
-    let page = wuhan.get(&format!("/city/recommendation?batch={BATCH}")).await;
+    let page = wuhan
+        .get(&format!("/city/recommendation?batch={BATCH}"))
+        .await;
     assert!(page.body.contains("已过推荐截止时间"));
     let r = submit_rec(&mut wuhan).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.body.contains("推荐截止时间（2021年9月20日 23:59）"), "{}", r.body);
+    assert!(
+        r.body.contains("推荐截止时间（2021年9月20日 23:59）"),
+        "{}",
+        r.body
+    );
     assert!(r.body.contains("推荐理由1"), "the list is kept");
     assert_eq!(state_of(&app, &id).await, "city_passed");
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM recommendation_items WHERE city_code = $1", "420100").await, 1);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM recommendation_files WHERE deleted_at IS NULL AND city_code = $1", "420100").await, 2);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM recommendations WHERE status = 'submitted' AND city_code = $1", "420100").await, 0);
-    let refused = app.state.db
-        .query("SELECT outcome, detail FROM audit_log WHERE action = 'recommendation.submit'", vec![])
-        .await.unwrap();
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM recommendation_items WHERE city_code = $1",
+            "420100"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM recommendation_files WHERE deleted_at IS NULL AND city_code = $1",
+            "420100"
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM recommendations WHERE status = 'submitted' AND city_code = $1",
+            "420100"
+        )
+        .await,
+        0
+    );
+    let refused = app
+        .state
+        .db
+        .query(
+            "SELECT outcome, detail FROM audit_log WHERE action = 'recommendation.submit'",
+            vec![],
+        )
+        .await
+        .unwrap();
     assert_eq!(refused.len(), 1);
     assert_eq!(refused[0].text(0), "failure");
 }
@@ -523,38 +763,110 @@ async fn submission_locks_everything_until_the_province_reopens_with_a_reason() 
     assert!(page.body.contains("已推荐至省经信厅"));
 
     // Locked: nothing changes, whatever is tried.
-    let before = count(&app, "SELECT COUNT(*) FROM audit_log WHERE action <> $1", "login.success").await;
-    let r = screen(&mut wuhan, &ids[1], "passed", "", "", true).await;
-    assert_eq!(r.status, StatusCode::OK, "the form is gone");
-    let r = wuhan.post(&format!("/city/applications/{}/screen", ids[1]), &[("_version", "2"), ("decision", "rejected"), ("reason", "锁定后")]).await;
+    let before = count(
+        &app,
+        "SELECT COUNT(*) FROM audit_log WHERE action <> $1",
+        "login.success",
+    )
+    .await;
+    let page = wuhan.get(&format!("/city/applications/{}", ids[1])).await;
+    assert!(!page.body.contains("提交审查结论"), "the form is gone");
+    let r = wuhan
+        .post(
+            &format!("/city/applications/{}/screen", ids[1]),
+            &[
+                ("_version", "2"),
+                ("decision", "rejected"),
+                ("reason", "锁定后"),
+            ],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("已锁定"));
     assert!(add(&mut wuhan, &ids[2]).await.location().contains("error="));
-    let r = wuhan.post("/city/recommendation/save", &[("batch", BATCH), ("_version", "99"), ("rank.x", "1")]).await;
+    let r = wuhan
+        .post(
+            "/city/recommendation/save",
+            &[("batch", BATCH), ("_version", "99"), ("rank.x", "1")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(upload_file(&mut wuhan, "letter", PDF).await.location().contains("error="));
-    let r = wuhan.post("/city/sheet", &[("_version", "0"), ("source", "city"), ("name.0", "新细则"), ("max.0", "10")]).await;
+    assert!(
+        upload_file(&mut wuhan, "letter", PDF)
+            .await
+            .location()
+            .contains("error=")
+    );
+    let r = wuhan
+        .post(
+            "/city/sheet",
+            &[
+                ("_version", "0"),
+                ("source", "city"),
+                ("name.0", "新细则"),
+                ("max.0", "10"),
+            ],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(submit_rec(&mut wuhan).await.status, StatusCode::OK, "no submit form when locked");
-    let after = count(&app, "SELECT COUNT(*) FROM audit_log WHERE action <> $1", "login.success").await;
+    let r = wuhan
+        .post(
+            "/city/recommendation/submit",
+            &[("batch", BATCH), ("_version", "3"), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("已锁定"));
+    let after = count(
+        &app,
+        "SELECT COUNT(*) FROM audit_log WHERE action <> $1",
+        "login.success",
+    )
+    .await;
     assert_eq!(before, after, "nothing was written");
     assert_eq!(state_of(&app, &ids[1]).await, "submitted");
 
     // Only the province reopens, and only with a reason.
-    let r = wuhan.post("/province/recommendations/reopen", &[("batch", BATCH), ("city", "420100"), ("reason", "x")]).await;
+    let r = wuhan
+        .post(
+            "/province/recommendations/reopen",
+            &[("batch", BATCH), ("city", "420100"), ("reason", "x")],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let mut province = app.login("province", DEMO_PASSWORD).await;
-    let r = province.post("/province/recommendations/reopen", &[("batch", BATCH), ("city", "420100"), ("reason", "")]).await;
+    let r = province
+        .post(
+            "/province/recommendations/reopen",
+            &[("batch", BATCH), ("city", "420100"), ("reason", "")],
+        )
+        .await;
     assert!(r.location().contains("error="));
     assert_eq!(state_of(&app, &own).await, "recommended");
-    let r = province.post("/province/recommendations/reopen", &[("batch", BATCH), ("city", "420100"), ("reason", "推荐表盖章不清晰，请重新上传")]).await;
+    let r = province
+        .post(
+            "/province/recommendations/reopen",
+            &[
+                ("batch", BATCH),
+                ("city", "420100"),
+                ("reason", "推荐表盖章不清晰，请重新上传"),
+            ],
+        )
+        .await;
     assert!(r.location().contains("done=reopened"), "{}", r.location());
     for id in [&own, &ids[0], &ids[2]] {
         assert_eq!(state_of(&app, id).await, "city_passed");
     }
-    let page = wuhan.get(&format!("/city/recommendation?batch={BATCH}")).await;
+    let page = wuhan
+        .get(&format!("/city/recommendation?batch={BATCH}"))
+        .await;
     assert!(page.body.contains("推荐表盖章不清晰，请重新上传"));
-    assert!(upload_file(&mut wuhan, "table_scan", PDF).await.location().contains("done=uploaded"));
+    assert!(
+        upload_file(&mut wuhan, "table_scan", PDF)
+            .await
+            .location()
+            .contains("done=uploaded")
+    );
     let r = submit_rec(&mut wuhan).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(state_of(&app, &own).await, "recommended");
@@ -603,15 +915,34 @@ async fn two_city_reviewers_scoring_at_once_do_not_overwrite_each_other() {
         .iter()
         .map(|r| {
             let v: Value = serde_json::from_str(&r.text(1)).unwrap();
-            v.as_object().unwrap().values().map(|x| x.as_f64().unwrap()).sum()
+            v.as_object()
+                .unwrap()
+                .values()
+                .map(|x| x.as_f64().unwrap())
+                .sum()
         })
         .collect();
-    assert!(totals.contains(&82.0) && totals.contains(&60.5), "{totals:?}");
+    assert!(
+        totals.contains(&82.0) && totals.contains(&60.5),
+        "{totals:?}"
+    );
     let ranking = a.get("/city/ranking").await;
     assert!(ranking.body.contains("71.25"), "the average of 82 and 60.5");
     assert!(ranking.body.contains("21.5"), "the spread");
     // A stale page of the same reviewer changes nothing.
-    let r = a.post(&format!("/city/applications/{id}/score"), &[("_version", "0"), ("score.c1", "1"), ("score.c2", "1"), ("score.c3", "1"), ("score.c4", "1"), ("score.c5", "1")]).await;
+    let r = a
+        .post(
+            &format!("/city/applications/{id}/score"),
+            &[
+                ("_version", "0"),
+                ("score.c1", "1"),
+                ("score.c2", "1"),
+                ("score.c3", "1"),
+                ("score.c4", "1"),
+                ("score.c5", "1"),
+            ],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.body.contains("本次评分未保存"));
     assert!(a.get("/city/ranking").await.body.contains("71.25"));
@@ -621,7 +952,17 @@ async fn two_city_reviewers_scoring_at_once_do_not_overwrite_each_other() {
     assert!(r.body.contains("得分须为0到20之间"));
     assert_eq!(app.audit_count("city.score").await, 2);
     // Scores fix the sheet.
-    let r = a.post("/city/sheet", &[("_version", "1"), ("source", "city"), ("name.0", "新细则"), ("max.0", "10")]).await;
+    let r = a
+        .post(
+            "/city/sheet",
+            &[
+                ("_version", "1"),
+                ("source", "city"),
+                ("name.0", "新细则"),
+                ("max.0", "10"),
+            ],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -631,35 +972,68 @@ async fn a_citys_own_sheet_and_hand_ordered_ties_drive_the_ranking() {
     app.seed_demo().await;
     let ids = wuhan_apps(&app, 2).await;
     let mut wuhan = app.login("wuhan", DEMO_PASSWORD).await;
-    let r = wuhan.post("/city/sheet", &[("_version", "0"), ("source", "city"), ("name.0", "上云成效"), ("max.0", "abc"), ("weight.0", "1")]).await;
+    let r = wuhan
+        .post(
+            "/city/sheet",
+            &[
+                ("_version", "0"),
+                ("source", "city"),
+                ("name.0", "上云成效"),
+                ("max.0", "abc"),
+                ("weight.0", "1"),
+            ],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("最高分须为大于0"));
-    let r = wuhan.post("/city/sheet", &[
-        ("_version", "0"), ("source", "city"),
-        ("name.0", "上云成效"), ("description.0", "量化指标"), ("max.0", "60"), ("weight.0", "1"),
-        ("name.1", "示范作用"), ("description.1", ""), ("max.1", "20"), ("weight.1", "2"),
-        ("name.2", ""), ("max.2", ""), ("weight.2", "1"),
-    ]).await;
+    let r = wuhan
+        .post(
+            "/city/sheet",
+            &[
+                ("_version", "0"),
+                ("source", "city"),
+                ("name.0", "上云成效"),
+                ("description.0", "量化指标"),
+                ("max.0", "60"),
+                ("weight.0", "1"),
+                ("name.1", "示范作用"),
+                ("description.1", ""),
+                ("max.1", "20"),
+                ("weight.1", "2"),
+                ("name.2", ""),
+                ("max.2", ""),
+                ("weight.2", "1"),
+            ],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     for id in &ids {
         pass(&mut wuhan, id).await;
         let page = wuhan.get(&format!("/city/applications/{id}/score")).await;
         assert!(page.body.contains("示范作用（0–20分，权重2）"));
-        let r = wuhan.post(&format!("/city/applications/{id}/score"), &[("_version", "0"), ("score.c1", "50"), ("score.c2", "15")]).await;
+        let r = wuhan
+            .post(
+                &format!("/city/applications/{id}/score"),
+                &[("_version", "0"), ("score.c1", "50"), ("score.c2", "15")],
+            )
+            .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     }
     let page = wuhan.get("/city/ranking").await;
     assert!(page.body.contains("并列第1组：平均总分 80"));
-    let first = page.body.find(&ids[0]).unwrap();
-    let second = page.body.find(&ids[1]).unwrap();
-    // Refused without a reason; then put the second first.
+    // Ordered by submission until ordered by hand: put the second first.
+    let (top, bottom) = if page.body.find(&ids[0]).unwrap() < page.body.find(&ids[1]).unwrap() {
+        (ids[0].clone(), ids[1].clone())
+    } else {
+        (ids[1].clone(), ids[0].clone())
+    };
     let fields = |reason: &'static str| -> Vec<(String, String)> {
         vec![
             ("batch".into(), BATCH.into()),
-            ("app".into(), ids[0].clone()),
-            (format!("pos.{}", ids[0]), "2".into()),
-            ("app".into(), ids[1].clone()),
-            (format!("pos.{}", ids[1]), "1".into()),
+            ("app".into(), top.clone()),
+            (format!("pos.{top}"), "2".into()),
+            ("app".into(), bottom.clone()),
+            (format!("pos.{bottom}"), "1".into()),
             ("reason".into(), reason.into()),
         ]
     };
@@ -672,12 +1046,20 @@ async fn a_citys_own_sheet_and_hand_ordered_ties_drive_the_ranking() {
     let r = wuhan.post("/city/ranking/ties", &refs).await;
     assert!(r.location().contains("saved=1"), "{}", r.location());
     let page = wuhan.get("/city/ranking").await;
-    let (a, b) = (page.body.find(&ids[0]).unwrap(), page.body.find(&ids[1]).unwrap());
-    assert_eq!(first < second, b < a, "the hand order wins");
+    assert!(
+        page.body.find(&bottom).unwrap() < page.body.find(&top).unwrap(),
+        "the hand order wins"
+    );
     assert!(page.body.contains("并列排序理由：后者近两年上云投入更高"));
-    let audit = app.state.db
-        .query("SELECT detail FROM audit_log WHERE action = 'city.tie_order'", vec![])
-        .await.unwrap();
+    let audit = app
+        .state
+        .db
+        .query(
+            "SELECT detail FROM audit_log WHERE action = 'city.tie_order'",
+            vec![],
+        )
+        .await
+        .unwrap();
     assert!(audit[0].text(0).contains("后者近两年上云投入更高"));
     assert_eq!(app.audit_count("scoring_sheet.change").await, 1);
 }
@@ -690,30 +1072,81 @@ async fn the_recommendation_table_has_the_citys_order_and_reasons() {
     let mut wuhan = app.login("wuhan", DEMO_PASSWORD).await;
     ready_recommendation(&mut wuhan, &[&ids[0], &ids[1], &ids[2]]).await;
     // Reorder: the third first, the first last.
-    let r = save_list(&mut wuhan, &[
-        (&ids[0], "3", "两化融合贯标企业，成效显著", "同意推荐"),
-        (&ids[1], "2", "工业互联网平台应用深入", "同意推荐"),
-        (&ids[2], "1", "上云投入持续，示范作用明显", "同意推荐"),
-    ]).await;
+    let r = save_list(
+        &mut wuhan,
+        &[
+            (
+                ids[0].as_str(),
+                "3",
+                "两化融合贯标企业，成效显著",
+                "同意推荐",
+            ),
+            (ids[1].as_str(), "2", "工业互联网平台应用深入", "同意推荐"),
+            (
+                ids[2].as_str(),
+                "1",
+                "上云投入持续，示范作用明显",
+                "同意推荐",
+            ),
+        ],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let names: Vec<String> = {
         let mut v = Vec::new();
         for id in [&ids[2], &ids[1], &ids[0]] {
-            v.push(app.state.db.query("SELECT enterprise_name FROM applications WHERE id = $1", vec![id.clone().into()]).await.unwrap()[0].text(0));
+            v.push(
+                app.state
+                    .db
+                    .query(
+                        "SELECT enterprise_name FROM applications WHERE id = $1",
+                        vec![id.clone().into()],
+                    )
+                    .await
+                    .unwrap()[0]
+                    .text(0),
+            );
         }
         v
     };
-    let reasons = ["上云投入持续，示范作用明显", "工业互联网平台应用深入", "两化融合贯标企业，成效显著"];
-    let x = python("read_xlsx.py", &download(&mut wuhan, &format!("/city/recommendation/table.xlsx?batch={BATCH}")).await, "xlsx");
+    let reasons = [
+        "上云投入持续，示范作用明显",
+        "工业互联网平台应用深入",
+        "两化融合贯标企业，成效显著",
+    ];
+    let x = python(
+        "read_xlsx.py",
+        &download(
+            &app,
+            &wuhan,
+            &format!("/city/recommendation/table.xlsx?batch={BATCH}"),
+        )
+        .await,
+        "xlsx",
+    );
     let rows = x["推荐表"]["rows"].as_array().unwrap();
-    assert!(rows[1][0].as_str().unwrap().contains("武汉市经济和信息化局"));
+    assert!(
+        rows[1][0]
+            .as_str()
+            .unwrap()
+            .contains("武汉市经济和信息化局")
+    );
     assert_eq!(rows.len(), 6);
     for (i, row) in rows[3..].iter().enumerate() {
         assert_eq!(row[1].as_str().unwrap(), names[i]);
         assert_eq!(row[8].as_str().unwrap(), reasons[i]);
         assert_eq!(row[9].as_i64().unwrap(), i as i64 + 1);
     }
-    let d = python("read_docx.py", &download(&mut wuhan, &format!("/city/recommendation/table.docx?batch={BATCH}")).await, "docx");
+    let d = python(
+        "read_docx.py",
+        &download(
+            &app,
+            &wuhan,
+            &format!("/city/recommendation/table.docx?batch={BATCH}"),
+        )
+        .await,
+        "docx",
+    );
     let table = d["tables"][0]["view"].as_array().unwrap();
     assert_eq!(table.len(), 4);
     for (i, row) in table[1..].iter().enumerate() {
@@ -722,8 +1155,17 @@ async fn the_recommendation_table_has_the_citys_order_and_reasons() {
         assert_eq!(row[9]["text"].as_str().unwrap(), (i + 1).to_string());
     }
     // The province downloads the same table for 武汉.
-    let mut province = app.login("province", DEMO_PASSWORD).await;
-    let x2 = python("read_xlsx.py", &download(&mut province, &format!("/city/recommendation/table.xlsx?batch={BATCH}&city=420100")).await, "xlsx");
+    let province = app.login("province", DEMO_PASSWORD).await;
+    let x2 = python(
+        "read_xlsx.py",
+        &download(
+            &app,
+            &province,
+            &format!("/city/recommendation/table.xlsx?batch={BATCH}&city=420100"),
+        )
+        .await,
+        "xlsx",
+    );
     assert_eq!(x2["推荐表"]["rows"], x["推荐表"]["rows"]);
     assert!(app.audit_count("recommendation.change").await >= 4);
 }
@@ -735,34 +1177,68 @@ async fn the_inbox_filters_counts_and_pages() {
     let ids = wuhan_apps(&app, 3).await;
     let (_, own) = submitted(&app, "qiye1", 7).await;
     let mut wuhan = app.login("wuhan", DEMO_PASSWORD).await;
-    let total = count(&app, "SELECT COUNT(*) FROM applications WHERE city_code = $1 AND state <> 'draft'", "420100").await;
+    let total = count(
+        &app,
+        "SELECT COUNT(*) FROM applications WHERE city_code = $1 AND state <> 'draft'",
+        "420100",
+    )
+    .await;
     pass(&mut wuhan, &ids[0]).await;
     let page = wuhan.get("/city/applications").await;
-    assert!(page.body.contains(&format!("本地区已提交的申报书共 {total} 份")));
+    assert!(
+        page.body
+            .contains(&format!("本地区已提交的申报书共 {total} 份"))
+    );
     assert!(page.body.contains("形式审查通过</a> <strong>1</strong>"));
     let page = wuhan.get("/city/applications?state=city_passed").await;
     assert!(page.body.contains(&ids[0]) && !page.body.contains(&own));
-    let page = wuhan.get(&format!("/city/applications?q={}", "%E6%A5%9A%E4%BA%91")).await; // 楚云
+    let q = serde_urlencoded::to_string([("q", "楚云智造科技")]).unwrap();
+    let page = wuhan.get(&format!("/city/applications?{q}")).await;
     assert!(page.body.contains(&own));
     assert!(page.body.contains("符合条件 1 份"));
     let page = wuhan.get("/city/applications?county=420106").await;
     assert!(page.body.contains(&own), "qiye1 is in 武昌区");
     let page = wuhan.get("/city/applications?q=%25").await;
-    assert!(page.body.contains("符合条件 0 份"), "LIKE wildcards are literal");
+    assert!(
+        page.body.contains("符合条件 0 份"),
+        "LIKE wildcards are literal"
+    );
     let page = wuhan.get("/city/applications?sort=name&page=99").await;
     assert_eq!(page.status, StatusCode::OK);
     // The province edits the checklist; the city's form follows.
     let mut province = app.login("province", DEMO_PASSWORD).await;
     let cl = province.get("/province/screening-checklist").await;
     assert!(cl.body.contains("盖章扫描件与在线版本一致"));
-    let r = province.post("/province/screening-checklist", &[
-        ("label.complete", "材料齐全"), ("hint.complete", ""), ("position.complete", "1"), ("active.complete", "1"),
-        ("label.license_valid", "营业执照有效"), ("position.license_valid", "2"),
-        ("label.new0", "无重大安全环保事故"), ("hint.new0", "查询信用中国"), ("position.new0", "3"),
-    ]).await;
+    // Keep 材料齐全, retire the others, add one.
+    let r = province
+        .post(
+            "/province/screening-checklist",
+            &[
+                ("label.complete", "材料齐全"),
+                ("hint.complete", ""),
+                ("position.complete", "1"),
+                ("active.complete", "1"),
+                ("label.license_valid", "营业执照有效"),
+                ("position.license_valid", "2"),
+                ("label.audit_reports", "近两年审计报告齐全"),
+                ("position.audit_reports", "3"),
+                ("label.scan_matches", "盖章扫描件与在线版本一致"),
+                ("position.scan_matches", "4"),
+                ("label.eligible", "符合申报要求"),
+                ("position.eligible", "5"),
+                ("label.new0", "无重大安全环保事故"),
+                ("hint.new0", "查询信用中国"),
+                ("position.new0", "6"),
+                ("label.new1", ""),
+            ],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let page = wuhan.get(&format!("/city/applications/{}", ids[1])).await;
     assert!(page.body.contains("无重大安全环保事故"));
-    assert!(!page.body.contains("营业执照有效"), "retired items are not offered");
+    assert!(
+        !page.body.contains("营业执照有效"),
+        "retired items are not offered"
+    );
     assert_eq!(check_keys(&page.body).len(), 2);
 }

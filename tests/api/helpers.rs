@@ -58,6 +58,7 @@ pub async fn spawn_with(config: Config) -> TestApp {
         config: Arc::new(config),
         demo: false,
         files: shenbao::files::FileStore::local(dir.path().join("attachments")),
+        data_dir: dir.path().to_path_buf(),
         program: Arc::new(program.clone()),
     };
     TestApp {

@@ -3,6 +3,7 @@
 //! LibreOffice.
 
 mod application;
+mod blank;
 mod package;
 mod recommend;
 
@@ -47,7 +48,7 @@ pub fn snapshot(id: &str, answers: &Value) -> Value {
     })
 }
 
-pub fn submitted_doc(seed: u64) -> (AppDoc, Value) {
+pub fn submitted_sample(seed: u64) -> (AppDoc, Value) {
     let snap = snapshot("0190a1b2c3d4e5f6a7b8c9d0e1f2a3b4", &sample(seed));
     (AppDoc::from_snapshot(&snap, 3), snap)
 }
@@ -188,7 +189,7 @@ fn render_samples() {
     use shenbao::docs::*;
     let dir = PathBuf::from(std::env::var("SHENBAO_RENDER_DIR").expect("SHENBAO_RENDER_DIR"));
     std::fs::create_dir_all(&dir).unwrap();
-    let (doc, _) = submitted_doc(7);
+    let (doc, _) = submitted_sample(7);
     let doc = doc.with_city_opinion(Some(
         "经审核，该企业申报材料齐全、真实有效，符合申报条件，同意推荐。".into(),
     ));

@@ -5,7 +5,9 @@ use std::io::Read;
 
 use shenbao::clock::Clock;
 use shenbao::demo::{self, DemoState};
-use shenbao::docs::{load_city, package_selection, write_package, write_package_stream};
+use shenbao::docs::{
+    draft_doc, load_city, package_selection, submitted_doc, write_package, write_package_stream,
+};
 use shenbao::files::FileStore;
 use shenbao::store::{Db, batches};
 
@@ -205,4 +207,27 @@ async fn only_submitted_applications_are_selected() {
         order.windows(2).all(|w| w[0] < w[1]),
         "cities in GB/T 2260 order"
     );
+}
+
+#[tokio::test]
+async fn a_stored_application_loads_as_submitted_and_as_draft() {
+    let (db, _files, _dir, batch_id) = store(1).await;
+    let sel = package_selection(&db, &batch_id).await.unwrap();
+    let app = &sel[0].applications[0];
+    let doc = submitted_doc(&db, &app.id, app.submitted_version)
+        .await
+        .unwrap()
+        .expect("submitted version");
+    assert_eq!(doc.fingerprint, app.fingerprint, "the stored fingerprint");
+    assert!(!doc.draft);
+    assert!(doc.attachments.iter().any(|a| a.slot == "stamped_scan"));
+    assert!(
+        submitted_doc(&db, &app.id, 1).await.unwrap().is_none(),
+        "version 1 is a draft"
+    );
+    let draft = draft_doc(&db, &app.id).await.unwrap().expect("content");
+    assert!(draft.draft && draft.fingerprint.is_none());
+    assert_eq!(draft.enterprise_name, app.enterprise_name);
+    let d = read_docx(&shenbao::docs::application_docx(def(), &draft));
+    assert!(d.strings("headers").concat().contains("草稿"));
 }
