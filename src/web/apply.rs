@@ -479,10 +479,13 @@ fn form_pairs(body: &[u8]) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
     form_urlencoded::parse(body).collect()
 }
 
+/// Saves the posted form as a new draft version. Ownership, state and version
+/// are all checked by the conditional UPDATE itself, so the hot path reads
+/// nothing before writing.
 async fn do_save(
     state: &AppState,
     ctx: &Ctx,
-    app: &Application,
+    id: &str,
     pairs: &[(Cow<'_, str>, Cow<'_, str>)],
 ) -> AppResult<(SaveOutcome, Value)> {
     let posted = Posted::new(pairs);
@@ -491,7 +494,7 @@ async fn do_save(
     let user = ctx.require_user()?;
     let outcome = applications::save_draft(
         &state.db,
-        &app.id,
+        id,
         &user.id,
         posted_version(pairs),
         &answers.to_string(),
@@ -514,8 +517,8 @@ async fn save(
     body: Bytes,
 ) -> AppResult<Response> {
     let pairs = form_pairs(&body);
-    let app = load_own(&state, &ctx, &id).await?;
-    let (outcome, answers) = do_save(&state, &ctx, &app, &pairs).await?;
+    ctx.require_role(Role::Enterprise)?;
+    let (outcome, answers) = do_save(&state, &ctx, &id, &pairs).await?;
     match outcome {
         SaveOutcome::Saved { version } => {
             let to = if pairs.iter().any(|(k, _)| k == "_then_submit") {
@@ -531,6 +534,7 @@ async fn save(
                 "此申报书已在其他页面或设备上保存过（当前为第{current}版），您这次的修改尚未保存。下方保留了您刚才填写的内容；\
                  如确认以此为准，请再次点击“保存草稿”覆盖；如需查看对方保存的内容，请在新标签页打开“版本记录”。"
             );
+            let app = load_own(&state, &ctx, &id).await?;
             let body = render_form(
                 &state,
                 &ctx,
@@ -560,8 +564,8 @@ async fn autosave(
     body: Bytes,
 ) -> AppResult<Response> {
     let pairs = form_pairs(&body);
-    let app = load_own(&state, &ctx, &id).await?;
-    let (outcome, _) = do_save(&state, &ctx, &app, &pairs).await?;
+    ctx.require_role(Role::Enterprise)?;
+    let (outcome, _) = do_save(&state, &ctx, &id, &pairs).await?;
     let body = match outcome {
         SaveOutcome::Saved { version } => format!(
             r#"已自动保存（第{version}版，{}）<input type="hidden" id="f-version" name="_version" value="{version}" hx-swap-oob="true">"#,
