@@ -29,3 +29,14 @@ document.addEventListener("input", function (ev) {
   if (strong) { strong.textContent = String(n); }
   out.classList.toggle("count-bad", n > max || (min > 0 && n > 0 && n < min));
 });
+
+// A manual save waits for an autosave in flight, so both never post the same version.
+document.addEventListener("submit", function (ev) {
+  var form = ev.target;
+  if (!form.classList || !form.classList.contains("app-form") || !form.classList.contains("htmx-request")) { return; }
+  ev.preventDefault();
+  var submitter = ev.submitter;
+  form.addEventListener("htmx:afterRequest", function () {
+    if (form.requestSubmit) { form.requestSubmit(submitter); } else { form.submit(); }
+  }, { once: true });
+});

@@ -2,7 +2,7 @@
 //! [`super::apply_table`]), sections 二 to 五, page numbers and the
 //! identification footer on every page.
 
-use docx_rs::{AlignmentType, Docx, Paragraph, SpecialIndentType};
+use docx_rs::{AlignmentType, Paragraph, SpecialIndentType};
 
 use super::values;
 use super::word::{self, BODY, HEADING, Style};
@@ -22,11 +22,9 @@ const COVER: Style = Style::new(BODY, word::SIZE_3).line(700);
 /// The 申报书 for `doc` as .docx bytes (a blank template when `doc` is
 /// [`AppDoc::blank`]).
 pub fn application_docx(def: &ProgramDef, doc: &AppDoc) -> Vec<u8> {
-    let mut d = Docx::new()
+    let mut d = word::document()
         .page_size(word::A4_W, word::A4_H)
         .page_margin(word::margins(1701, 1417, 1417, 1417))
-        .default_fonts(word::fonts(BODY))
-        .default_size(word::SIZE_4)
         .footer(word::footer(&doc.footer_text()));
     if doc.draft {
         d = d.header(word::draft_header());

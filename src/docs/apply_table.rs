@@ -216,7 +216,9 @@ fn fitted(text: &str, n: usize) -> Paragraph {
 fn full(f: &Field, a: &Value) -> Body {
     let v = a.get(&f.key);
     let text = match &f.kind {
-        FieldKind::Choice(spec) => word::flow(&values::choice_items(spec, v), room(9), VALUE.size),
+        FieldKind::Choice(spec) => {
+            word::flow(&values::choice_items(spec, v), box_room(9), VALUE.size)
+        }
         _ => values::scalar(f, v),
     };
     vec![
@@ -228,6 +230,12 @@ fn full(f: &Field, a: &Value) -> Body {
 /// The text width inside a cell of `n` units.
 fn room(n: usize) -> usize {
     n * U - 2 * CELL_MARGIN
+}
+
+/// [`room`] less a safety margin for laying out check boxes: renderers set
+/// a box and its neighbouring CJK text a little wider than the estimate.
+fn box_room(n: usize) -> usize {
+    room(n) * 97 / 100
 }
 
 /// The body rows of one field inside a group.
@@ -391,7 +399,7 @@ fn multi_choice(m: &MultiChoiceSpec, v: Option<&Value>) -> Vec<Body> {
             .iter()
             .map(|o| format!("{}{o}", mark(values::has_option(v, o))))
             .collect();
-        word::flow(&items, room(n), VALUE.size)
+        word::flow(&items, box_room(n), VALUE.size)
     };
     m.groups
         .iter()

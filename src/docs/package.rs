@@ -3,8 +3,8 @@
 //! plus a summary .xlsx of all applications across cities.
 //!
 //! The zip is written entry by entry: one city's documents are held at a
-//! time, each 申报书 is generated, written and dropped before the next, and
-//! each scan is copied from its reader in chunks. Memory does not grow with
+//! time (its 申报书 generated on all cores, then written in order), and each
+//! scan is copied from its reader in chunks. Memory does not grow with
 //! the number of applications (the summary keeps one short row each).
 
 use std::io::{self, Read, Seek, Write};
@@ -123,11 +123,13 @@ where
         zip.start_file(format!("{dir}/推荐表.xlsx"), o)?;
         zip.write_all(&recommend::recommendation_xlsx(def, &sheet))?;
         drop(rows);
-        for (i, e) in city.entries.into_iter().enumerate() {
+        let docs = generate(def, &city.entries);
+        for (i, (e, docx)) in city.entries.into_iter().zip(docs).enumerate() {
             let stem = format!("{:02}-{}", i + 1, e.doc.file_stem());
             summary.add(&city.name, i + 1, &e.row, &e.doc)?;
             zip.start_file(format!("{dir}/{stem}-申报书.docx"), o)?;
-            zip.write_all(&application_docx(def, &e.doc))?;
+            zip.write_all(&docx)?;
+            drop(docx);
             if let Some(open) = e.scan {
                 let mut r = open()?;
                 zip.start_file(format!("{dir}/{stem}-盖章扫描件.pdf"), o)?;
@@ -140,6 +142,35 @@ where
     zip.start_file("汇总表.xlsx", o)?;
     zip.write_all(&summary.finish()?)?;
     Ok(zip.finish()?)
+}
+
+/// The 申报书 of one city's entries, generated on all cores (a city's
+/// documents are a few megabytes at most), in order.
+fn generate(def: &ProgramDef, entries: &[PackageEntry]) -> Vec<Vec<u8>> {
+    let docs: Vec<&AppDoc> = entries.iter().map(|e| &e.doc).collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(docs.len());
+    if threads <= 1 {
+        return docs.iter().map(|d| application_docx(def, d)).collect();
+    }
+    let chunk = docs.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = docs
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|d| application_docx(def, d))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|p| p.join().expect("a 申报书 generator thread panicked"))
+            .collect()
+    })
 }
 
 /// The summary sheet of all applications across cities.

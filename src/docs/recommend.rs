@@ -1,7 +1,7 @@
 //! 第二批湖北省上云标杆企业申报推荐表 (附件2) for one city, as .docx and .xlsx,
 //! both A4 landscape with explicit Chinese column widths.
 
-use docx_rs::{AlignmentType, Docx, HeightRule, PageOrientationType, Paragraph, TableRow};
+use docx_rs::{AlignmentType, HeightRule, PageOrientationType, Paragraph, TableRow};
 use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, XlsxError};
 use serde_json::Value;
 
@@ -232,12 +232,10 @@ pub fn recommendation_docx(def: &ProgramDef, sheet: &RecommendationSheet<'_>) ->
         .add_run(word::run(&"　".repeat(8), BODY, word::SIZE_4))
         .add_run(word::run(&sheet.date_line(), BODY, word::SIZE_4))
         .line_spacing(docx_rs::LineSpacing::new().before(120).after(120));
-    let d = Docx::new()
+    let d = word::document()
         .page_size(word::A4_H, word::A4_W)
         .page_orient(PageOrientationType::Landscape)
         .page_margin(word::margins(1134, 850, 1134, 850))
-        .default_fonts(word::fonts(BODY))
-        .default_size(word::SIZE_4)
         .footer(word::footer(""))
         .add_paragraph(word::para(
             &RecommendationSheet::title(def),

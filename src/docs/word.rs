@@ -124,17 +124,75 @@ impl Style {
     }
 }
 
+/// Paragraph styles every document carries, so that text in these fonts
+/// and sizes names its style instead of repeating them on every run:
+/// (id, name, font, size). Body text (仿宋_GB2312 四号) is the default.
+const STYLES: [(&str, &str, &str, usize); 3] = [
+    ("TableText", "表格文字", TABLE, SIZE_5),
+    ("TableSmall", "表格小字", TABLE, SIZE_S5),
+    ("TableHead", "表头", HEADING, SIZE_S5),
+];
+
+/// A document with the default font and size of the body text and the
+/// shared paragraph styles.
+pub fn document() -> Docx {
+    let mut d = Docx::new().default_fonts(fonts(BODY)).default_size(SIZE_4);
+    for (id, name, font, size) in STYLES {
+        d = d.add_style(
+            docx_rs::Style::new(id, docx_rs::StyleType::Paragraph)
+                .name(name)
+                .based_on("Normal")
+                .fonts(fonts(font))
+                .size(size),
+        );
+    }
+    d
+}
+
+/// The style that sets `font` at `size`: `Some("")` for the defaults.
+fn style_of(font: &str, size: usize) -> Option<&'static str> {
+    if font == BODY && size == SIZE_4 {
+        return Some("");
+    }
+    STYLES
+        .iter()
+        .find(|s| s.2 == font && s.3 == size)
+        .map(|s| s.0)
+}
+
+/// A run of `text` taking its font and size from its paragraph; tabs kept.
+fn plain_run(text: &str) -> Run {
+    let mut r = Run::new();
+    for (i, part) in values::clean(text).split('\t').enumerate() {
+        if i > 0 {
+            r = r.add_tab();
+        }
+        if !part.is_empty() {
+            r = r.add_text(part);
+        }
+    }
+    r
+}
+
 /// One paragraph of `text` (line breaks inside become breaks).
 pub fn para(text: &str, st: Style) -> Paragraph {
-    let mut p = Paragraph::new()
-        .align(st.align)
-        .fonts(fonts(st.font))
-        .size(st.size);
-    let mut spacing = LineSpacing::new().before(st.before).after(st.after);
-    if st.line > 0 {
-        spacing = spacing.line_rule(LineSpacingType::Exact).line(st.line);
+    let named = style_of(st.font, st.size);
+    let mut p = Paragraph::new();
+    match named {
+        Some("") => {}
+        Some(id) => p = p.style(id),
+        None => p = p.fonts(fonts(st.font)).size(st.size),
     }
-    p = p.line_spacing(spacing);
+    if !matches!(st.align, AlignmentType::Left) {
+        p = p.align(st.align);
+    }
+    if st.before > 0 || st.after > 0 || st.line > 0 {
+        let mut spacing = LineSpacing::new().before(st.before).after(st.after);
+        if st.line > 0 {
+            spacing = spacing.line_rule(LineSpacingType::Exact).line(st.line);
+        }
+        p = p.line_spacing(spacing);
+    }
     if st.indent_chars > 0 {
         p = p.indent(
             None,
@@ -146,14 +204,20 @@ pub fn para(text: &str, st: Style) -> Paragraph {
         );
     }
     for (i, line) in text.split('\n').enumerate() {
-        let mut r = run(line, st.font, st.size);
+        let mut r = if named.is_some() {
+            plain_run(line)
+        } else {
+            run(line, st.font, st.size)
+        };
         if st.bold {
             r = r.bold();
         }
         if i > 0 {
             p = p.add_run(Run::new().add_break(docx_rs::BreakType::TextWrapping));
         }
-        p = p.add_run(r);
+        if !line.is_empty() {
+            p = p.add_run(r);
+        }
     }
     p
 }

@@ -289,18 +289,35 @@ pub struct SlotView {
     pub max_size: String,
     pub max_count: usize,
     pub files: Vec<Attachment>,
+    /// Why this slot blocks submission, when the page shows the check.
+    pub error: String,
 }
 
-pub fn slot_views(state: &AppState, files: &[Attachment]) -> Vec<SlotView> {
+pub fn slot_views(
+    state: &AppState,
+    files: &[Attachment],
+    report: Option<&Report>,
+) -> Vec<SlotView> {
     let mut out = Vec::new();
     for slot in state.program.form.attachments() {
         let limit = (slot.max_size_mb as u64 * crate::config::MB).min(state.config.max_file_bytes);
+        let per_year = !slot.per_year.is_empty();
         for (key, label) in slot.upload_keys() {
+            let error = report
+                .and_then(|r| r.errors.iter().find(|i| i.field == format!("slot-{key}")))
+                .map(|i| i.message.clone())
+                .unwrap_or_default();
             out.push(SlotView {
+                error,
                 files: files.iter().filter(|f| f.slot == key).cloned().collect(),
                 key,
                 label,
-                hint: slot.hint.clone().unwrap_or_default(),
+                // A per-year slot's label already names its year.
+                hint: if per_year {
+                    String::new()
+                } else {
+                    slot.hint.clone().unwrap_or_default()
+                },
                 required: slot.required,
                 types: slot
                     .types
@@ -364,7 +381,8 @@ async fn render_form(
     let files = attachments::for_application(&state.db, &app.id).await?;
     let events = applications::events(&state.db, &app.id).await?;
     let deadline = deadline_for(state, &app).await?;
-    let base = format!("/apply/{}", app.id);
+    // The summary sits on the same page as the fields it links to.
+    let base = String::new();
     let page = FormPage {
         page: Page::new(state, ctx, format!("申报书：{}", app.enterprise_name)),
         editable,
@@ -376,7 +394,7 @@ async fn render_form(
             .map(|r| form_html::summary(r, &base))
             .unwrap_or_default(),
         form_html: form_html::render(&state.program.form, answers, report, editable),
-        slots: slot_views(state, &files),
+        slots: slot_views(state, &files, report),
         events,
         submitted_at: app
             .submitted_at
@@ -775,7 +793,7 @@ async fn render_submit(
     error: String,
 ) -> AppResult<String> {
     let (version, _, report, files, deadline) = submit_check(state, &app).await?;
-    let base = format!("/apply/{}", app.id);
+    let base = format!("/apply/{}?check=1", app.id);
     let page = SubmitPage {
         page: Page::new(state, ctx, "提交申报书"),
         version,

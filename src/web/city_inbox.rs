@@ -45,8 +45,18 @@ pub async fn city_batch(state: &AppState, requested: Option<&str>) -> AppResult<
             .await?
             .ok_or(AppError::NotFound);
     }
-    let now = state.clock.now();
-    let all = batches::all(&state.db).await?;
+    pick_batch(&batches::all(&state.db).await?, None, state.clock.now())
+}
+
+/// [`city_batch`] among `all` (newest opening first, as the store lists them).
+fn pick_batch(all: &[BatchRow], requested: Option<&str>, now: i64) -> AppResult<BatchRow> {
+    if let Some(id) = requested.filter(|s| !s.is_empty()) {
+        return all
+            .iter()
+            .find(|b| b.id == id)
+            .cloned()
+            .ok_or(AppError::NotFound);
+    }
     all.iter()
         .find(|b| b.opens_at <= now && now <= b.recommend_deadline)
         .or_else(|| all.iter().find(|b| b.opens_at <= now))
@@ -215,7 +225,8 @@ async fn inbox(
     Query(q): Query<InboxQuery>,
 ) -> AppResult<Html<String>> {
     let city = city_of(&ctx)?;
-    let batch = city_batch(&state, q.batch.as_deref()).await?;
+    let all_batches = batches::all(&state.db).await?;
+    let batch = pick_batch(&all_batches, q.batch.as_deref(), state.clock.now())?;
     let filter_state = q
         .state
         .as_deref()
@@ -334,8 +345,7 @@ async fn inbox(
             selected: *k == sort,
         })
         .collect();
-    let batches = batches::all(&state.db)
-        .await?
+    let batches = all_batches
         .into_iter()
         .map(|b| Choice {
             selected: b.id == batch.id,

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::city_inbox::{city_batch, city_name, city_of, field, load_city_app, locked, with_batch};
-use super::city_review::compute;
+use super::city_ranking::compute;
 use super::context::Ctx;
 use super::error::{AppError, AppResult, urlencode};
 use super::page::{Errors, Page};
@@ -392,7 +392,7 @@ async fn save(
     }
     let expected: i64 = field(&pairs, "_version").parse().unwrap_or(-1);
     if errors.is_empty() {
-        ordered.sort_by(|a, b| a.0.cmp(&b.0));
+        ordered.sort_by_key(|o| o.0);
         let now = state.clock.now();
         let user = ctx.require_role(Role::City)?;
         let mut b = Batch::new();

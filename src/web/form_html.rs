@@ -654,7 +654,18 @@ pub fn render(form: &FormDef, answers: &Value, report: Option<&Report>, editable
                 }
                 group = f.group.as_deref();
                 if let Some(g) = group {
-                    let _ = write!(r.out, r#"<div class="form-group"><h3>{}</h3>"#, esc(g));
+                    // A group of one field named like the group needs no heading of its own.
+                    let alone = s
+                        .fields
+                        .iter()
+                        .filter(|x| x.group.as_deref() == Some(g))
+                        .count()
+                        == 1;
+                    if alone && f.label == g {
+                        r.out.push_str(r#"<div class="form-group">"#);
+                    } else {
+                        let _ = write!(r.out, r#"<div class="form-group"><h3>{}</h3>"#, esc(g));
+                    }
                 }
             }
             r.field(f);

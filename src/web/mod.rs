@@ -8,6 +8,7 @@ pub mod batches;
 pub mod city;
 pub mod city_files;
 pub mod city_inbox;
+pub mod city_ranking;
 pub mod city_recommend;
 pub mod city_review;
 pub mod city_screen;
@@ -69,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .merge(city::router())
         .merge(city_inbox::router())
         .merge(city_review::router())
+        .merge(city_ranking::router())
         .merge(city_recommend::router())
         .merge(city_screen::router())
         .merge(city_sheet::router())

@@ -27,7 +27,6 @@ async fn register(b: &Browser) {
     b.fill("统一社会信用代码", GOOD_CODE).await;
     b.select("所属地区", "武昌区").await;
     b.fill("联系人姓名", "李华").await;
-    eprintln!("T {:.1} {}", started.elapsed().as_secs_f64(), 'b.fill("移动电话');
     b.fill("移动电话", "13507162678").await;
     b.fill("电子邮箱", "lihua@example.com").await;
     b.fill("密码", PASSWORD).await;
@@ -81,12 +80,12 @@ async fn enter_text(b: &Browser, label: &str, id: &str, value: &str) {
     }
 }
 
-/// The text of `#id`.
-async fn text_of(b: &Browser, id: &str) -> String {
+/// The text of the first element matching `css`.
+async fn text_of_css(b: &Browser, css: &str) -> String {
     b.client
-        .find(Locator::Id(id))
+        .find(Locator::Css(css))
         .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"))
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
         .text()
         .await
         .expect("text")
@@ -140,7 +139,6 @@ async fn new_enterprise_registers_fills_every_section_fixes_an_error_uploads_and
             .clone()
     };
 
-    eprintln!("T {:.1} {}", started.elapsed().as_secs_f64(), 'register(&b)');
     register(&b).await;
     let form_path = start_application(&b).await;
     // What registration already knew is filled in.
@@ -149,7 +147,6 @@ async fn new_enterprise_registers_fills_every_section_fixes_an_error_uploads_and
     assert_eq!(b.value("移动电话").await, "13507162678");
     b.screenshot_step("02-new-draft").await;
 
-    eprintln!("T {:.1} {}", started.elapsed().as_secs_f64(), '// ── 一、申请表');
     // ── 一、申请表: 企业基本信息
     b.choose("所属行业", "机械").await;
     b.set_value("f-founded", &a("founded")).await;
@@ -175,7 +172,6 @@ async fn new_enterprise_registers_fills_every_section_fixes_an_error_uploads_and
     shot_at(&b, "w-company_name", "03-basic-info").await;
     shot_at(&b, "w-finance", "04-finance").await;
 
-    eprintln!("T {:.1} {}", started.elapsed().as_secs_f64(), '// 联系人信息');
     // 联系人信息
     b.fill("姓名", "李华").await;
     b.fill("职务", &a("contact_title")).await;
@@ -204,7 +200,6 @@ async fn new_enterprise_registers_fills_every_section_fixes_an_error_uploads_and
         .await;
     shot_at(&b, "w-contact_name", "05-contact-honours-cloud").await;
 
-    eprintln!("T {:.1} {}", started.elapsed().as_secs_f64(), '// 企业上云实现目标');
     // 企业上云实现目标, costs, 成效描述
     for goal in ["生产工艺流程优化", "设备管理优化", "全流程质量优化"] {
         b.check(goal).await;
@@ -230,7 +225,6 @@ async fn new_enterprise_registers_fills_every_section_fixes_an_error_uploads_and
     }
     shot_at(&b, "w-cloud_goals", "06-goals-commitments").await;
 
-    eprintln!("T {:.1} {}", started.elapsed().as_secs_f64(), '// ── 二、三、四');
     // ── 二、三、四: the long texts
     for (key, label) in [
         ("overview", "（一）申报单位概况"),
@@ -252,7 +246,6 @@ async fn new_enterprise_registers_fills_every_section_fixes_an_error_uploads_and
     shot_at(&b, "s-profile", "07-profile").await;
     shot_at(&b, "w-construction", "08-construction").await;
 
-    eprintln!("T {:.1} {}", started.elapsed().as_secs_f64(), '// ── Saved ');
     // ── Saved with the slip: the message is at the field and in the summary.
     let_autosave_settle(&b).await;
     b.click("保存草稿").await;
@@ -262,7 +255,7 @@ async fn new_enterprise_registers_fills_every_section_fixes_an_error_uploads_and
         .await
         .expect("an error next to 移动电话");
     assert!(error.contains("请填写11位中国大陆手机号码"), "{error}");
-    let summary = text_of(&b, "error-summary").await;
+    let summary = text_of_css(&b, "#error-summary").await;
     assert!(
         summary.contains("移动电话：请填写11位中国大陆手机号码"),
         "{summary}"
@@ -304,7 +297,6 @@ async fn new_enterprise_registers_fills_every_section_fixes_an_error_uploads_and
     }
     b.screenshot_step("11-saved-only-attachments-missing").await;
 
-    eprintln!("T {:.1} {}", started.elapsed().as_secs_f64(), '// ── 五、相关附件');
     // ── 五、相关附件
     let files = tempfile::tempdir().expect("temp dir");
     for (heading, name) in [
@@ -317,12 +309,20 @@ async fn new_enterprise_registers_fills_every_section_fixes_an_error_uploads_and
     ] {
         b.upload(heading, &pdf(files.path(), name)).await;
         assert!(b.path().await.contains("uploaded=1"), "{}", b.path().await);
-        b.wait_for_text("附件已上传。").await;
-        b.wait_for_text(name).await;
+        assert_eq!(text_of_css(&b, "p.notice").await, "附件已上传。");
+        let listed = format!(
+            "//*[contains(@class, 'slot')][h3[contains(., '{heading}')]]//ul[@class='files']"
+        );
+        let listed = b
+            .client
+            .find(Locator::XPath(&listed))
+            .await
+            .unwrap_or_else(|e| panic!("the files under {heading:?}: {e}"));
+        let listed = listed.text().await.expect("file list");
+        assert!(listed.contains(name), "{heading}: {listed}");
     }
     shot_at(&b, "attachments", "12-attachments").await;
 
-    eprintln!("T {:.1} {}", started.elapsed().as_secs_f64(), '// ── 提交');
     // ── 提交
     b.click("提交申报书").await;
     assert_eq!(b.path().await, format!("{form_path}/submit"));
@@ -368,13 +368,13 @@ async fn autosave_saves_while_typing() {
     let b = Browser::open(&app, "autosave_saves_while_typing").await;
     register(&b).await;
     let form_path = start_application(&b).await;
-    let before = text_of(&b, "save-status").await;
+    let before = text_of_css(&b, "#save-status").await;
     assert!(!before.contains("已自动保存"), "{before}");
 
     b.fill("主要产品/服务", "光通信器件").await;
     let deadline = Instant::now() + Duration::from_secs(8);
     loop {
-        let status = text_of(&b, "save-status").await;
+        let status = text_of_css(&b, "#save-status").await;
         if status.contains("已自动保存") {
             break;
         }

@@ -6,6 +6,7 @@
 //! target/browser-screenshots/. Without the browser installed these tests fail.
 
 mod apply;
+mod city;
 mod harness;
 
 use harness::{Browser, DEMO_PASSWORD, TestApp};

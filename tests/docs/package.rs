@@ -226,7 +226,11 @@ async fn a_stored_application_loads_as_submitted_and_as_draft() {
         "version 1 is a draft"
     );
     let draft = draft_doc(&db, &app.id).await.unwrap().expect("content");
-    assert!(draft.draft && draft.fingerprint.is_none());
+    assert!(draft.draft);
+    assert_eq!(
+        draft.fingerprint, app.fingerprint,
+        "unchanged since submission: the draft prints the submitted fingerprint"
+    );
     assert_eq!(draft.enterprise_name, app.enterprise_name);
     let d = read_docx(&shenbao::docs::application_docx(def(), &draft));
     assert!(d.strings("headers").concat().contains("草稿"));

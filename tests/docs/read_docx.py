@@ -48,7 +48,8 @@ def main(path):
             tables.append(table_json(Table(el, d)))
             body.append({"type": "table", "index": len(tables) - 1})
     fonts = set()
-    for r in d.element.body.iter(qn("w:rFonts")):
+    # Fonts set on runs, on paragraph styles and as the document default.
+    for r in list(d.element.body.iter(qn("w:rFonts"))) + list(d.styles.element.iter(qn("w:rFonts"))):
         v = r.get(qn("w:eastAsia"))
         if v:
             fonts.add(v)

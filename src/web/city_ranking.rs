@@ -1,0 +1,370 @@
+//! The city's ranking: passed applications by average weighted total, with
+//! per-criterion averages and the spread between reviewers; equal totals
+//! are ordered by hand with a recorded reason.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+use super::AppState;
+use super::city_inbox::{city_batch, city_name, city_of, county_name, field, locked, with_batch};
+use super::context::Ctx;
+use super::error::{AppError, AppResult, urlencode};
+use super::page::{Errors, Page};
+use crate::domain::lifecycle::State as AppStateKind;
+use crate::domain::role::Role;
+use crate::domain::scoring::{self, Entry, Review, Sheet, show};
+use crate::params;
+use crate::store::audit::{self, Action};
+use crate::store::batches::BatchRow;
+use crate::store::scoring::{self as score_store, Score};
+use crate::store::{Batch, StoreError, recommendations};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/city/ranking", get(ranking))
+        .route("/city/ranking/ties", post(save_ties))
+}
+
+pub struct RankRow {
+    pub id: String,
+    pub name: String,
+    pub county: String,
+    pub state: AppStateKind,
+    pub place: String,
+    pub reviewers: usize,
+    pub average: String,
+    pub per: Vec<String>,
+    pub spread: String,
+    pub tied: bool,
+    pub tie_reason: String,
+    /// Its place in the recommendation list (0: not listed).
+    pub listed: i64,
+}
+
+pub struct TieMember {
+    pub id: String,
+    pub name: String,
+    pub position: String,
+}
+
+pub struct TieGroup {
+    pub index: usize,
+    pub total: String,
+    pub members: Vec<TieMember>,
+    pub reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "city_ranking.html")]
+struct RankingPage {
+    page: Page,
+    city_name: String,
+    batch: BatchRow,
+    headers: Vec<String>,
+    max_total: String,
+    source: &'static str,
+    rows: Vec<RankRow>,
+    groups: Vec<TieGroup>,
+    lock: String,
+    cap: String,
+    listed: usize,
+    errors: Errors,
+    notice: String,
+}
+
+#[derive(Deserialize, Default)]
+struct RankingQuery {
+    #[serde(default)]
+    batch: Option<String>,
+    #[serde(default)]
+    saved: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+pub(super) struct Ranking {
+    pub sheet: Sheet,
+    pub source: &'static str,
+    pub ranked: Vec<scoring::Ranked>,
+    /// Name, county and state of each application.
+    pub apps: HashMap<String, (String, String, AppStateKind)>,
+    pub ties: HashMap<String, score_store::Tie>,
+}
+
+/// The city's passed applications in the batch, ranked.
+pub(super) async fn compute(state: &AppState, batch_id: &str, city: &str) -> AppResult<Ranking> {
+    let stored = score_store::effective(&state.db, batch_id, city).await?;
+    let rows = state
+        .db
+        .query(
+            "SELECT id, enterprise_name, county_code, state, submitted_at FROM applications \
+             WHERE batch_id = $1 AND city_code = $2 AND state IN ('city_passed', 'recommended', 'not_recommended')",
+            params![batch_id, city],
+        )
+        .await?;
+    let mut by_app: HashMap<String, Vec<Score>> = HashMap::new();
+    for s in score_store::for_city(&state.db, batch_id, city).await? {
+        by_app.entry(s.application_id.clone()).or_default().push(s);
+    }
+    let ties = score_store::ties(&state.db, batch_id, city).await?;
+    let mut apps = HashMap::new();
+    let entries = rows
+        .iter()
+        .map(|r| {
+            let id = r.text(0);
+            apps.insert(
+                id.clone(),
+                (
+                    r.text(1),
+                    county_name(city, &r.text(2)),
+                    AppStateKind::parse(&r.text(3)).unwrap_or(AppStateKind::CityPassed),
+                ),
+            );
+            Entry {
+                reviews: by_app
+                    .remove(&id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|s| Review {
+                        reviewer: s.reviewer_name,
+                        scores: s.scores,
+                        comment: s.comment,
+                    })
+                    .collect(),
+                tie_position: ties.get(&id).map(|t| t.position),
+                submitted_at: r.int(4),
+                application_id: id,
+            }
+        })
+        .collect();
+    Ok(Ranking {
+        ranked: scoring::rank(&stored.sheet, entries),
+        source: stored.source.label(),
+        sheet: stored.sheet,
+        apps,
+        ties,
+    })
+}
+
+async fn ranking(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<RankingQuery>,
+) -> AppResult<Html<String>> {
+    let city = city_of(&ctx)?;
+    let batch = city_batch(&state, q.batch.as_deref()).await?;
+    let r = compute(&state, &batch.id, &city).await?;
+    let items = recommendations::items(&state.db, &batch.id, &city).await?;
+    let listed_at = |id: &str| {
+        items
+            .iter()
+            .position(|i| i.application_id == id)
+            .map_or(0, |p| p as i64 + 1)
+    };
+    let mut groups: Vec<TieGroup> = Vec::new();
+    let rows: Vec<RankRow> = r
+        .ranked
+        .iter()
+        .map(|x| {
+            let (name, county, st) = r.apps.get(&x.application_id).cloned().unwrap_or((
+                String::new(),
+                String::new(),
+                AppStateKind::CityPassed,
+            ));
+            let tie = r.ties.get(&x.application_id);
+            if let Some(g) = x.tie_group {
+                if groups.len() <= g {
+                    groups.push(TieGroup {
+                        index: g,
+                        total: x.average.map(show).unwrap_or_default(),
+                        members: Vec::new(),
+                        reason: tie.map(|t| t.reason.clone()).unwrap_or_default(),
+                    });
+                }
+                groups[g].members.push(TieMember {
+                    id: x.application_id.clone(),
+                    name: name.clone(),
+                    position: tie.map(|t| t.position.to_string()).unwrap_or_default(),
+                });
+            }
+            RankRow {
+                place: x
+                    .place
+                    .map_or_else(|| "未评分".to_string(), |p| p.to_string()),
+                reviewers: x.reviewers,
+                average: x.average.map(show).unwrap_or_default(),
+                per: x
+                    .per_criterion
+                    .iter()
+                    .map(|v| v.map(show).unwrap_or_default())
+                    .collect(),
+                spread: x.spread.map(show).unwrap_or_default(),
+                tied: x.tie_group.is_some(),
+                tie_reason: if x.tie_group.is_some() {
+                    tie.map(|t| t.reason.clone()).unwrap_or_default()
+                } else {
+                    String::new()
+                },
+                listed: listed_at(&x.application_id),
+                id: x.application_id.clone(),
+                name,
+                county,
+                state: st,
+            }
+        })
+        .collect();
+    let cap = recommendations::cap(&state.db, &batch.id, &city).await?;
+    let mut errors = Errors::default();
+    if let Some(e) = q.error {
+        errors.add("ties", "并列排序", e.chars().take(300).collect::<String>());
+    }
+    let page = RankingPage {
+        page: Page::new(&state, &ctx, "评审排名"),
+        city_name: city_name(&city),
+        headers: r.sheet.criteria.iter().map(|c| c.name.clone()).collect(),
+        max_total: show(r.sheet.max_total()),
+        source: r.source,
+        lock: locked(&state, &batch.id, &city).await?.unwrap_or_default(),
+        cap: cap.map_or_else(
+            || "省经信厅未设推荐名额上限".to_string(),
+            |n| format!("本市推荐名额上限{n}家"),
+        ),
+        listed: items.len(),
+        notice: if q.saved.is_some() {
+            "并列排序已保存。".into()
+        } else {
+            String::new()
+        },
+        batch,
+        rows,
+        groups,
+        errors,
+    };
+    Ok(Html(page.render()?))
+}
+
+/// Orders one group of equal totals by hand: positions 1…n and a reason.
+async fn save_ties(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let city = city_of(&ctx)?;
+    let batch = city_batch(&state, Some(&field(&pairs, "batch"))).await?;
+    let back = |e: &str| {
+        Redirect::to(&format!(
+            "{}&error={}#ties",
+            with_batch("/city/ranking", &batch.id),
+            urlencode(e)
+        ))
+        .into_response()
+    };
+    let ids: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "app")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let reason: String = field(&pairs, "reason").chars().take(500).collect();
+    let r = compute(&state, &batch.id, &city).await?;
+    // Every id must be one of this city's applications, tied in one group.
+    let group = ids
+        .first()
+        .and_then(|id| r.ranked.iter().find(|x| &x.application_id == id))
+        .and_then(|x| x.tie_group);
+    let members: Vec<&str> = r
+        .ranked
+        .iter()
+        .filter(|x| group.is_some() && x.tie_group == group)
+        .map(|x| x.application_id.as_str())
+        .collect();
+    if ids.iter().any(|id| !r.apps.contains_key(id)) {
+        return Err(AppError::NotFound);
+    }
+    if group.is_none()
+        || members.len() != ids.len()
+        || ids.iter().any(|id| !members.contains(&id.as_str()))
+    {
+        return Ok(back(
+            "排名已发生变化，这些申报书已不再并列，请刷新后重新排序。",
+        ));
+    }
+    let mut positions = Vec::new();
+    for id in &ids {
+        match field(&pairs, &format!("pos.{id}")).parse::<i64>() {
+            Ok(p) if p >= 1 && p <= ids.len() as i64 => positions.push(p),
+            _ => {
+                return Ok(back(&format!(
+                    "请为并列的每家企业填写1到{}之间的顺序号",
+                    ids.len()
+                )));
+            }
+        }
+    }
+    let mut sorted = positions.clone();
+    sorted.sort();
+    sorted.dedup();
+    if sorted.len() != positions.len() {
+        return Ok(back("顺序号不能重复"));
+    }
+    if reason.chars().count() < 2 {
+        return Ok(back("请填写并列排序的理由"));
+    }
+    if let Some(m) = locked(&state, &batch.id, &city).await? {
+        return Ok(back(&m));
+    }
+    let now = state.clock.now();
+    let user = ctx.require_role(Role::City)?;
+    let mut b = Batch::new();
+    recommendations::guard(&mut b, &batch.id, &city, now);
+    let mut order: Vec<(i64, &str)> = positions
+        .iter()
+        .copied()
+        .zip(ids.iter().map(String::as_str))
+        .collect();
+    order.sort();
+    for (p, id) in &order {
+        score_store::set_tie(
+            &mut b,
+            id,
+            &batch.id,
+            &city,
+            *p,
+            &reason,
+            &user.username,
+            now,
+        );
+    }
+    let names: Vec<String> = order
+        .iter()
+        .map(|(p, id)| {
+            format!(
+                "{p}. {}",
+                r.apps.get(*id).map(|a| a.0.as_str()).unwrap_or(id)
+            )
+        })
+        .collect();
+    audit::record(
+        &mut b,
+        &ctx.actor(),
+        Action::TieOrder,
+        Some(&format!("{}/{}", batch.id, city)),
+        true,
+        &format!("并列排序：{}；理由：{reason}", names.join("，")),
+        now,
+    );
+    match state.db.write(b).await {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "{}&saved=1#ties",
+            with_batch("/city/ranking", &batch.id)
+        ))
+        .into_response()),
+        Err(StoreError::Conflict(_)) => Ok(back("推荐已报送，已锁定，不能再修改。")),
+        Err(e) => Err(e.into()),
+    }
+}
