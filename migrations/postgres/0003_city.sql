@@ -118,5 +118,5 @@ CREATE INDEX recommendation_files_city ON recommendation_files(batch_id, city_co
 -- The city inbox: one city's applications in a batch, newest submission
 -- first; it covers the inbox's filters and columns, so counting, filtering
 -- and listing read the index only.
-CREATE INDEX applications_city_inbox ON applications(batch_id, city_code, submitted_at, state,
-    industry, county_code, enterprise_name, credit_code, updated_at, id);
+CREATE INDEX applications_city_inbox ON applications(batch_id, city_code, submitted_at, id,
+    state, industry, county_code, enterprise_name, credit_code, updated_at);

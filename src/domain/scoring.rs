@@ -118,12 +118,15 @@ pub fn parse_score(s: &str) -> Option<f64> {
 
 /// A score shown without trailing zeros: 8, 8.5, 12.25.
 pub fn show(v: f64) -> String {
-    let s = format!("{:.2}", v);
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s.is_empty() {
-        "0".into()
-    } else {
-        s.to_string()
+    // Integer arithmetic: exact decimal float formatting is slow, and
+    // ranking pages show thousands of these.
+    let h = hundredths(v);
+    let sign = if h < 0 { "-" } else { "" };
+    let (int, frac) = (h.abs() / 100, h.abs() % 100);
+    match frac {
+        0 => format!("{sign}{int}"),
+        f if f % 10 == 0 => format!("{sign}{int}.{}", f / 10),
+        f => format!("{sign}{int}.{f:02}"),
     }
 }
 
@@ -271,6 +274,10 @@ mod tests {
         assert_eq!(parse_score(""), None);
         assert_eq!(show(12.5), "12.5");
         assert_eq!(show(12.0), "12");
+        assert_eq!(show(71.25), "71.25");
+        assert_eq!(show(0.05), "0.05");
+        assert_eq!(show(0.0), "0");
+        assert_eq!(show(-1.5), "-1.5");
     }
 
     #[test]

@@ -268,11 +268,30 @@ async fn inbox(
             pattern.as_str()
         ]
     };
-    let total = state
+    // One pass over the city's index entries gives the counts by state, the
+    // industries on offer and, unless county or name narrow it, the total.
+    let groups = state
         .db
-        .query_opt(concat!("SELECT COUNT(*)", inbox_where!()), where_params())
-        .await?
-        .map_or(0, |r| r.int(0));
+        .query(
+            "SELECT state, industry, COUNT(*) FROM applications WHERE batch_id = $1 AND city_code = $2 \
+             AND state <> 'draft' GROUP BY state, industry",
+            params![batch.id.as_str(), city.as_str()],
+        )
+        .await?;
+    let total = if county.is_empty() && pattern.is_empty() {
+        groups
+            .iter()
+            .filter(|r| state_code.is_empty() || r.text(0) == state_code)
+            .filter(|r| industry.is_empty() || r.text(1) == industry)
+            .map(|r| r.int(2))
+            .sum()
+    } else {
+        state
+            .db
+            .query_opt(concat!("SELECT COUNT(*)", inbox_where!()), where_params())
+            .await?
+            .map_or(0, |r| r.int(0))
+    };
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page_no = q.page.unwrap_or(1).clamp(1, pages);
     let mut params = where_params();
@@ -281,40 +300,32 @@ async fn inbox(
     let rows = state.db.query(list_sql(&sort), params).await?;
     let rows = rows.iter().map(|r| inbox_row(&city, r)).collect();
 
-    let count_rows = state
-        .db
-        .query(
-            "SELECT state, COUNT(*) FROM applications WHERE batch_id = $1 AND city_code = $2 \
-             AND state <> 'draft' GROUP BY state",
-            params![batch.id.as_str(), city.as_str()],
-        )
-        .await?;
     let counts: Vec<(AppStateKind, i64)> = AppStateKind::ALL
         .into_iter()
-        .filter_map(|s| {
-            count_rows
+        .map(|s| {
+            let n = groups
                 .iter()
-                .find(|r| r.text(0) == s.as_str())
-                .map(|r| (s, r.int(1)))
+                .filter(|r| r.text(0) == s.as_str())
+                .map(|r| r.int(2))
+                .sum();
+            (s, n)
         })
+        .filter(|(_, n)| *n > 0)
         .collect();
     let total_all = counts.iter().map(|c| c.1).sum();
-    let industries = state
-        .db
-        .query(
-            "SELECT DISTINCT industry FROM applications WHERE batch_id = $1 AND city_code = $2 \
-             AND state <> 'draft' AND industry <> '' ORDER BY industry LIMIT 200",
-            params![batch.id.as_str(), city.as_str()],
-        )
-        .await?
+    let mut names: Vec<String> = groups
         .iter()
-        .map(|r| {
-            let v = r.text(0);
-            Choice {
-                selected: v == industry,
-                label: v.clone(),
-                value: v,
-            }
+        .map(|r| r.text(1))
+        .filter(|v| !v.is_empty())
+        .collect();
+    names.sort();
+    names.dedup();
+    let industries = names
+        .into_iter()
+        .map(|v| Choice {
+            selected: v == industry,
+            label: v.clone(),
+            value: v,
         })
         .collect();
     let counties = region::city(&city)

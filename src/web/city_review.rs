@@ -7,25 +7,21 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::AppState;
-use super::city_inbox::{
-    city_batch, city_name, city_of, county_name, field, load_city_app, locked, with_batch,
-};
+use super::city_inbox::{field, load_city_app, locked};
 use super::context::Ctx;
-use super::error::{AppError, AppResult, urlencode};
+use super::error::AppResult;
 use super::page::{Errors, Page};
 use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::role::Role;
-use crate::domain::scoring::{self, Entry, Review, Sheet, parse_score, show};
-use crate::params;
+use crate::domain::scoring::{Sheet, parse_score, show};
 use crate::store::applications::Application;
 use crate::store::audit::{self, Action};
-use crate::store::batches::BatchRow;
-use crate::store::scoring::{self as score_store, NewScore, Score};
+use crate::store::scoring::{self as score_store, NewScore};
 use crate::store::{Batch, StoreError, recommendations};
 
 pub fn router() -> Router<AppState> {

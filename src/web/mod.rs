@@ -13,6 +13,7 @@ pub mod city_recommend;
 pub mod city_review;
 pub mod city_screen;
 pub mod city_sheet;
+pub mod city_submit;
 pub mod context;
 pub mod documents;
 pub mod error;

@@ -9,6 +9,7 @@ mod audit_log;
 mod authorization;
 mod batches;
 mod city;
+mod city_recommend;
 mod documents;
 mod exports;
 mod login;

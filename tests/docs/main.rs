@@ -182,12 +182,15 @@ fn readers_are_installed() {
     );
 }
 
-/// Writes sample documents for `scripts/render-docs` into `$SHENBAO_RENDER_DIR`.
+/// Writes every kind of sample document: into `$SHENBAO_RENDER_DIR` for
+/// `scripts/render-docs`, else into a temporary folder, and checks each is a
+/// non-empty Office file.
 #[test]
-#[ignore = "run by scripts/render-docs"]
 fn render_samples() {
     use shenbao::docs::*;
-    let dir = PathBuf::from(std::env::var("SHENBAO_RENDER_DIR").expect("SHENBAO_RENDER_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = std::env::var("SHENBAO_RENDER_DIR")
+        .map_or_else(|_| tmp.path().to_path_buf(), PathBuf::from);
     std::fs::create_dir_all(&dir).unwrap();
     let (doc, _) = submitted_sample(7);
     let doc = doc.with_city_opinion(Some(
@@ -222,4 +225,14 @@ fn render_samples() {
         recommendation_xlsx(def(), &sheet),
     )
     .unwrap();
+    for name in [
+        "申报书.docx",
+        "申报书-草稿.docx",
+        "空白申报书.docx",
+        "推荐表.docx",
+        "推荐表-Excel.xlsx",
+    ] {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        assert!(bytes.len() > 2000 && bytes.starts_with(b"PK"), "{name}");
+    }
 }
