@@ -6,13 +6,12 @@
 //!
 //! Usage: city_seed --data DIR [--database-url URL] [--city 420100]
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use shenbao::clock::Clock;
 use shenbao::domain::lifecycle::State;
 use shenbao::domain::role::Role;
-use shenbao::domain::scoring::province_default;
+use shenbao::domain::scoring::{Scores, province_default};
 use shenbao::params;
 use shenbao::store::applications::{self, push_transition};
 use shenbao::store::audit::Actor;
@@ -27,6 +26,14 @@ fn arg(name: &str) -> Option<String> {
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1).cloned())
+}
+
+/// A well-mixed pseudo-random number (splitmix64), for repeatable scores.
+fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 #[tokio::main]
@@ -125,12 +132,14 @@ async fn main() -> anyhow::Result<()> {
         )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
         for (k, reviewer) in [&first, &second].into_iter().enumerate() {
-            let scores: HashMap<String, f64> = sheet
+            let scores: Scores = sheet
                 .criteria
                 .iter()
                 .enumerate()
                 .map(|(j, c)| {
-                    let v = ((i * 7 + j * 3 + k * 5) % 10) as f64 / 10.0 * c.max;
+                    // Scores spread as reviewers' are: 40–100% of the maximum, in halves.
+                    let r = mix((i * 31 + j * 7 + k * 3) as u64) % 1000;
+                    let v = c.max * (0.4 + 0.6 * r as f64 / 999.0);
                     (c.key.clone(), (v * 2.0).round() / 2.0)
                 })
                 .collect();

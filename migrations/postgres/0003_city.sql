@@ -54,7 +54,8 @@ CREATE TABLE city_scores (
     updated_at BIGINT NOT NULL,
     PRIMARY KEY (application_id, reviewer_id)
 );
-CREATE INDEX city_scores_city ON city_scores(batch_id, city_code);
+-- Covers the ranking's read of every score in a city.
+CREATE INDEX city_scores_city ON city_scores(batch_id, city_code, application_id, scores);
 
 CREATE TABLE tie_orders (
     application_id TEXT PRIMARY KEY REFERENCES applications(id),

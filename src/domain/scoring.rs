@@ -1,7 +1,10 @@
 //! The city's 评审细则 (scoring sheet), reviewers' scores and the ranking
 //! built from them. No I/O: the store keeps sheets and scores as JSON.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
+
+/// A reviewer's score per criterion key (few keys: a sorted map beats hashing).
+pub type Scores = BTreeMap<String, f64>;
 
 use serde::{Deserialize, Serialize};
 
@@ -41,7 +44,7 @@ impl Sheet {
     }
 
     /// The weighted total of one reviewer's scores (missing criteria count 0).
-    pub fn total(&self, scores: &HashMap<String, f64>) -> f64 {
+    pub fn total(&self, scores: &Scores) -> f64 {
         self.criteria
             .iter()
             .map(|c| scores.get(&c.key).copied().unwrap_or(0.0) * c.weight)
@@ -49,7 +52,7 @@ impl Sheet {
     }
 
     /// Whether `scores` gives every criterion a score.
-    pub fn complete(&self, scores: &HashMap<String, f64>) -> bool {
+    pub fn complete(&self, scores: &Scores) -> bool {
         self.criteria.iter().all(|c| scores.contains_key(&c.key))
     }
 }
@@ -139,7 +142,7 @@ pub fn hundredths(v: f64) -> i64 {
 #[derive(Debug, Clone)]
 pub struct Review {
     pub reviewer: String,
-    pub scores: HashMap<String, f64>,
+    pub scores: Scores,
     pub comment: String,
 }
 

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::{Batch, Db, Millis, Result, Row};
-use crate::domain::scoring::{self, Sheet};
+use crate::domain::scoring::{self, Scores, Sheet};
 use crate::params;
 
 /// Where a city's sheet came from.
@@ -161,7 +161,7 @@ pub struct Score {
     pub application_id: String,
     pub reviewer_id: String,
     pub reviewer_name: String,
-    pub scores: HashMap<String, f64>,
+    pub scores: Scores,
     pub comment: String,
     pub version: i64,
     pub updated_at: Millis,
@@ -219,6 +219,30 @@ pub async fn for_city(db: &Db, batch_id: &str, city_code: &str) -> Result<Vec<Sc
     Ok(rows.iter().map(Score::from_row).collect())
 }
 
+/// Every score of the city in the batch, as (application, scores): what the
+/// ranking reads (from the index alone).
+pub async fn scores_for_city(
+    db: &Db,
+    batch_id: &str,
+    city_code: &str,
+) -> Result<Vec<(String, Scores)>> {
+    let rows = db
+        .query(
+            "SELECT application_id, scores FROM city_scores WHERE batch_id = $1 AND city_code = $2",
+            params![batch_id, city_code],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                r.text(0),
+                serde_json::from_str(&r.text(1)).unwrap_or_default(),
+            )
+        })
+        .collect())
+}
+
 /// Whether any reviewer of the city has scored in the batch (the sheet is then fixed).
 pub async fn any(db: &Db, batch_id: &str, city_code: &str) -> Result<bool> {
     let row = db
@@ -237,7 +261,7 @@ pub struct NewScore<'a> {
     pub city_code: &'a str,
     pub reviewer_id: &'a str,
     pub reviewer_name: &'a str,
-    pub scores: &'a HashMap<String, f64>,
+    pub scores: &'a Scores,
     pub comment: &'a str,
 }
 

@@ -22,7 +22,7 @@ use crate::domain::scoring::{self, Entry, Review, Sheet, show};
 use crate::params;
 use crate::store::audit::{self, Action};
 use crate::store::batches::BatchRow;
-use crate::store::scoring::{self as score_store, Score};
+use crate::store::scoring as score_store;
 use crate::store::{Batch, StoreError, recommendations};
 
 pub fn router() -> Router<AppState> {
@@ -70,6 +70,12 @@ struct RankingPage {
     max_total: String,
     source: &'static str,
     rows: Vec<RankRow>,
+    /// All passed applications (rows holds one page of them).
+    total: usize,
+    page_no: usize,
+    pages: usize,
+    prev: String,
+    next: String,
     groups: Vec<TieGroup>,
     lock: String,
     cap: String,
@@ -86,7 +92,12 @@ struct RankingQuery {
     saved: Option<String>,
     #[serde(default)]
     error: Option<String>,
+    #[serde(default)]
+    page: Option<usize>,
 }
+
+/// Lines of the ranking per page.
+const PAGE_SIZE: usize = 100;
 
 pub(super) struct Ranking {
     pub sheet: Sheet,
@@ -108,9 +119,13 @@ pub(super) async fn compute(state: &AppState, batch_id: &str, city: &str) -> App
             params![batch_id, city],
         )
         .await?;
-    let mut by_app: HashMap<String, Vec<Score>> = HashMap::new();
-    for s in score_store::for_city(&state.db, batch_id, city).await? {
-        by_app.entry(s.application_id.clone()).or_default().push(s);
+    let mut by_app: HashMap<String, Vec<Review>> = HashMap::new();
+    for (app, scores) in score_store::scores_for_city(&state.db, batch_id, city).await? {
+        by_app.entry(app).or_default().push(Review {
+            reviewer: String::new(),
+            scores,
+            comment: String::new(),
+        });
     }
     let ties = score_store::ties(&state.db, batch_id, city).await?;
     let mut apps = HashMap::new();
@@ -127,16 +142,7 @@ pub(super) async fn compute(state: &AppState, batch_id: &str, city: &str) -> App
                 ),
             );
             Entry {
-                reviews: by_app
-                    .remove(&id)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|s| Review {
-                        reviewer: s.reviewer_name,
-                        scores: s.scores,
-                        comment: s.comment,
-                    })
-                    .collect(),
+                reviews: by_app.remove(&id).unwrap_or_default(),
                 tie_position: ties.get(&id).map(|t| t.position),
                 submitted_at: r.int(4),
                 application_id: id,
@@ -167,32 +173,48 @@ async fn ranking(
             .position(|i| i.application_id == id)
             .map_or(0, |p| p as i64 + 1)
     };
+    let total = r.ranked.len();
+    let pages = total.div_ceil(PAGE_SIZE).max(1);
+    let page_no = q.page.unwrap_or(1).clamp(1, pages);
+    let shown = (page_no - 1) * PAGE_SIZE..(page_no * PAGE_SIZE).min(total);
+    let name_of = |id: &str| {
+        r.apps
+            .get(id)
+            .cloned()
+            .unwrap_or((String::new(), String::new(), AppStateKind::CityPassed))
+    };
+    // Every group of equal totals with a line on this page, whole.
     let mut groups: Vec<TieGroup> = Vec::new();
-    let rows: Vec<RankRow> = r
-        .ranked
+    for x in &r.ranked {
+        let Some(g) = x.tie_group else { continue };
+        let on_page = r.ranked[shown.clone()]
+            .iter()
+            .any(|y| y.tie_group == Some(g));
+        if !on_page {
+            continue;
+        }
+        let tie = r.ties.get(&x.application_id);
+        if groups.last().is_none_or(|l| l.index != g) {
+            groups.push(TieGroup {
+                index: g,
+                total: x.average.map(show).unwrap_or_default(),
+                members: Vec::new(),
+                reason: tie.map(|t| t.reason.clone()).unwrap_or_default(),
+            });
+        }
+        if let Some(last) = groups.last_mut() {
+            last.members.push(TieMember {
+                id: x.application_id.clone(),
+                name: name_of(&x.application_id).0,
+                position: tie.map(|t| t.position.to_string()).unwrap_or_default(),
+            });
+        }
+    }
+    let rows: Vec<RankRow> = r.ranked[shown.clone()]
         .iter()
         .map(|x| {
-            let (name, county, st) = r.apps.get(&x.application_id).cloned().unwrap_or((
-                String::new(),
-                String::new(),
-                AppStateKind::CityPassed,
-            ));
+            let (name, county, st) = name_of(&x.application_id);
             let tie = r.ties.get(&x.application_id);
-            if let Some(g) = x.tie_group {
-                if groups.len() <= g {
-                    groups.push(TieGroup {
-                        index: g,
-                        total: x.average.map(show).unwrap_or_default(),
-                        members: Vec::new(),
-                        reason: tie.map(|t| t.reason.clone()).unwrap_or_default(),
-                    });
-                }
-                groups[g].members.push(TieMember {
-                    id: x.application_id.clone(),
-                    name: name.clone(),
-                    position: tie.map(|t| t.position.to_string()).unwrap_or_default(),
-                });
-            }
             RankRow {
                 place: x
                     .place
@@ -219,6 +241,19 @@ async fn ranking(
             }
         })
         .collect();
+    let link = |p: usize| format!("{}&page={p}", with_batch("/city/ranking", &batch.id));
+    let (prev, next) = (
+        if page_no > 1 {
+            link(page_no - 1)
+        } else {
+            String::new()
+        },
+        if page_no < pages {
+            link(page_no + 1)
+        } else {
+            String::new()
+        },
+    );
     let cap = recommendations::cap(&state.db, &batch.id, &city).await?;
     let mut errors = Errors::default();
     if let Some(e) = q.error {
@@ -243,6 +278,11 @@ async fn ranking(
         },
         batch,
         rows,
+        total,
+        page_no,
+        pages,
+        prev,
+        next,
         groups,
         errors,
     };

@@ -36,6 +36,9 @@ pub fn router() -> Router<AppState> {
         .merge(super::city_submit::router())
 }
 
+/// The best-ranked candidates offered here; the ranking page lists all.
+const CANDIDATES: usize = 30;
+
 pub struct ItemView {
     pub id: String,
     pub name: String,
@@ -169,6 +172,7 @@ pub(super) async fn render(
                 place: r.place.map(|p| p.to_string()).unwrap_or_default(),
             })
         })
+        .take(CANDIDATES)
         .collect();
     let cap = recommendations::cap(&state.db, &batch.id, city).await?;
     let files = recommendations::files(&state.db, &batch.id, city).await?;

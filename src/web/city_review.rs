@@ -191,7 +191,7 @@ async fn score_save(
         .sheet;
     let mut errors = Errors::default();
     let mut field_errors = HashMap::new();
-    let mut scores = HashMap::new();
+    let mut scores = crate::domain::scoring::Scores::new();
     for c in &sheet.criteria {
         let raw = field(&pairs, &format!("score.{}", c.key));
         match parse_score(&raw) {

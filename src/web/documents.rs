@@ -63,7 +63,9 @@ async fn application(
                 .ok_or(AppError::NotFound)?;
             let json: serde_json::Value =
                 serde_json::from_str(&text).map_err(anyhow::Error::from)?;
-            AppDoc::from_snapshot(&json, v)
+            // The city's 审核意见 fills its box once the recommendation is submitted.
+            let opinion = crate::store::recommendations::submitted_opinion(&state.db, &id).await?;
+            AppDoc::from_snapshot(&json, v).with_city_opinion(opinion)
         }
         _ => {
             let (version, answers) = current_answers(&state, &app).await?;

@@ -154,6 +154,10 @@ async fn submission_locks_everything_until_the_province_reopens_with_a_reason() 
     assert_eq!(state_of(&app, &ids[1]).await, "submitted");
     let page = ent.get(&format!("/apply/{own}")).await;
     assert!(page.body.contains("已推荐至省经信厅"));
+    // The city's 审核意见 now fills its box on the 申报书.
+    let bytes = download(&app, &wuhan, &format!("/apply/{own}/document.docx")).await;
+    let doc = python("read_docx.py", &bytes, "docx");
+    assert!(doc.to_string().contains("经审核，同意推荐。"));
 
     // Locked: nothing changes, whatever is tried.
     let before = count(
@@ -561,4 +565,56 @@ async fn the_recommendation_table_has_the_citys_order_and_reasons() {
     );
     assert_eq!(x2["推荐表"]["rows"], x["推荐表"]["rows"]);
     assert!(app.audit_count("recommendation.change").await >= 4);
+}
+
+#[tokio::test]
+async fn a_city_without_its_own_sheet_scores_on_the_provinces_default() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let (_, id) = submitted(&app, "qiye1", 7).await;
+    let mut province = app.login("province", DEMO_PASSWORD).await;
+    let page = province.get("/province/scoring-sheet").await;
+    assert!(page.body.contains("上云投入与信息化基础"));
+    let r = province
+        .post(
+            "/province/scoring-sheet",
+            &[
+                ("_version", "0"),
+                ("name.0", "综合评价"),
+                ("description.0", "按通知要求综合评价"),
+                ("max.0", "100"),
+                ("weight.0", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let mut wuhan = app.login("wuhan", DEMO_PASSWORD).await;
+    let sheet = wuhan.get("/city/sheet").await;
+    assert!(sheet.body.contains("综合评价"));
+    pass(&mut wuhan, &id).await;
+    let page = wuhan.get(&format!("/city/applications/{id}/score")).await;
+    assert!(page.body.contains("综合评价（0–100分）"));
+    let r = wuhan
+        .post(
+            &format!("/city/applications/{id}/score"),
+            &[("_version", "0"), ("score.c1", "88.5")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // The city keeps the sheet it scored with when the province changes its default.
+    let r = province
+        .post(
+            "/province/scoring-sheet",
+            &[("_version", "1"), ("name.0", "新默认项"), ("max.0", "10")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let ranking = wuhan.get("/city/ranking").await;
+    assert!(ranking.body.contains("综合评价（平均）"));
+    assert!(ranking.body.contains("88.5"));
+    let overview = province
+        .get(&format!("/province/recommendations?batch={BATCH}"))
+        .await;
+    assert!(overview.body.contains("武汉市") && overview.body.contains("填报中"));
+    assert_eq!(app.audit_count("scoring_sheet.change").await, 2);
 }
