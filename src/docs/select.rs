@@ -24,6 +24,10 @@ pub struct Selected {
     pub submitted_version: i64,
     pub fingerprint: Option<String>,
     pub submitted_at: Option<Millis>,
+    /// 推荐理由, from the city's submitted recommendation.
+    pub reason: String,
+    /// 审核意见, from the city's submitted recommendation.
+    pub opinion: Option<String>,
 }
 
 /// One city's ordered list.
@@ -48,9 +52,10 @@ impl CitySelection {
 /// GB/T 2260 order, cities without any left out), each city's list in its
 /// order.
 ///
-/// Until cities submit their own recommendation lists, a city's list is its
-/// applications in the states submitted, city_passed or recommended, ordered
-/// by submission time. This is the one place to switch to the real list.
+/// A city that has submitted its recommendation contributes exactly that list,
+/// in its 推荐排序, with its 推荐理由 and 审核意见. A city that has not (yet)
+/// contributes what it has received so far: its applications in the states
+/// submitted, city_passed or recommended, by submission time, without reasons.
 pub async fn package_selection(
     db: &Db,
     batch_id: &str,
@@ -73,6 +78,8 @@ pub async fn package_selection(
             submitted_version: r.int(3),
             fingerprint: r.opt_text(4),
             submitted_at: r.opt_int(5),
+            reason: String::new(),
+            opinion: None,
         };
         match out.iter_mut().find(|c| c.code == code) {
             Some(c) => c.applications.push(sel),
@@ -83,6 +90,26 @@ pub async fn package_selection(
             }),
         }
     }
+    for rec in crate::store::recommendations::for_batch(db, batch_id).await? {
+        if !rec.submitted {
+            continue;
+        }
+        let items = crate::store::recommendations::items(db, batch_id, &rec.city_code).await?;
+        let Some(city) = out.iter_mut().find(|c| c.code == rec.city_code) else {
+            continue;
+        };
+        let received = std::mem::take(&mut city.applications);
+        city.applications = items
+            .iter()
+            .filter_map(|it| {
+                let mut sel = received.iter().find(|a| a.id == it.application_id)?.clone();
+                sel.reason = it.reason.clone();
+                sel.opinion = Some(it.opinion.clone()).filter(|o| !o.trim().is_empty());
+                Some(sel)
+            })
+            .collect();
+    }
+    out.retain(|c| !c.is_empty());
     let order = |code: &str| {
         region::cities()
             .iter()
@@ -98,8 +125,7 @@ pub async fn package_selection(
 }
 
 /// Loads one city's documents: each application's submitted snapshot, its
-/// 推荐表 row (rank = its place in the list; no 推荐理由 until cities give
-/// one) and an opener for its stamped scan. Scans are opened through
+/// 推荐表 row (rank = its place in the list, with the city's 推荐理由) and an opener for its stamped scan. Scans are opened through
 /// `rt` when the package reaches them, so this runs on a blocking thread.
 pub async fn load_city(
     db: &Db,
@@ -121,13 +147,14 @@ pub async fn load_city(
                     )
                 })?;
         let snapshot: Value = serde_json::from_str(&text)?;
-        let doc = AppDoc::from_snapshot(&snapshot, sel.submitted_version);
+        let doc = AppDoc::from_snapshot(&snapshot, sel.submitted_version)
+            .with_city_opinion(sel.opinion.clone());
         if let Some(stored) = &sel.fingerprint
             && doc.fingerprint.as_deref() != Some(stored.as_str())
         {
             anyhow::bail!("申报书 {} 的提交内容与其指纹不符", sel.id);
         }
-        let row = RecommendationRow::from_answers(def, &doc.answers, "", i as u32 + 1);
+        let row = RecommendationRow::from_answers(def, &doc.answers, &sel.reason, i as u32 + 1);
         let scan = scan_opener(db, files, &doc, &sel.id, rt.clone()).await?;
         entries.push(PackageEntry { row, doc, scan });
     }

@@ -158,6 +158,26 @@ async fn submission_locks_everything_until_the_province_reopens_with_a_reason() 
     let bytes = download(&app, &wuhan, &format!("/apply/{own}/document.docx")).await;
     let doc = python("read_docx.py", &bytes, "docx");
     assert!(doc.to_string().contains("经审核，同意推荐。"));
+    // The province package now holds exactly this list, in order, with reasons and opinions.
+    let sel = shenbao::docs::package_selection(&app.state.db, BATCH)
+        .await
+        .unwrap();
+    let wuhan_list = sel
+        .iter()
+        .find(|c| c.code == "420100")
+        .expect("wuhan in the package");
+    let got: Vec<&str> = wuhan_list
+        .applications
+        .iter()
+        .map(|a| a.id.as_str())
+        .collect();
+    assert_eq!(got, vec![own.as_str(), ids[0].as_str()]);
+    assert_eq!(wuhan_list.applications[0].reason, "推荐理由1");
+    assert_eq!(wuhan_list.applications[1].reason, "推荐理由2");
+    assert_eq!(
+        wuhan_list.applications[0].opinion.as_deref(),
+        Some("经审核，同意推荐。")
+    );
 
     // Locked: nothing changes, whatever is tried.
     let before = count(
