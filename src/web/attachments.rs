@@ -33,12 +33,13 @@ fn back(id: &str, msg: &str) -> Response {
     Redirect::to(&format!("/apply/{id}?error={}#attachments", urlencode(msg))).into_response()
 }
 
-/// Keeps a display name only: no path, no control characters, bounded length.
-fn clean_name(raw: &str) -> String {
+/// Keeps a display name only: no path, no control characters, bounded
+/// length; `fallback` when nothing is left.
+pub fn clean_name(raw: &str, fallback: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
     let s: String = base.chars().filter(|c| !c.is_control()).take(120).collect();
     if s.trim().is_empty() {
-        "附件".into()
+        fallback.into()
     } else {
         s.trim().to_string()
     }
@@ -100,7 +101,7 @@ async fn upload(
                         ),
                     ));
                 }
-                let file_name = clean_name(field.file_name().unwrap_or(""));
+                let file_name = clean_name(field.file_name().unwrap_or(""), "附件");
                 let per_file =
                     (slot.max_size_mb as u64 * crate::config::MB).min(state.config.max_file_bytes);
                 let remaining = state

@@ -54,16 +54,6 @@ fn readable_city(ctx: &Ctx, named: Option<&str>) -> AppResult<String> {
     }
 }
 
-fn clean_name(raw: &str) -> String {
-    let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
-    let s: String = base.chars().filter(|c| !c.is_control()).take(120).collect();
-    if s.trim().is_empty() {
-        "扫描件.pdf".into()
-    } else {
-        s.trim().to_string()
-    }
-}
-
 async fn upload(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -99,7 +89,8 @@ async fn upload(
                 let Some(kind) = kind else {
                     return Ok(back("请先选择文件类别。"));
                 };
-                let file_name = clean_name(field.file_name().unwrap_or(""));
+                let file_name =
+                    super::attachments::clean_name(field.file_name().unwrap_or(""), "扫描件.pdf");
                 let limit = MAX_SCAN.min(state.config.max_file_bytes);
                 let key = new_id();
                 let mut up = state
