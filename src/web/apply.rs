@@ -344,7 +344,7 @@ pub struct FormPage {
     pub notice: String,
     pub conflict: String,
     pub summary_html: String,
-    pub form_html: String,
+    pub form_html: std::sync::Arc<str>,
     pub slots: Vec<SlotView>,
     pub events: Vec<Event>,
     pub submitted_at: String,
@@ -383,6 +383,12 @@ async fn render_form(
     let deadline = deadline_for(state, &app).await?;
     // The summary sits on the same page as the fields it links to.
     let base = String::new();
+    // A stored version without messages renders the same every time.
+    let form_html = if report.is_none() && conflict.is_empty() {
+        form_html::render_version(&state.program.form, &app.id, version, answers, editable)
+    } else {
+        form_html::render(&state.program.form, answers, report, editable).into()
+    };
     let page = FormPage {
         page: Page::new(state, ctx, format!("申报书：{}", app.enterprise_name)),
         editable,
@@ -393,7 +399,7 @@ async fn render_form(
         summary_html: report
             .map(|r| form_html::summary(r, &base))
             .unwrap_or_default(),
-        form_html: form_html::render(&state.program.form, answers, report, editable),
+        form_html,
         slots: slot_views(state, &files, report),
         events,
         submitted_at: app

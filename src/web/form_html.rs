@@ -624,6 +624,47 @@ pub fn region_options(selected: &str) -> String {
     }
 }
 
+/// Rendered forms by (application, version, editable): a version's HTML never
+/// changes, so any process may keep it. Bounded; the oldest entries go first.
+static RENDERED: std::sync::LazyLock<std::sync::Mutex<RenderCache>> =
+    std::sync::LazyLock::new(|| std::sync::Mutex::new(RenderCache::default()));
+
+#[derive(Default)]
+struct RenderCache {
+    map: std::collections::HashMap<(String, i64, bool), std::sync::Arc<str>>,
+    order: std::collections::VecDeque<(String, i64, bool)>,
+}
+
+const RENDER_CACHE_ENTRIES: usize = 256;
+
+/// [`render`] without messages, for a stored version of an application.
+pub fn render_version(
+    form: &FormDef,
+    app_id: &str,
+    version: i64,
+    answers: &Value,
+    editable: bool,
+) -> std::sync::Arc<str> {
+    let key = (app_id.to_string(), version, editable);
+    if let Ok(cache) = RENDERED.lock()
+        && let Some(html) = cache.map.get(&key)
+    {
+        return html.clone();
+    }
+    let html: std::sync::Arc<str> = render(form, answers, None, editable).into();
+    if let Ok(mut cache) = RENDERED.lock()
+        && cache.map.insert(key.clone(), html.clone()).is_none()
+    {
+        cache.order.push_back(key);
+        while cache.order.len() > RENDER_CACHE_ENTRIES {
+            if let Some(old) = cache.order.pop_front() {
+                cache.map.remove(&old);
+            }
+        }
+    }
+    html
+}
+
 /// The form's sections (not the attachment slots) as HTML.
 pub fn render(form: &FormDef, answers: &Value, report: Option<&Report>, editable: bool) -> String {
     let mut r = R {
