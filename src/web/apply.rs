@@ -25,7 +25,7 @@ use crate::domain::form::{self, Report};
 use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::role::Role;
 use crate::store::applications::{
-    self, Application, DraftSummary, Event, NewApplication, SaveOutcome, VersionInfo,
+    self, Application, DraftSummary, Event, NewApplication, SaveOutcome,
 };
 use crate::store::attachments::{self, Attachment};
 use crate::store::batches::{self, BatchRow};
@@ -38,9 +38,6 @@ pub fn router() -> Router<AppState> {
         .route("/apply/start", post(start))
         .route("/apply/{id}", get(form_page).post(save))
         .route("/apply/{id}/autosave", post(autosave))
-        .route("/apply/{id}/versions", get(versions_page))
-        .route("/apply/{id}/diff", get(diff_page))
-        .route("/apply/{id}/submit", get(submit_page).post(submit))
 }
 
 /// The application `id` if the viewer may see it; others get "not found",
@@ -67,7 +64,7 @@ pub async fn load_visible(state: &AppState, ctx: &Ctx, id: &str) -> AppResult<Ap
 }
 
 /// The application `id` if it is the viewer's own (enterprise accounts only).
-async fn load_own(state: &AppState, ctx: &Ctx, id: &str) -> AppResult<Application> {
+pub(super) async fn load_own(state: &AppState, ctx: &Ctx, id: &str) -> AppResult<Application> {
     ctx.require_role(Role::Enterprise)?;
     load_visible(state, ctx, id).await
 }
@@ -423,7 +420,11 @@ pub async fn current_answers(state: &AppState, app: &Application) -> AppResult<(
     ))
 }
 
-fn report_with_attachments(state: &AppState, answers: &Value, files: &[Attachment]) -> Report {
+pub(super) fn report_with_attachments(
+    state: &AppState,
+    answers: &Value,
+    files: &[Attachment],
+) -> Report {
     let mut report = form::validate(&state.program.form, answers, state.today());
     let mut counts: Vec<(String, usize)> = Vec::new();
     for f in files {
@@ -489,7 +490,7 @@ async fn form_page(
     .into_response())
 }
 
-fn posted_version<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> i64 {
+pub(super) fn posted_version<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> i64 {
     pairs
         .iter()
         .find(|(k, _)| k.as_ref() == "_version")
@@ -607,302 +608,4 @@ async fn autosave(
     Ok(Html(body).into_response())
 }
 
-// ───────────────────────────── versions ─────────────────────────────
-
-#[derive(Template)]
-#[template(path = "apply_versions.html")]
-struct VersionsPage {
-    page: Page,
-    app: Application,
-    versions: Vec<VersionInfo>,
-}
-
-async fn versions_page(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-) -> AppResult<Html<String>> {
-    let app = load_visible(&state, &ctx, &id).await?;
-    let versions = applications::versions(&state.db, &id).await?;
-    let page = VersionsPage {
-        page: Page::new(&state, &ctx, "版本记录"),
-        app,
-        versions,
-    };
-    Ok(Html(page.render()?))
-}
-
-pub struct Change {
-    pub label: String,
-    pub before: String,
-    pub after: String,
-}
-
-#[derive(Template)]
-#[template(path = "apply_diff.html")]
-struct DiffPage {
-    page: Page,
-    app: Application,
-    a: i64,
-    b: i64,
-    changes: Vec<Change>,
-}
-
-#[derive(Deserialize)]
-struct DiffQuery {
-    a: i64,
-    b: i64,
-}
-
-/// The answers of a stored version (a submitted snapshot holds them under `content`).
-pub async fn version_answers(state: &AppState, id: &str, v: i64) -> AppResult<Value> {
-    let (kind, text) = applications::version_content(&state.db, id, v)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Ok(if kind == "submitted" {
-        value.get("content").cloned().unwrap_or(Value::Null)
-    } else {
-        value
-    })
-}
-
-fn flatten(v: &Value, prefix: &str, out: &mut Vec<(String, String)>) {
-    match v {
-        Value::Object(m) => {
-            for (k, x) in m {
-                let p = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten(x, &p, out);
-            }
-        }
-        Value::Array(a) if a.iter().all(|x| x.is_string()) => {
-            out.push((
-                prefix.to_string(),
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join("、"),
-            ));
-        }
-        Value::Array(a) => {
-            for (i, x) in a.iter().enumerate() {
-                flatten(x, &format!("{prefix}.{i}"), out);
-            }
-        }
-        Value::String(s) => out.push((prefix.to_string(), s.clone())),
-        Value::Bool(b) => out.push((prefix.to_string(), if *b { "是" } else { "否" }.into())),
-        Value::Number(n) => out.push((prefix.to_string(), n.to_string())),
-        Value::Null => {}
-    }
-}
-
-/// A readable label for an answer path: the field's label and the rest of the path.
-fn path_label(state: &AppState, path: &str) -> String {
-    let (head, rest) = path.split_once('.').unwrap_or((path, ""));
-    let label = state
-        .program
-        .form
-        .field(head)
-        .map_or(head.to_string(), |f| f.label.clone());
-    if rest.is_empty() {
-        label
-    } else {
-        format!("{label} › {rest}")
-    }
-}
-
-/// What changed between two answer documents, field by field.
-pub fn changes(state: &AppState, before: &Value, after: &Value) -> Vec<Change> {
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    flatten(before, "", &mut a);
-    flatten(after, "", &mut b);
-    let mut keys: Vec<&String> = a
-        .iter()
-        .map(|x| &x.0)
-        .chain(b.iter().map(|x| &x.0))
-        .collect();
-    keys.sort();
-    keys.dedup();
-    let get = |v: &[(String, String)], k: &str| {
-        v.iter()
-            .find(|x| x.0 == k)
-            .map(|x| x.1.clone())
-            .unwrap_or_default()
-    };
-    keys.into_iter()
-        .filter_map(|k| {
-            let (x, y) = (get(&a, k), get(&b, k));
-            (x.trim() != y.trim()).then(|| Change {
-                label: path_label(state, k),
-                before: x,
-                after: y,
-            })
-        })
-        .collect()
-}
-
-async fn diff_page(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-    Query(q): Query<DiffQuery>,
-) -> AppResult<Html<String>> {
-    let app = load_visible(&state, &ctx, &id).await?;
-    let before = version_answers(&state, &id, q.a).await?;
-    let after = version_answers(&state, &id, q.b).await?;
-    let page = DiffPage {
-        page: Page::new(&state, &ctx, "版本比较"),
-        changes: changes(&state, &before, &after),
-        app,
-        a: q.a,
-        b: q.b,
-    };
-    Ok(Html(page.render()?))
-}
-
-// ───────────────────────────── submission ─────────────────────────────
-
-#[derive(Template)]
-#[template(path = "apply_submit.html")]
-struct SubmitPage {
-    page: Page,
-    app: Application,
-    version: i64,
-    deadline: String,
-    late: bool,
-    summary_html: String,
-    ready: bool,
-    warnings: usize,
-    files: usize,
-    error: String,
-}
-
-async fn submit_check(
-    state: &AppState,
-    app: &Application,
-) -> AppResult<(i64, Value, Report, Vec<Attachment>, i64)> {
-    let (version, answers) = current_answers(state, app).await?;
-    let files = attachments::for_application(&state.db, &app.id).await?;
-    let report = report_with_attachments(state, &answers, &files);
-    let deadline = deadline_for(state, app).await?;
-    Ok((version, answers, report, files, deadline))
-}
-
-async fn render_submit(
-    state: &AppState,
-    ctx: &Ctx,
-    app: Application,
-    error: String,
-) -> AppResult<String> {
-    let (version, _, report, files, deadline) = submit_check(state, &app).await?;
-    let base = format!("/apply/{}?check=1", app.id);
-    let page = SubmitPage {
-        page: Page::new(state, ctx, "提交申报书"),
-        version,
-        deadline: clock::format_deadline(deadline),
-        late: state.clock.now() > deadline,
-        summary_html: form_html::summary(&report, &base),
-        ready: report.is_ok(),
-        warnings: report.warnings.len(),
-        files: files.len(),
-        error,
-        app,
-    };
-    Ok(page.render()?)
-}
-
-async fn submit_page(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-) -> AppResult<Response> {
-    let app = load_own(&state, &ctx, &id).await?;
-    if !app.state.editable() {
-        return Ok(Redirect::to(&format!("/apply/{id}")).into_response());
-    }
-    Ok(Html(render_submit(&state, &ctx, app, String::new()).await?).into_response())
-}
-
-async fn submit(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> AppResult<Response> {
-    let app = load_own(&state, &ctx, &id).await?;
-    let (version, answers, report, files, deadline) = submit_check(&state, &app).await?;
-    let now = state.clock.now();
-    let refuse = if now > deadline {
-        Some(format!(
-            "提交失败：本市州申报截止时间为{}，已过截止时间，不能提交。您的草稿已保留。",
-            clock::format_deadline(deadline)
-        ))
-    } else if !app.state.editable() {
-        Some(format!(
-            "申报书当前状态为“{}”，不能再次提交。",
-            app.state.label()
-        ))
-    } else if !report.is_ok() {
-        Some("申报书还有未完成的内容，请按提示修改后再提交。".to_string())
-    } else if posted_version(&pairs) != version {
-        Some("申报书在确认期间又被修改过，请核对后重新提交。".to_string())
-    } else if !pairs.iter().any(|(k, v)| k == "confirm" && v == "yes") {
-        Some("请勾选确认后再提交。".to_string())
-    } else {
-        None
-    };
-    if let Some(msg) = refuse {
-        let body = render_submit(&state, &ctx, app, msg).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(body)).into_response());
-    }
-    let snapshot = serde_json::json!({
-        "application": app.id,
-        "enterprise": { "name": app.enterprise_name, "credit_code": app.credit_code },
-        "content": answers,
-        "attachments": files.iter().map(|f| serde_json::json!({
-            "slot": f.slot, "file_name": f.file_name, "sha256": f.sha256, "size": f.size,
-        })).collect::<Vec<_>>(),
-    });
-    // The fingerprint covers the content, not the uploads: the stamped scan
-    // (itself an upload) carries the fingerprint printed in the draft's footer,
-    // which equals this one when nothing changed after printing.
-    let fingerprint = form::fingerprint(&snapshot["content"]);
-    let user = ctx.require_user()?;
-    let mut extra = Batch::new();
-    applications::snapshot(
-        &mut extra,
-        &id,
-        version,
-        &form::canonical_json(&snapshot),
-        &fingerprint,
-        &user.username,
-        now,
-    );
-    let reason = format!("提交第{}版，指纹 {}", version + 1, &fingerprint[..12]);
-    match applications::transition(
-        &state.db,
-        &app,
-        AppStateKind::Submitted,
-        Role::Enterprise,
-        &ctx.actor(),
-        &reason,
-        extra,
-        now,
-    )
-    .await
-    {
-        Ok(()) => Ok(Redirect::to(&format!("/apply/{id}?submitted=1")).into_response()),
-        Err(applications::TransitionError::Stale) => {
-            let app = load_own(&state, &ctx, &id).await?;
-            let body =
-                render_submit(&state, &ctx, app, "申报书状态已变化，请核对后重试。".into()).await?;
-            Ok((StatusCode::CONFLICT, Html(body)).into_response())
-        }
-        Err(applications::TransitionError::Forbidden) => Err(AppError::Forbidden),
-        Err(applications::TransitionError::Store(e)) => Err(e.into()),
-    }
-}
+pub use super::versions::{Change, changes, version_answers};

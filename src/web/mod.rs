@@ -24,6 +24,8 @@ pub mod page;
 pub mod province;
 pub mod province_city;
 pub mod public;
+pub mod submission;
+pub mod versions;
 
 use std::sync::Arc;
 
@@ -62,6 +64,8 @@ pub fn router(state: AppState) -> Router {
         .merge(public::router())
         .merge(account::router())
         .merge(apply::router())
+        .merge(versions::router())
+        .merge(submission::router())
         .merge(attachments::router())
         .merge(documents::router())
         .merge(exports::router())

@@ -1,0 +1,177 @@
+//! An application's version history and the differences between two versions.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::Html;
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::AppState;
+use super::apply::load_visible;
+use super::context::Ctx;
+use super::error::{AppError, AppResult};
+use super::page::Page;
+use crate::store::applications::{self, Application, VersionInfo};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/apply/{id}/versions", get(versions_page))
+        .route("/apply/{id}/diff", get(diff_page))
+}
+
+#[derive(Template)]
+#[template(path = "apply_versions.html")]
+struct VersionsPage {
+    page: Page,
+    app: Application,
+    versions: Vec<VersionInfo>,
+}
+
+async fn versions_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> AppResult<Html<String>> {
+    let app = load_visible(&state, &ctx, &id).await?;
+    let versions = applications::versions(&state.db, &id).await?;
+    let page = VersionsPage {
+        page: Page::new(&state, &ctx, "版本记录"),
+        app,
+        versions,
+    };
+    Ok(Html(page.render()?))
+}
+
+pub struct Change {
+    pub label: String,
+    pub before: String,
+    pub after: String,
+}
+
+#[derive(Template)]
+#[template(path = "apply_diff.html")]
+struct DiffPage {
+    page: Page,
+    app: Application,
+    a: i64,
+    b: i64,
+    changes: Vec<Change>,
+}
+
+#[derive(Deserialize)]
+struct DiffQuery {
+    a: i64,
+    b: i64,
+}
+
+/// The answers of a stored version (a submitted snapshot holds them under `content`).
+pub async fn version_answers(state: &AppState, id: &str, v: i64) -> AppResult<Value> {
+    let (kind, text) = applications::version_content(&state.db, id, v)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Ok(if kind == "submitted" {
+        value.get("content").cloned().unwrap_or(Value::Null)
+    } else {
+        value
+    })
+}
+
+fn flatten(v: &Value, prefix: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(x, &p, out);
+            }
+        }
+        Value::Array(a) if a.iter().all(|x| x.is_string()) => {
+            out.push((
+                prefix.to_string(),
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join("、"),
+            ));
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                flatten(x, &format!("{prefix}.{i}"), out);
+            }
+        }
+        Value::String(s) => out.push((prefix.to_string(), s.clone())),
+        Value::Bool(b) => out.push((prefix.to_string(), if *b { "是" } else { "否" }.into())),
+        Value::Number(n) => out.push((prefix.to_string(), n.to_string())),
+        Value::Null => {}
+    }
+}
+
+/// A readable label for an answer path: the field's label and the rest of the path.
+fn path_label(state: &AppState, path: &str) -> String {
+    let (head, rest) = path.split_once('.').unwrap_or((path, ""));
+    let label = state
+        .program
+        .form
+        .field(head)
+        .map_or(head.to_string(), |f| f.label.clone());
+    if rest.is_empty() {
+        label
+    } else {
+        format!("{label} › {rest}")
+    }
+}
+
+/// What changed between two answer documents, field by field.
+pub fn changes(state: &AppState, before: &Value, after: &Value) -> Vec<Change> {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    flatten(before, "", &mut a);
+    flatten(after, "", &mut b);
+    let mut keys: Vec<&String> = a
+        .iter()
+        .map(|x| &x.0)
+        .chain(b.iter().map(|x| &x.0))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    let get = |v: &[(String, String)], k: &str| {
+        v.iter()
+            .find(|x| x.0 == k)
+            .map(|x| x.1.clone())
+            .unwrap_or_default()
+    };
+    keys.into_iter()
+        .filter_map(|k| {
+            let (x, y) = (get(&a, k), get(&b, k));
+            (x.trim() != y.trim()).then(|| Change {
+                label: path_label(state, k),
+                before: x,
+                after: y,
+            })
+        })
+        .collect()
+}
+
+async fn diff_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Query(q): Query<DiffQuery>,
+) -> AppResult<Html<String>> {
+    let app = load_visible(&state, &ctx, &id).await?;
+    let before = version_answers(&state, &id, q.a).await?;
+    let after = version_answers(&state, &id, q.b).await?;
+    let page = DiffPage {
+        page: Page::new(&state, &ctx, "版本比较"),
+        changes: changes(&state, &before, &after),
+        app,
+        a: q.a,
+        b: q.b,
+    };
+    Ok(Html(page.render()?))
+}
