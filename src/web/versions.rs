@@ -35,7 +35,11 @@ async fn versions_page(
     Path(id): Path<String>,
 ) -> AppResult<Html<String>> {
     let app = load_visible(&state, &ctx, &id).await?;
-    let versions = applications::versions(&state.db, &id).await?;
+    let mut versions = applications::versions(&state.db, &id).await?;
+    // Drafts are the enterprise's own working copies: officials see what was submitted.
+    if !owns(&ctx, &app) {
+        versions.retain(|v| v.kind == "submitted");
+    }
     let page = VersionsPage {
         page: Page::new(&state, &ctx, "版本记录"),
         app,
@@ -67,6 +71,28 @@ struct DiffQuery {
 }
 
 /// The answers of a stored version (a submitted snapshot holds them under `content`).
+fn owns(ctx: &Ctx, app: &Application) -> bool {
+    ctx.user.as_ref().is_some_and(|u| u.id == app.enterprise_id)
+}
+
+/// A version's answers, refused (as not found) when only submitted versions may be shown.
+async fn visible_version(
+    state: &AppState,
+    id: &str,
+    v: i64,
+    submitted_only: bool,
+) -> AppResult<Value> {
+    if submitted_only {
+        let (kind, _) = applications::version_content(&state.db, id, v)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if kind != "submitted" {
+            return Err(AppError::NotFound);
+        }
+    }
+    version_answers(state, id, v).await
+}
+
 pub async fn version_answers(state: &AppState, id: &str, v: i64) -> AppResult<Value> {
     let (kind, text) = applications::version_content(&state.db, id, v)
         .await?
@@ -164,8 +190,9 @@ async fn diff_page(
     Query(q): Query<DiffQuery>,
 ) -> AppResult<Html<String>> {
     let app = load_visible(&state, &ctx, &id).await?;
-    let before = version_answers(&state, &id, q.a).await?;
-    let after = version_answers(&state, &id, q.b).await?;
+    let submitted_only = !owns(&ctx, &app);
+    let before = visible_version(&state, &id, q.a, submitted_only).await?;
+    let after = visible_version(&state, &id, q.b, submitted_only).await?;
     let page = DiffPage {
         page: Page::new(&state, &ctx, "版本比较"),
         changes: changes(&state, &before, &after),

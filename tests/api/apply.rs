@@ -511,6 +511,14 @@ async fn another_enterprise_can_neither_read_nor_change_nor_download() {
         wuhan.get(&format!("/apply/{id}")).await.status,
         StatusCode::OK
     );
+    // Officials see submitted versions only, never the enterprise's working drafts.
+    let versions = wuhan.get(&format!("/apply/{id}/versions")).await;
+    assert!(versions.body.contains("提交版本"));
+    assert!(!versions.body.contains("<td>草稿</td>"));
+    assert_eq!(
+        wuhan.get(&format!("/apply/{id}/diff?a=1&b=2")).await.status,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(
         wuhan.get(&format!("/files/{att}")).await.status,
         StatusCode::OK
