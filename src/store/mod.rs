@@ -242,6 +242,15 @@ impl Db {
         }
     }
 
+    /// Runs a read-only request's work with all its reads in one snapshot
+    /// (SQLite: one read transaction; PostgreSQL: unchanged).
+    pub async fn read_scope<F: std::future::Future>(&self, fut: F) -> F::Output {
+        match self {
+            Db::Sqlite(_) => sqlite::read_scope(fut).await,
+            Db::Postgres(_) => fut.await,
+        }
+    }
+
     pub async fn ping(&self) -> bool {
         self.query("SELECT 1", Vec::new()).await.is_ok()
     }

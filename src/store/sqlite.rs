@@ -30,6 +30,27 @@ const MAX_IDLE_READERS: usize = 16;
 
 type Job = (Batch, oneshot::Sender<Result<Vec<u64>>>);
 
+type ScopedReader = Arc<Mutex<Option<(SqliteDb, Connection)>>>;
+
+tokio::task_local! {
+    static READ_SCOPE: ScopedReader;
+}
+
+/// Runs `fut` with its SQLite reads in one read transaction (one snapshot,
+/// one lock acquisition), ended when `fut` completes. For requests that only
+/// read: a write made inside the scope is not seen by its later reads.
+pub async fn read_scope<F: std::future::Future>(fut: F) -> F::Output {
+    let slot: ScopedReader = Arc::new(Mutex::new(None));
+    let out = READ_SCOPE.scope(slot.clone(), fut).await;
+    let taken = slot.lock().ok().and_then(|mut g| g.take());
+    if let Some((db, conn)) = taken {
+        if conn.execute_batch("COMMIT").is_ok() {
+            db.give_back(conn);
+        }
+    }
+    out
+}
+
 #[derive(Clone)]
 pub struct SqliteDb {
     inner: Arc<Inner>,
@@ -173,23 +194,53 @@ impl SqliteDb {
         Ok(SqliteDb { inner })
     }
 
-    pub fn query(&self, sql: &'static str, params: Vec<Value>) -> Result<Vec<Row>> {
+    fn take_reader(&self) -> Result<Connection> {
         let pooled = self
             .inner
             .readers
             .lock()
             .map_err(|_| StoreError::Other("pool poisoned".into()))?
             .pop();
-        let conn = match pooled {
-            Some(c) => c,
-            None => open_conn(&self.inner.path, true).map_err(err)?,
-        };
-        let out = run_query(&conn, sql, &params).map_err(err);
+        match pooled {
+            Some(c) => Ok(c),
+            None => open_conn(&self.inner.path, true).map_err(err),
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
         if let Ok(mut pool) = self.inner.readers.lock()
             && pool.len() < MAX_IDLE_READERS
         {
             pool.push(conn);
         }
+    }
+
+    pub fn query(&self, sql: &'static str, params: Vec<Value>) -> Result<Vec<Row>> {
+        // Inside a read scope, every read of the request shares one snapshot
+        // and takes the WAL read lock once.
+        let scoped = READ_SCOPE.try_with(|slot| {
+            let mut guard = slot.lock().ok()?;
+            if guard.is_none() {
+                let conn = self.take_reader().ok()?;
+                if conn.execute_batch("BEGIN").is_err() {
+                    self.give_back(conn);
+                    return None;
+                }
+                *guard = Some((self.clone(), conn));
+            }
+            match guard.as_ref() {
+                Some((db, conn)) if Arc::ptr_eq(&db.inner, &self.inner) => {
+                    Some(run_query(conn, sql, &params).map_err(err))
+                }
+                _ => None,
+            }
+        });
+        if let Ok(Some(out)) = scoped {
+            return out;
+        }
+        let conn = self.take_reader()?;
+        let out = run_query(&conn, sql, &params).map_err(err);
+        self.give_back(conn);
         out
     }
 

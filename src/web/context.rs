@@ -341,7 +341,12 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
 
     let clear_session = ctx.expired;
     req.extensions_mut().insert(ctx);
-    let mut resp = next.run(req).await;
+    // A read-only request reads from one snapshot (SQLite: one read transaction).
+    let mut resp = if unsafe_method {
+        next.run(req).await
+    } else {
+        state.db.read_scope(next.run(req)).await
+    };
     if let Some(t) = new_csrf_cookie {
         resp.headers_mut().append(
             header::SET_COOKIE,
