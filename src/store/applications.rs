@@ -58,14 +58,26 @@ impl Application {
     }
 }
 
+/// The one application matching a `WHERE` clause over its columns.
+async fn one_where(
+    db: &Db,
+    sql: &'static str,
+    params: Vec<crate::store::Value>,
+) -> Result<Option<Application>> {
+    Ok(db
+        .query_opt(sql, params)
+        .await?
+        .as_ref()
+        .map(Application::from_row))
+}
+
 pub async fn by_id(db: &Db, id: &str) -> Result<Option<Application>> {
-    let row = db
-        .query_opt(
-            concat!("SELECT ", app_cols!(), " FROM applications WHERE id = $1"),
-            params![id],
-        )
-        .await?;
-    Ok(row.as_ref().map(Application::from_row))
+    one_where(
+        db,
+        concat!("SELECT ", app_cols!(), " FROM applications WHERE id = $1"),
+        params![id],
+    )
+    .await
 }
 
 /// The enterprise's application in `batch_id`, if it started one.
@@ -74,17 +86,16 @@ pub async fn for_enterprise(
     batch_id: &str,
     enterprise_id: &str,
 ) -> Result<Option<Application>> {
-    let row = db
-        .query_opt(
-            concat!(
-                "SELECT ",
-                app_cols!(),
-                " FROM applications WHERE batch_id = $1 AND enterprise_id = $2"
-            ),
-            params![batch_id, enterprise_id],
-        )
-        .await?;
-    Ok(row.as_ref().map(Application::from_row))
+    one_where(
+        db,
+        concat!(
+            "SELECT ",
+            app_cols!(),
+            " FROM applications WHERE batch_id = $1 AND enterprise_id = $2"
+        ),
+        params![batch_id, enterprise_id],
+    )
+    .await
 }
 
 pub async fn for_credit_code(
@@ -92,17 +103,16 @@ pub async fn for_credit_code(
     batch_id: &str,
     credit_code: &str,
 ) -> Result<Option<Application>> {
-    let row = db
-        .query_opt(
-            concat!(
-                "SELECT ",
-                app_cols!(),
-                " FROM applications WHERE batch_id = $1 AND credit_code = $2"
-            ),
-            params![batch_id, credit_code],
-        )
-        .await?;
-    Ok(row.as_ref().map(Application::from_row))
+    one_where(
+        db,
+        concat!(
+            "SELECT ",
+            app_cols!(),
+            " FROM applications WHERE batch_id = $1 AND credit_code = $2"
+        ),
+        params![batch_id, credit_code],
+    )
+    .await
 }
 
 /// The current version and its answers (JSON text). Content lives only in

@@ -33,6 +33,38 @@ fn back(id: &str, msg: &str) -> Response {
     Redirect::to(&format!("/apply/{id}?error={}#attachments", urlencode(msg))).into_response()
 }
 
+/// Why streaming an uploaded field into the file store failed.
+pub enum StreamError {
+    /// Refused by the store (too large, wrong type, empty, disk).
+    Put(PutError),
+    /// The client's body ended early or was malformed.
+    Interrupted,
+}
+
+/// Streams one multipart field into the file store under `key`, at most
+/// `limit` bytes, never holding it whole in memory; the partial file is
+/// removed on any failure.
+pub async fn stream_field(
+    state: &AppState,
+    mut field: axum::extract::multipart::Field<'_>,
+    key: &str,
+    limit: u64,
+) -> Result<crate::files::Stored, StreamError> {
+    let mut up = state
+        .files
+        .create(key, limit)
+        .await
+        .map_err(StreamError::Put)?;
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => up.write(&chunk).await.map_err(StreamError::Put)?,
+            Ok(None) => break,
+            Err(_) => return Err(StreamError::Interrupted),
+        }
+    }
+    up.finish().await.map_err(StreamError::Put)
+}
+
 /// Keeps a display name only: no path, no control characters, bounded
 /// length; `fallback` when nothing is left.
 pub fn clean_name(raw: &str, fallback: &str) -> String {
@@ -110,36 +142,22 @@ async fn upload(
                     .saturating_sub(used - replace.map_or(0, |a| a.size as u64));
                 let limit = per_file.min(remaining);
                 let storage_key = new_id();
-                let mut up = state
-                    .files
-                    .create(&storage_key, limit)
-                    .await
-                    .map_err(anyhow::Error::from)?;
-                let mut field = field;
-                loop {
-                    match field.chunk().await {
-                        Ok(Some(chunk)) => {
-                            if let Err(e) = up.write(&chunk).await {
-                                let msg = match e {
-                                    PutError::TooLarge(_) if limit < per_file => format!(
-                                        "本申报书附件总大小不能超过{}，剩余可用{}，请压缩后上传。",
-                                        crate::files::human_size(
-                                            state.config.max_application_bytes
-                                        ),
-                                        crate::files::human_size(remaining)
-                                    ),
-                                    e => format!("“{file_name}”上传失败：{e}"),
-                                };
-                                return Ok(back(&id, &msg));
-                            }
-                        }
-                        Ok(None) => break,
-                        Err(_) => return Ok(back(&id, "上传中断，请重新上传。")),
-                    }
-                }
-                let stored = match up.finish().await {
+                let stored = match stream_field(&state, field, &storage_key, limit).await {
                     Ok(s) => s,
-                    Err(e) => return Ok(back(&id, &format!("“{file_name}”上传失败：{e}"))),
+                    Err(StreamError::Interrupted) => {
+                        return Ok(back(&id, "上传中断，请重新上传。"));
+                    }
+                    Err(StreamError::Put(PutError::TooLarge(_))) if limit < per_file => {
+                        let msg = format!(
+                            "本申报书附件总大小不能超过{}，剩余可用{}，请压缩后上传。",
+                            crate::files::human_size(state.config.max_application_bytes),
+                            crate::files::human_size(remaining)
+                        );
+                        return Ok(back(&id, &msg));
+                    }
+                    Err(StreamError::Put(e)) => {
+                        return Ok(back(&id, &format!("“{file_name}”上传失败：{e}")));
+                    }
                 };
                 let ext_ok = slot.types.iter().any(|t| match stored.kind {
                     crate::files::FileKind::Pdf => t == "pdf",

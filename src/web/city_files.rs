@@ -93,27 +93,16 @@ async fn upload(
                     super::attachments::clean_name(field.file_name().unwrap_or(""), "扫描件.pdf");
                 let limit = MAX_SCAN.min(state.config.max_file_bytes);
                 let key = new_id();
-                let mut up = state
-                    .files
-                    .create(&key, limit)
-                    .await
-                    .map_err(anyhow::Error::from)?;
-                let mut field = field;
-                loop {
-                    match field.chunk().await {
-                        Ok(Some(chunk)) => {
-                            if let Err(e) = up.write(&chunk).await {
-                                return Ok(back(&format!("“{file_name}”上传失败：{e}")));
-                            }
+                let stored =
+                    match super::attachments::stream_field(&state, field, &key, limit).await {
+                        Ok(s) => s,
+                        Err(super::attachments::StreamError::Interrupted) => {
+                            return Ok(back("上传中断，请重新上传。"));
                         }
-                        Ok(None) => break,
-                        Err(_) => return Ok(back("上传中断，请重新上传。")),
-                    }
-                }
-                let stored = match up.finish().await {
-                    Ok(s) => s,
-                    Err(e) => return Ok(back(&format!("“{file_name}”上传失败：{e}"))),
-                };
+                        Err(super::attachments::StreamError::Put(e)) => {
+                            return Ok(back(&format!("“{file_name}”上传失败：{e}")));
+                        }
+                    };
                 if stored.kind != Sniffed::Pdf {
                     let _ = state.files.delete(&key).await;
                     return Ok(back(&format!(
