@@ -105,6 +105,24 @@ pub async fn enterprise_deadline(db: &Db, batch: &BatchRow, city_code: &str) -> 
     Ok(row.map_or(batch.enterprise_deadline, |r| r.int(0)))
 }
 
+/// The enterprise deadline of `city_code` in batch `batch_id` (its own if
+/// the province set one, else the batch's), in one statement.
+pub async fn city_enterprise_deadline(
+    db: &Db,
+    batch_id: &str,
+    city_code: &str,
+) -> Result<Option<Millis>> {
+    let row = db
+        .query_opt(
+            "SELECT COALESCE((SELECT d.enterprise_deadline FROM city_deadlines d \
+             WHERE d.batch_id = $1 AND d.city_code = $2), b.enterprise_deadline) \
+             FROM batches b WHERE b.id = $1",
+            params![batch_id, city_code],
+        )
+        .await?;
+    Ok(row.map(|r| r.int(0)))
+}
+
 pub fn set_city_deadline(b: &mut Batch, batch_id: &str, city_code: &str, deadline: Millis) {
     b.push(
         "INSERT INTO city_deadlines (batch_id, city_code, enterprise_deadline) VALUES ($1, $2, $3) \

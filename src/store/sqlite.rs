@@ -5,6 +5,7 @@
 //! disk; a failing batch does not disturb its neighbours.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -26,6 +27,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/sqlite/0004_exports.sql")),
 ];
 const MAX_GROUP: usize = 512;
+/// WAL frames (4 KiB pages) after which the writer itself finishes the
+/// checkpoint, so that the next commit starts the WAL again from its
+/// beginning. Under a constant stream of commits a background checkpoint
+/// never catches up, and an ever-growing WAL makes every page lookup of
+/// every reader slower (and fills the disk).
+const WAL_RESTART_FRAMES: i64 = 4096;
 const MAX_IDLE_READERS: usize = 16;
 
 type Job = (Batch, oneshot::Sender<Result<Vec<u64>>>);
@@ -172,16 +179,20 @@ impl SqliteDb {
             std::fs::create_dir_all(dir)?;
         }
         let conn = open_conn(path, false)?;
-        // Checkpoints run on their own thread, so commits never wait for one.
+        // Checkpoints run on their own thread; the writer only finishes one
+        // when the WAL has grown (see `WAL_RESTART_FRAMES`).
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0; \
+             PRAGMA journal_size_limit = 67108864;",
         )?;
         migrate(&conn)?;
         let checkpointer = open_conn(path, false)?;
         let (tx, rx) = mpsc::channel::<Job>();
+        let restart = Arc::new(AtomicBool::new(false));
+        let wanted = restart.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx))?;
+            .spawn(move || writer_loop(conn, rx, &wanted))?;
         let inner = Arc::new(Inner {
             path: path.to_path_buf(),
             readers: Mutex::new(Vec::new()),
@@ -190,7 +201,7 @@ impl SqliteDb {
         let weak = Arc::downgrade(&inner);
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
-            .spawn(move || checkpoint_loop(checkpointer, weak))?;
+            .spawn(move || checkpoint_loop(checkpointer, weak, &restart))?;
         Ok(SqliteDb { inner })
     }
 
@@ -270,21 +281,24 @@ fn apply(conn: &Connection, batch: &Batch) -> Result<Vec<u64>> {
 }
 
 /// Copies the WAL back into the database file in the background (PASSIVE:
-/// never blocks readers or the writer). Ends when the database is dropped.
-fn checkpoint_loop(conn: Connection, db: std::sync::Weak<Inner>) {
+/// never blocks readers or the writer). When the WAL has grown past
+/// `WAL_RESTART_FRAMES`, asks the writer to finish the job between two
+/// commits. Ends when the database is dropped.
+fn checkpoint_loop(conn: Connection, db: std::sync::Weak<Inner>, restart: &AtomicBool) {
     loop {
-        std::thread::sleep(std::time::Duration::from_millis(500));
-        if db.upgrade().is_none()
-            || conn
-                .execute_batch("PRAGMA wal_checkpoint(PASSIVE)")
-                .is_err()
-        {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        if db.upgrade().is_none() {
             break;
+        }
+        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)) {
+            Ok(frames) if frames > WAL_RESTART_FRAMES => restart.store(true, Ordering::Relaxed),
+            Ok(_) => {}
+            Err(_) => break,
         }
     }
 }
 
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, restart: &AtomicBool) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
@@ -295,17 +309,18 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
         }
         let mut results: Vec<Result<Vec<u64>>> = Vec::with_capacity(jobs.len());
         let committed = (|| -> rusqlite::Result<()> {
-            conn.execute_batch("BEGIN IMMEDIATE")?;
+            conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
             for (batch, _) in &jobs {
-                conn.execute_batch("SAVEPOINT b")?;
+                conn.prepare_cached("SAVEPOINT b")?.execute([])?;
                 let r = apply(&conn, batch);
                 if r.is_err() {
-                    conn.execute_batch("ROLLBACK TO b")?;
+                    conn.prepare_cached("ROLLBACK TO b")?.execute([])?;
                 }
-                conn.execute_batch("RELEASE b")?;
+                conn.prepare_cached("RELEASE b")?.execute([])?;
                 results.push(r);
             }
-            conn.execute_batch("COMMIT")
+            conn.prepare_cached("COMMIT")?.execute([])?;
+            Ok(())
         })();
         if let Err(e) = committed {
             let _ = conn.execute_batch("ROLLBACK");
@@ -317,6 +332,13 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
         }
         for ((_, reply), r) in jobs.into_iter().zip(results) {
             let _ = reply.send(r);
+        }
+        // No commit can slip in while this thread checkpoints, so the
+        // checkpoint reaches the end of the WAL (the background thread has
+        // already copied most of it) and the next commit starts the WAL
+        // again from its beginning.
+        if restart.swap(false, Ordering::Relaxed) {
+            let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
         }
     }
 }

@@ -83,10 +83,9 @@ pub async fn deadline_for(state: &AppState, app: &Application) -> AppResult<i64>
     {
         return Ok(d);
     }
-    let batch = batches::by_id(&state.db, &app.batch_id)
+    batches::city_enterprise_deadline(&state.db, &app.batch_id, &app.city_code)
         .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(batches::enterprise_deadline(&state.db, &batch, &app.city_code).await?)
+        .ok_or(AppError::NotFound)
 }
 
 // ───────────────────────────── eligibility ─────────────────────────────
@@ -362,29 +361,43 @@ struct FormQuery {
     error: Option<String>,
 }
 
+/// Whether `ctx` sees `app` as an editable form (its owner, in draft or returned).
+fn editable_by(app: &Application, ctx: &Ctx) -> bool {
+    app.state.editable() && ctx.user.as_ref().is_some_and(|u| u.id == app.enterprise_id)
+}
+
+/// The form's HTML: already rendered for this version, or from its answers.
+enum FormBody<'a> {
+    Rendered(std::sync::Arc<str>),
+    Answers(&'a Value),
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn render_form(
     state: &AppState,
     ctx: &Ctx,
     app: Application,
-    answers: &Value,
+    body: FormBody<'_>,
     version: i64,
     report: Option<&Report>,
     notice: String,
     conflict: String,
 ) -> AppResult<String> {
-    let editable =
-        app.state.editable() && ctx.user.as_ref().is_some_and(|u| u.id == app.enterprise_id);
+    let editable = editable_by(&app, ctx);
     let files = attachments::for_application(&state.db, &app.id).await?;
     let events = applications::events(&state.db, &app.id).await?;
     let deadline = deadline_for(state, &app).await?;
     // The summary sits on the same page as the fields it links to.
     let base = String::new();
     // A stored version without messages renders the same every time.
-    let form_html = if report.is_none() && conflict.is_empty() {
-        form_html::render_version(&state.program.form, &app.id, version, answers, editable)
-    } else {
-        form_html::render(&state.program.form, answers, report, editable).into()
+    let form_html = match body {
+        FormBody::Rendered(html) => html,
+        FormBody::Answers(answers) if report.is_none() && conflict.is_empty() => {
+            form_html::render_version(&state.program.form, &app.id, version, answers, editable)
+        }
+        FormBody::Answers(answers) => {
+            form_html::render(&state.program.form, answers, report, editable).into()
+        }
     };
     let page = FormPage {
         page: Page::new(state, ctx, format!("申报书：{}", app.enterprise_name)),
@@ -447,7 +460,17 @@ async fn form_page(
     Query(q): Query<FormQuery>,
 ) -> AppResult<Response> {
     let app = load_visible(&state, &ctx, &id).await?;
-    let (version, answers) = current_answers(&state, &app).await?;
+    let show_report = q.saved.is_some() || q.check.is_some();
+    // A version already rendered needs neither its content read nor parsed.
+    let rendered = if show_report {
+        None
+    } else {
+        form_html::rendered(&app.id, app.version, editable_by(&app, &ctx))
+    };
+    let (version, answers) = match rendered {
+        Some(_) => (app.version, Value::Null),
+        None => current_answers(&state, &app).await?,
+    };
     let mut notice = String::new();
     if let Some(v) = q.saved {
         notice = format!(
@@ -467,7 +490,6 @@ async fn form_page(
     if let Some(e) = q.error {
         notice = e.chars().take(300).collect();
     }
-    let show_report = q.saved.is_some() || q.check.is_some();
     let report = if show_report && app.state.editable() {
         let files = attachments::for_application(&state.db, &app.id).await?;
         Some(report_with_attachments(&state, &answers, &files))
@@ -479,7 +501,10 @@ async fn form_page(
             &state,
             &ctx,
             app,
-            &answers,
+            match rendered {
+                Some(html) => FormBody::Rendered(html),
+                None => FormBody::Answers(&answers),
+            },
             version,
             report.as_ref(),
             notice,
@@ -501,7 +526,7 @@ pub(super) fn posted_version<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> 
 /// Decodes an urlencoded form body, borrowing where nothing was escaped
 /// (the hot path of the deadline rush: drafts of several kilobytes).
 fn form_pairs(body: &[u8]) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
-    form_urlencoded::parse(body).collect()
+    form_io::parse_form(body)
 }
 
 /// Saves the posted form as a new draft version. Ownership, state and version
@@ -564,7 +589,7 @@ async fn save(
                 &state,
                 &ctx,
                 app,
-                &answers,
+                FormBody::Answers(&answers),
                 current,
                 None,
                 String::new(),

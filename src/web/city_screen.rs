@@ -273,10 +273,9 @@ async fn render(
 
 /// The city's deadline for enterprises (the batch's unless the province set the city's own).
 async fn enterprise_deadline(state: &AppState, app: &Application) -> AppResult<i64> {
-    let batch = batches::by_id(&state.db, &app.batch_id)
+    batches::city_enterprise_deadline(&state.db, &app.batch_id, &app.city_code)
         .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(batches::enterprise_deadline(&state.db, &batch, &app.city_code).await?)
+        .ok_or(AppError::NotFound)
 }
 
 async fn view(

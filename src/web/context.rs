@@ -158,21 +158,6 @@ fn cross_site(headers: &HeaderMap) -> bool {
     false
 }
 
-/// The value of `name` in an urlencoded body, found without decoding the
-/// rest (forms carry kilobytes of text; the token is one short ASCII field).
-fn form_field(body: &[u8], name: &str) -> Option<String> {
-    body.split(|b| *b == b'&').find_map(|pair| {
-        let eq = pair.iter().position(|b| *b == b'=')?;
-        (&pair[..eq] == name.as_bytes()).then(|| {
-            serde_urlencoded::from_bytes::<Vec<(String, String)>>(pair)
-                .ok()
-                .and_then(|mut v| v.pop())
-                .map(|(_, v)| v)
-                .unwrap_or_default()
-        })
-    })
-}
-
 /// Loads the session, checks CSRF on unsafe methods, adds security headers.
 pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let now = state.clock.now();
@@ -290,7 +275,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
             match to_bytes(body, MAX_FORM_BODY).await {
                 Ok(bytes) => {
                     if offered.is_none() {
-                        offered = form_field(&bytes, "_csrf");
+                        offered = super::form_io::form_field(&bytes, "_csrf");
                     }
                     Body::from(bytes)
                 }
@@ -307,7 +292,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
                 offered = parts
                     .uri
                     .query()
-                    .and_then(|q| form_field(q.as_bytes(), "_csrf"));
+                    .and_then(|q| super::form_io::form_field(q.as_bytes(), "_csrf"));
             }
             body
         };

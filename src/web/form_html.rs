@@ -645,12 +645,10 @@ pub fn render_version(
     answers: &Value,
     editable: bool,
 ) -> std::sync::Arc<str> {
-    let key = (app_id.to_string(), version, editable);
-    if let Ok(cache) = RENDERED.lock()
-        && let Some(html) = cache.map.get(&key)
-    {
-        return html.clone();
+    if let Some(html) = rendered(app_id, version, editable) {
+        return html;
     }
+    let key = (app_id.to_string(), version, editable);
     let html: std::sync::Arc<str> = render(form, answers, None, editable).into();
     if let Ok(mut cache) = RENDERED.lock()
         && cache.map.insert(key.clone(), html.clone()).is_none()
@@ -663,6 +661,15 @@ pub fn render_version(
         }
     }
     html
+}
+
+/// The HTML of a stored version if it has been rendered already.
+pub fn rendered(app_id: &str, version: i64, editable: bool) -> Option<std::sync::Arc<str>> {
+    let cache = RENDERED.lock().ok()?;
+    cache
+        .map
+        .get(&(app_id.to_string(), version, editable))
+        .cloned()
 }
 
 /// The form's sections (not the attachment slots) as HTML.
