@@ -2,10 +2,12 @@
 //! (point reads take microseconds), writes through one writer thread that
 //! groups the batches waiting at that moment into one transaction, each in its
 //! own savepoint, committed with synchronous=FULL. An acknowledged write is on
-//! disk; a failing batch does not disturb its neighbours.
+//! disk; a failing batch does not disturb its neighbours. A background thread
+//! copies the WAL back into the database; the writer empties the WAL when it
+//! is idle, or once per GiB in a sustained rush.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -27,12 +29,19 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/sqlite/0004_exports.sql")),
 ];
 const MAX_GROUP: usize = 512;
-/// WAL frames (4 KiB pages) after which the writer itself finishes the
-/// checkpoint, so that the next commit starts the WAL again from its
-/// beginning. Under a constant stream of commits a background checkpoint
-/// never catches up, and an ever-growing WAL makes every page lookup of
-/// every reader slower (and fills the disk).
-const WAL_RESTART_FRAMES: i64 = 4096;
+/// The WAL is copied back into the database by a background thread, but
+/// under a constant stream of commits it never catches up with the end, so
+/// the WAL would grow without bound (it is only started again from its
+/// beginning once everything in it has been copied). The writer itself
+/// finishes the copy between two commits, when nobody else can append:
+/// once the WAL holds `WAL_IDLE_FRAMES` and the writer has had nothing to do
+/// for `IDLE` (then no save waits for it), or at once past `WAL_MAX_FRAMES`
+/// (a sustained rush; the pause is then taken once per GiB written).
+const WAL_IDLE_FRAMES: i64 = 4 * 1024;
+const WAL_MAX_FRAMES: i64 = 256 * 1024;
+const IDLE: std::time::Duration = std::time::Duration::from_millis(50);
+const RESTART_WHEN_IDLE: u8 = 1;
+const RESTART_NOW: u8 = 2;
 const MAX_IDLE_READERS: usize = 16;
 
 type Job = (Batch, oneshot::Sender<Result<Vec<u64>>>);
@@ -182,13 +191,12 @@ impl SqliteDb {
         // Checkpoints run on their own thread; the writer only finishes one
         // when the WAL has grown (see `WAL_RESTART_FRAMES`).
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0; \
-             PRAGMA journal_size_limit = 67108864;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0;",
         )?;
         migrate(&conn)?;
         let checkpointer = open_conn(path, false)?;
         let (tx, rx) = mpsc::channel::<Job>();
-        let restart = Arc::new(AtomicBool::new(false));
+        let restart = Arc::new(AtomicU8::new(0));
         let wanted = restart.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -281,25 +289,59 @@ fn apply(conn: &Connection, batch: &Batch) -> Result<Vec<u64>> {
 }
 
 /// Copies the WAL back into the database file in the background (PASSIVE:
-/// never blocks readers or the writer). When the WAL has grown past
-/// `WAL_RESTART_FRAMES`, asks the writer to finish the job between two
-/// commits. Ends when the database is dropped.
-fn checkpoint_loop(conn: Connection, db: std::sync::Weak<Inner>, restart: &AtomicBool) {
+/// never blocks readers or the writer), and tells the writer when the WAL
+/// should be finished and started again. Ends when the database is dropped.
+fn checkpoint_loop(conn: Connection, db: std::sync::Weak<Inner>, restart: &AtomicU8) {
+    let mut pause = std::time::Duration::from_millis(100);
     loop {
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::thread::sleep(pause);
         if db.upgrade().is_none() {
             break;
         }
-        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)) {
-            Ok(frames) if frames > WAL_RESTART_FRAMES => restart.store(true, Ordering::Relaxed),
-            Ok(_) => {}
-            Err(_) => break,
+        let Ok((log, copied)) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        }) else {
+            break;
+        };
+        pause = std::time::Duration::from_millis(100);
+        if log > WAL_MAX_FRAMES {
+            // Catch up first, so that the writer's part (and its pause) is short.
+            if log - copied < WAL_IDLE_FRAMES / 4 {
+                restart.store(RESTART_NOW, Ordering::Relaxed);
+            }
+            pause = std::time::Duration::from_millis(5);
+        } else if log > WAL_IDLE_FRAMES {
+            restart.store(RESTART_WHEN_IDLE, Ordering::Relaxed);
         }
     }
 }
 
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, restart: &AtomicBool) {
-    while let Ok(first) = rx.recv() {
+/// Finishes the checkpoint on the writer's connection: no commit can slip
+/// in meanwhile, so it reaches the end of the WAL and the next commit starts
+/// the WAL again from its beginning. When idle, the WAL file is also cut
+/// back to nothing (dropping a large file's pages takes a while, so not in a
+/// rush).
+fn finish_checkpoint(conn: &Connection, restart: &AtomicU8, idle: bool) {
+    restart.store(0, Ordering::Relaxed);
+    let _ = conn.execute_batch(if idle {
+        "PRAGMA wal_checkpoint(TRUNCATE)"
+    } else {
+        "PRAGMA wal_checkpoint(PASSIVE)"
+    });
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, restart: &AtomicU8) {
+    loop {
+        let first = match rx.recv_timeout(IDLE) {
+            Ok(job) => job,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if restart.load(Ordering::Relaxed) != 0 {
+                    finish_checkpoint(&conn, restart, true);
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
             match rx.try_recv() {
@@ -333,19 +375,62 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, restart: &AtomicBool) 
         for ((_, reply), r) in jobs.into_iter().zip(results) {
             let _ = reply.send(r);
         }
-        // No commit can slip in while this thread checkpoints, so the
-        // checkpoint reaches the end of the WAL (the background thread has
-        // already copied most of it) and the next commit starts the WAL
-        // again from its beginning.
-        if restart.swap(false, Ordering::Relaxed) {
-            let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+        if restart.load(Ordering::Relaxed) == RESTART_NOW {
+            finish_checkpoint(&conn, restart, false);
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::rewrite;
+    use super::{SqliteDb, WAL_IDLE_FRAMES, rewrite};
+    use crate::store::{Batch, Value};
+
+    /// Writes well past the WAL threshold, then goes quiet: the WAL must be
+    /// copied back and cut to nothing, with every row still there.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_is_emptied_once_the_writer_is_idle() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("wal.db");
+        let db = SqliteDb::open(&path).expect("open");
+        let mut b = Batch::new();
+        b.push("CREATE TABLE blobs (n INTEGER, b BLOB)", vec![]);
+        db.write(b).await.expect("create");
+        let rows = (WAL_IDLE_FRAMES * 3 / 2) as usize;
+        for chunk in 0..rows / 100 {
+            let mut b = Batch::new();
+            for i in 0..100 {
+                b.push(
+                    "INSERT INTO blobs (n, b) VALUES ($1, $2)",
+                    vec![
+                        Value::Int((chunk * 100 + i) as i64),
+                        Value::Blob(vec![7u8; 4000]),
+                    ],
+                );
+            }
+            db.write(b).await.expect("insert");
+        }
+        let wal = dir.path().join("wal.db-wal");
+        let written = std::fs::metadata(&wal).expect("wal").len();
+        assert!(
+            written > (WAL_IDLE_FRAMES * 4096) as u64,
+            "WAL only {written} bytes"
+        );
+        let mut size = written;
+        for _ in 0..200 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+            if size == 0 {
+                break;
+            }
+        }
+        assert_eq!(size, 0, "the WAL was not emptied ({written} bytes written)");
+        let n = db
+            .query("SELECT COUNT(*), SUM(LENGTH(b)) FROM blobs", vec![])
+            .expect("count");
+        assert_eq!(n[0].int(0), (rows / 100 * 100) as i64);
+        assert_eq!(n[0].int(1), (rows / 100 * 100 * 4000) as i64);
+    }
 
     #[test]
     fn placeholders_are_rewritten_outside_of_other_dollars() {
