@@ -140,6 +140,26 @@ pub async fn content(db: &Db, id: &str) -> Result<Option<(i64, String)>> {
     }))
 }
 
+/// The stored content of `version`: every save, submission and reopening
+/// adds one row, and nothing else writes content.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn push_version(
+    b: &mut Batch,
+    app_id: &str,
+    version: i64,
+    kind: &'static str,
+    content: &str,
+    fingerprint: Option<&str>,
+    by: &str,
+    now: Millis,
+) {
+    b.push(
+        "INSERT INTO application_versions (application_id, version, kind, content, fingerprint, created_at, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        params![app_id, version, kind, content, fingerprint, now, by],
+    );
+}
+
 pub struct NewApplication<'a> {
     pub id: &'a str,
     pub batch_id: &'a str,
@@ -169,11 +189,7 @@ pub fn insert(b: &mut Batch, a: &NewApplication<'_>, actor: &Actor, now: Millis)
             now
         ],
     );
-    b.push(
-        "INSERT INTO application_versions (application_id, version, kind, content, fingerprint, created_at, created_by) \
-         VALUES ($1, 1, 'draft', $2, NULL, $3, $4)",
-        params![a.id, a.content, now, actor.name.as_str()],
-    );
+    push_version(b, a.id, 1, "draft", a.content, None, &actor.name, now);
     audit::record(
         b,
         actor,
@@ -228,10 +244,15 @@ pub async fn save_draft(
             summary.city_code
         ],
     );
-    b.push(
-        "INSERT INTO application_versions (application_id, version, kind, content, fingerprint, created_at, created_by) \
-         VALUES ($1, $2, 'draft', $3, NULL, $4, $5)",
-        params![id, expected + 1, content, now, actor_name],
+    push_version(
+        &mut b,
+        id,
+        expected + 1,
+        "draft",
+        content,
+        None,
+        actor_name,
+        now,
     );
     match db.write(b).await {
         Ok(_) => Ok(SaveOutcome::Saved {
@@ -466,10 +487,15 @@ pub fn snapshot(
          WHERE id = $1 AND version = $3",
         params![app_id, version + 1, version, fingerprint, now],
     );
-    b.push(
-        "INSERT INTO application_versions (application_id, version, kind, content, fingerprint, created_at, created_by) \
-         VALUES ($1, $2, 'submitted', $3, $4, $5, $6)",
-        params![app_id, version + 1, snapshot_json, fingerprint, now, by],
+    push_version(
+        b,
+        app_id,
+        version + 1,
+        "submitted",
+        snapshot_json,
+        Some(fingerprint),
+        by,
+        now,
     );
 }
 

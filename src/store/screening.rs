@@ -201,9 +201,5 @@ pub fn reopen_draft(b: &mut Batch, app: &Application, answers: &str, by: &str, n
         "UPDATE applications SET version = $3 WHERE id = $1 AND version = $2",
         params![app.id.as_str(), app.version, next],
     );
-    b.push(
-        "INSERT INTO application_versions (application_id, version, kind, content, fingerprint, created_at, created_by) \
-         VALUES ($1, $2, 'draft', $3, NULL, $4, $5)",
-        params![app.id.as_str(), next, answers, now, by],
-    );
+    super::applications::push_version(b, &app.id, next, "draft", answers, None, by, now);
 }
