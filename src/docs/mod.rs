@@ -53,6 +53,17 @@ pub struct AttachmentRef {
     pub size: i64,
 }
 
+impl From<crate::store::attachments::Attachment> for AttachmentRef {
+    fn from(a: crate::store::attachments::Attachment) -> Self {
+        AttachmentRef {
+            slot: a.slot,
+            file_name: a.file_name,
+            sha256: a.sha256,
+            size: a.size,
+        }
+    }
+}
+
 /// What the 申报书 generator needs: the answers and the identity of the version.
 #[derive(Debug, Clone)]
 pub struct AppDoc {

@@ -217,21 +217,14 @@ pub async fn submitted_doc(
 
 /// The current content of an application with its live uploads, marked 草稿.
 pub async fn draft_doc(db: &Db, application_id: &str) -> anyhow::Result<Option<AppDoc>> {
-    let Some((version, text)) = crate::store::applications::content(db, application_id).await?
+    let Some((version, answers)) = crate::store::applications::content(db, application_id).await?
     else {
         return Ok(None);
     };
-    let answers: Value =
-        serde_json::from_str(&text).unwrap_or_else(|_| Value::Object(Default::default()));
     let files = attachments::for_application(db, application_id)
         .await?
         .into_iter()
-        .map(|a| AttachmentRef {
-            slot: a.slot,
-            file_name: a.file_name,
-            sha256: a.sha256,
-            size: a.size,
-        })
+        .map(AttachmentRef::from)
         .collect();
     Ok(Some(AppDoc::draft(answers, application_id, version, files)))
 }

@@ -115,9 +115,9 @@ pub async fn for_credit_code(
     .await
 }
 
-/// The current version and its answers (JSON text). Content lives only in
+/// The current version and its answers. Content lives only in
 /// `application_versions`: a save writes it once.
-pub async fn content(db: &Db, id: &str) -> Result<Option<(i64, String)>> {
+pub async fn content(db: &Db, id: &str) -> Result<Option<(i64, serde_json::Value)>> {
     let row = db
         .query_opt(
             "SELECT a.version, v.kind, v.content FROM applications a \
@@ -126,17 +126,17 @@ pub async fn content(db: &Db, id: &str) -> Result<Option<(i64, String)>> {
         )
         .await?;
     Ok(row.map(|r| {
-        let text = r.text(2);
-        if r.text(1) == "submitted" {
+        let stored = serde_json::from_str::<serde_json::Value>(&r.text(2)).ok();
+        let answers = if r.text(1) == "submitted" {
             // A snapshot holds the answers under "content".
-            let answers = serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
-                .and_then(|v| v.get("content").cloned())
-                .unwrap_or_default();
-            (r.int(0), answers.to_string())
+            stored.and_then(|mut v| v.get_mut("content").map(serde_json::Value::take))
         } else {
-            (r.int(0), text)
-        }
+            stored
+        };
+        (
+            r.int(0),
+            answers.unwrap_or_else(|| serde_json::Value::Object(Default::default())),
+        )
     }))
 }
 

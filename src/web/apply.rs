@@ -424,13 +424,9 @@ async fn render_form(
 
 /// The answers shown for `app`: the draft, or for a submitted application its snapshot.
 pub async fn current_answers(state: &AppState, app: &Application) -> AppResult<(i64, Value)> {
-    let (version, content) = applications::content(&state.db, &app.id)
+    applications::content(&state.db, &app.id)
         .await?
-        .ok_or(AppError::NotFound)?;
-    Ok((
-        version,
-        serde_json::from_str(&content).unwrap_or(Value::Object(Default::default())),
-    ))
+        .ok_or(AppError::NotFound)
 }
 
 pub(super) fn report_with_attachments(

@@ -8,11 +8,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::AppState;
-use super::apply::{current_answers, load_visible};
+use super::apply::load_visible;
 use super::context::Ctx;
 use super::error::{AppError, AppResult, urlencode};
-use crate::docs::{self, AppDoc, AttachmentRef};
-use crate::store::{applications, attachments};
+use crate::docs::{self, AppDoc};
+use crate::store::applications;
 
 const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 
@@ -68,18 +68,9 @@ async fn application(
             AppDoc::from_snapshot(&json, v).with_city_opinion(opinion)
         }
         _ => {
-            let (version, answers) = current_answers(&state, &app).await?;
-            let files = attachments::for_application(&state.db, &id)
+            let mut doc = crate::docs::draft_doc(&state.db, &id)
                 .await?
-                .into_iter()
-                .map(|a| AttachmentRef {
-                    slot: a.slot,
-                    file_name: a.file_name,
-                    sha256: a.sha256,
-                    size: a.size,
-                })
-                .collect();
-            let mut doc = AppDoc::draft(answers, &id, version, files);
+                .ok_or(AppError::NotFound)?;
             // The footer carries the content fingerprint the submission will have
             // if nothing changes after printing (checked against the stamped scan).
             doc.fingerprint = Some(crate::domain::form::fingerprint(&doc.answers));

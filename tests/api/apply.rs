@@ -321,7 +321,8 @@ async fn the_second_tab_saving_an_old_version_is_refused_and_keeps_its_text() {
         .await
         .unwrap()
         .unwrap()
-        .1;
+        .1
+        .to_string();
     assert!(stored.contains("第一个标签页的内容"));
     let v = version_of(&r2.body);
     assert_eq!(v, "2");
@@ -503,7 +504,8 @@ async fn another_enterprise_can_neither_read_nor_change_nor_download() {
         .await
         .unwrap()
         .unwrap()
-        .1;
+        .1
+        .to_string();
     assert!(!stored.contains("篡改"));
     // The city of the application may read it; another city may not.
     let mut wuhan = app.login("wuhan", DEMO_PASSWORD).await;
