@@ -129,8 +129,25 @@ fn to_sql(v: &Value) -> &dyn ToSql {
     }
 }
 
-fn run_query(conn: &Connection, sql: &str, params: &[Value]) -> rusqlite::Result<Vec<Row>> {
-    let sql = rewrite(sql);
+thread_local! {
+    /// `rewrite` of each statement text, by its address: every statement is a
+    /// `&'static str`, so it is rewritten once per thread, not per execution.
+    static REWRITTEN: std::cell::RefCell<std::collections::HashMap<(usize, usize), std::rc::Rc<str>>> =
+        Default::default();
+}
+
+fn rewritten(sql: &'static str) -> std::rc::Rc<str> {
+    REWRITTEN.with(|cache| {
+        cache
+            .borrow_mut()
+            .entry((sql.as_ptr() as usize, sql.len()))
+            .or_insert_with(|| rewrite(sql).into())
+            .clone()
+    })
+}
+
+fn run_query(conn: &Connection, sql: &'static str, params: &[Value]) -> rusqlite::Result<Vec<Row>> {
+    let sql = rewritten(sql);
     let mut stmt = conn.prepare_cached(&sql)?;
     let n = stmt.column_count();
     let args: Vec<&dyn ToSql> = params.iter().map(to_sql).collect();
@@ -152,8 +169,8 @@ fn run_query(conn: &Connection, sql: &str, params: &[Value]) -> rusqlite::Result
     Ok(out)
 }
 
-fn run_execute(conn: &Connection, sql: &str, params: &[Value]) -> rusqlite::Result<usize> {
-    let sql = rewrite(sql);
+fn run_execute(conn: &Connection, sql: &'static str, params: &[Value]) -> rusqlite::Result<usize> {
+    let sql = rewritten(sql);
     let mut stmt = conn.prepare_cached(&sql)?;
     let args: Vec<&dyn ToSql> = params.iter().map(to_sql).collect();
     stmt.execute(args.as_slice())
