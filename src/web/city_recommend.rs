@@ -394,6 +394,8 @@ async fn save(
         errors.add("list", "推荐名单", m);
     }
     let expected: i64 = field(&pairs, "_version").parse().unwrap_or(-1);
+    // Invalid input is 422; a list changed meanwhile (or locked) is 409.
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     if errors.is_empty() {
         ordered.sort_by_key(|o| o.0);
         let now = state.clock.now();
@@ -447,25 +449,16 @@ async fn save(
                 ))
                 .into_response());
             }
-            Err(StoreError::Conflict(_)) => errors.add(
-                "list",
-                "推荐名单",
-                "推荐名单已被他人修改或已报送，本次修改未保存。下方保留了您填写的内容，请刷新核对后再保存。",
-            ),
+            Err(StoreError::Conflict(_)) => {
+                status = StatusCode::CONFLICT;
+                errors.add(
+                    "list",
+                    "推荐名单",
+                    "推荐名单已被他人修改或已报送，本次修改未保存。下方保留了您填写的内容，请刷新核对后再保存。",
+                );
+            }
             Err(e) => return Err(e.into()),
         }
-        let body = render(
-            &state,
-            &ctx,
-            &city,
-            batch,
-            Posted(Some(&pairs)),
-            &item_errors,
-            errors,
-            String::new(),
-        )
-        .await?;
-        return Ok((StatusCode::CONFLICT, Html(body)).into_response());
     }
     let body = render(
         &state,
@@ -478,7 +471,7 @@ async fn save(
         String::new(),
     )
     .await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(body)).into_response())
+    Ok((status, Html(body)).into_response())
 }
 
 #[derive(Deserialize, Default)]
