@@ -94,17 +94,6 @@ pub fn update_dates(
     );
 }
 
-/// The enterprise deadline for `city_code`: its own, else the batch's.
-pub async fn enterprise_deadline(db: &Db, batch: &BatchRow, city_code: &str) -> Result<Millis> {
-    let row = db
-        .query_opt(
-            "SELECT enterprise_deadline FROM city_deadlines WHERE batch_id = $1 AND city_code = $2",
-            params![batch.id.as_str(), city_code],
-        )
-        .await?;
-    Ok(row.map_or(batch.enterprise_deadline, |r| r.int(0)))
-}
-
 /// The enterprise deadline of `city_code` in batch `batch_id` (its own if
 /// the province set one, else the batch's), in one statement.
 pub async fn city_enterprise_deadline(

@@ -206,7 +206,7 @@ impl SqliteDb {
         }
         let conn = open_conn(path, false)?;
         // Checkpoints run on their own thread; the writer only finishes one
-        // when the WAL has grown (see `WAL_RESTART_FRAMES`).
+        // when the WAL has grown (see `WAL_IDLE_FRAMES`).
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0;",
         )?;
@@ -309,9 +309,13 @@ fn apply(conn: &Connection, batch: &Batch) -> Result<Vec<u64>> {
 /// never blocks readers or the writer), and tells the writer when the WAL
 /// should be finished and started again. Ends when the database is dropped.
 fn checkpoint_loop(conn: Connection, db: std::sync::Weak<Inner>, restart: &AtomicU8) {
-    let mut pause = std::time::Duration::from_millis(100);
+    let mut catching_up = false;
     loop {
-        std::thread::sleep(pause);
+        std::thread::sleep(std::time::Duration::from_millis(if catching_up {
+            5
+        } else {
+            100
+        }));
         if db.upgrade().is_none() {
             break;
         }
@@ -320,13 +324,13 @@ fn checkpoint_loop(conn: Connection, db: std::sync::Weak<Inner>, restart: &Atomi
         }) else {
             break;
         };
-        pause = std::time::Duration::from_millis(100);
-        if log > WAL_MAX_FRAMES {
-            // Catch up first, so that the writer's part (and its pause) is short.
+        // Past the maximum, catch up first, so that the writer's part (and
+        // its pause) is short.
+        catching_up = log > WAL_MAX_FRAMES;
+        if catching_up {
             if log - copied < WAL_IDLE_FRAMES / 4 {
                 restart.store(RESTART_NOW, Ordering::Relaxed);
             }
-            pause = std::time::Duration::from_millis(5);
         } else if log > WAL_IDLE_FRAMES {
             restart.store(RESTART_WHEN_IDLE, Ordering::Relaxed);
         }

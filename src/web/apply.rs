@@ -153,7 +153,9 @@ async fn start_context(state: &AppState, ctx: &Ctx) -> AppResult<(BatchRow, Ente
         .await?
         .ok_or(AppError::Forbidden)?;
     let batch = current_batch(state).await?;
-    let deadline = batches::enterprise_deadline(&state.db, &batch, &enterprise.city_code).await?;
+    let deadline = batches::city_enterprise_deadline(&state.db, &batch.id, &enterprise.city_code)
+        .await?
+        .unwrap_or(batch.enterprise_deadline);
     Ok((batch, enterprise, deadline))
 }
 
@@ -519,12 +521,6 @@ pub(super) fn posted_version<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> 
         .unwrap_or(0)
 }
 
-/// Decodes an urlencoded form body, borrowing where nothing was escaped
-/// (the hot path of the deadline rush: drafts of several kilobytes).
-fn form_pairs(body: &[u8]) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
-    form_io::parse_form(body)
-}
-
 /// Saves the posted form as a new draft version. Ownership, state and version
 /// are all checked by the conditional UPDATE itself, so the hot path reads
 /// nothing before writing.
@@ -562,7 +558,7 @@ async fn save(
     Path(id): Path<String>,
     body: Bytes,
 ) -> AppResult<Response> {
-    let pairs = form_pairs(&body);
+    let pairs = form_io::parse_form(&body);
     ctx.require_role(Role::Enterprise)?;
     let (outcome, answers) = do_save(&state, &ctx, &id, &pairs).await?;
     match outcome {
@@ -609,7 +605,7 @@ async fn autosave(
     Path(id): Path<String>,
     body: Bytes,
 ) -> AppResult<Response> {
-    let pairs = form_pairs(&body);
+    let pairs = form_io::parse_form(&body);
     ctx.require_role(Role::Enterprise)?;
     let (outcome, _) = do_save(&state, &ctx, &id, &pairs).await?;
     let body = match outcome {
