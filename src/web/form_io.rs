@@ -17,16 +17,12 @@ use crate::domain::region;
 /// pass per value: a 13 KB draft of Chinese text is nearly all `%XX`
 /// escapes, and decoding it dominated the cost of an autosave.
 pub fn parse_form(body: &[u8]) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
-    pairs(body)
-        .map(|pair| match memchr::memchr(b'=', pair) {
-            Some(i) => (decode(&pair[..i]), decode(&pair[i + 1..])),
-            None => (decode(pair), Cow::Borrowed("")),
-        })
-        .collect()
+    pairs(body).map(|(k, v)| (decode(k), decode(v))).collect()
 }
 
-/// The non-empty `&`-separated pieces of a body.
-fn pairs(body: &[u8]) -> impl Iterator<Item = &[u8]> {
+/// The non-empty `&`-separated pieces of a body, split at their first `=`
+/// into name and value (still encoded).
+fn pairs(body: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
     let mut rest = body;
     std::iter::from_fn(move || {
         while !rest.is_empty() {
@@ -34,7 +30,10 @@ fn pairs(body: &[u8]) -> impl Iterator<Item = &[u8]> {
             let piece = &rest[..end];
             rest = rest.get(end + 1..).unwrap_or(&[]);
             if !piece.is_empty() {
-                return Some(piece);
+                return Some(match memchr::memchr(b'=', piece) {
+                    Some(i) => (&piece[..i], &piece[i + 1..]),
+                    None => (piece, &[][..]),
+                });
             }
         }
         None
@@ -43,13 +42,7 @@ fn pairs(body: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// The first value posted under `name`, decoding nothing else.
 pub fn form_field(body: &[u8], name: &str) -> Option<String> {
-    pairs(body).find_map(|pair| {
-        let (k, v) = match memchr::memchr(b'=', pair) {
-            Some(i) => (&pair[..i], &pair[i + 1..]),
-            None => (pair, &[][..]),
-        };
-        (decode(k) == name).then(|| decode(v).into_owned())
-    })
+    pairs(body).find_map(|(k, v)| (decode(k) == name).then(|| decode(v).into_owned()))
 }
 
 /// Hex digit values; 0xFF marks a byte that is not a hex digit.
