@@ -10,7 +10,7 @@ use fantoccini::Locator;
 use serde_json::json;
 
 use crate::harness::{Browser, TestApp};
-use crate::{COMPANY, GOOD_CODE, PASSWORD};
+use crate::{COMPANY, GOOD_CODE};
 use shenbao::domain::form::{ProgramDef, sample_answers_on};
 use shenbao::web::form_io::pairs_from_answers;
 
@@ -21,17 +21,7 @@ const TYPE_AT_MOST: usize = 300;
 
 /// Registers the enterprise at /register and lands on its dashboard.
 async fn register(b: &Browser) {
-    b.goto("/register").await;
-    assert_eq!(b.heading().await, "企业注册");
-    b.fill("企业名称", COMPANY).await;
-    b.fill("统一社会信用代码", GOOD_CODE).await;
-    b.select("所属地区", "武昌区").await;
-    b.fill("联系人姓名", "李华").await;
-    b.fill("移动电话", "13507162678").await;
-    b.fill("电子邮箱", "lihua@example.com").await;
-    b.fill("密码", PASSWORD).await;
-    b.fill("再次输入密码", PASSWORD).await;
-    b.click("注册").await;
+    crate::fill_registration(b, GOOD_CODE).await;
     assert_eq!(b.path().await, "/dashboard?welcome=1");
     assert_eq!(b.heading().await, "我的申报");
 }

@@ -17,6 +17,21 @@ const GOOD_CODE: &str = "914200007068068827";
 const BAD_CODE: &str = "914403001922038217";
 const PASSWORD: &str = "Yunfan-Cloud-2021";
 
+/// Fills the registration form of /register as 李华 of `COMPANY` and sends it.
+async fn fill_registration(b: &Browser, credit_code: &str) {
+    b.goto("/register").await;
+    assert_eq!(b.heading().await, "企业注册");
+    b.fill("企业名称", COMPANY).await;
+    b.fill("统一社会信用代码", credit_code).await;
+    b.select("所属地区", "武昌区").await;
+    b.fill("联系人姓名", "李华").await;
+    b.fill("移动电话", "13507162678").await;
+    b.fill("电子邮箱", "lihua@example.com").await;
+    b.fill("密码", PASSWORD).await;
+    b.fill("再次输入密码", PASSWORD).await;
+    b.click("注册").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enterprise_registers_with_chinese_labels_and_lands_on_its_dashboard() {
     let app = TestApp::spawn().await;
@@ -26,17 +41,7 @@ async fn enterprise_registers_with_chinese_labels_and_lands_on_its_dashboard() {
     )
     .await;
 
-    b.goto("/register").await;
-    assert_eq!(b.heading().await, "企业注册");
-    b.fill("企业名称", COMPANY).await;
-    b.fill("统一社会信用代码", BAD_CODE).await;
-    b.select("所属地区", "武昌区").await;
-    b.fill("联系人姓名", "李华").await;
-    b.fill("移动电话", "13507162678").await;
-    b.fill("电子邮箱", "lihua@example.com").await;
-    b.fill("密码", PASSWORD).await;
-    b.fill("再次输入密码", PASSWORD).await;
-    b.click("注册").await;
+    fill_registration(&b, BAD_CODE).await;
 
     // Refused: the message sits next to the field, and what was typed stays.
     assert_eq!(b.path().await, "/register");
