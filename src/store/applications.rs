@@ -229,16 +229,22 @@ pub async fn save_draft(
     now: Millis,
 ) -> Result<SaveOutcome> {
     let mut b = Batch::new();
+    // Only the version moves on a draft save: the inbox index holds the
+    // summary columns, so they are rewritten only when they really changed
+    // (the second statement matches no row in the common case and writes
+    // nothing), which keeps a save to the pages it must touch.
     b.push_one(
-        "UPDATE applications SET version = version + 1, updated_at = $4, industry = $5, \
-         county_code = CASE WHEN $6 = '' THEN county_code ELSE $6 END, \
-         city_code = CASE WHEN $7 = '' THEN city_code ELSE $7 END \
+        "UPDATE applications SET version = version + 1 \
          WHERE id = $1 AND enterprise_id = $2 AND version = $3 AND state IN ('draft', 'returned')",
+        params![id, enterprise_id, expected],
+    );
+    b.push(
+        "UPDATE applications SET industry = $2, \
+         county_code = CASE WHEN $3 = '' THEN county_code ELSE $3 END, \
+         city_code = CASE WHEN $4 = '' THEN city_code ELSE $4 END \
+         WHERE id = $1 AND (industry <> $2 OR ($3 <> '' AND county_code <> $3) OR ($4 <> '' AND city_code <> $4))",
         params![
             id,
-            enterprise_id,
-            expected,
-            now,
             summary.industry,
             summary.county_code,
             summary.city_code

@@ -524,26 +524,26 @@ pub(super) fn posted_version<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> 
 /// Saves the posted form as a new draft version. Ownership, state and version
 /// are all checked by the conditional UPDATE itself, so the hot path reads
 /// nothing before writing.
-async fn do_save(
-    state: &AppState,
+async fn do_save<'a>(
+    state: &'a AppState,
     ctx: &Ctx,
     id: &str,
-    pairs: &[(Cow<'_, str>, Cow<'_, str>)],
-) -> AppResult<(SaveOutcome, Value)> {
+    pairs: &'a [(Cow<'_, str>, Cow<'_, str>)],
+) -> AppResult<(SaveOutcome, form_io::Answer<'a>)> {
     let posted = Posted::new(pairs);
-    let answers = form_io::answers_from_form(&state.program.form, &posted);
-    let (industry, city, county) = form_io::summary(&answers);
+    let answers = form_io::answers(&state.program.form, &posted);
+    let (industry, city, county) = answers.summary();
     let user = ctx.require_user()?;
     let outcome = applications::save_draft(
         &state.db,
         id,
         &user.id,
         posted_version(pairs),
-        &answers.to_string(),
+        &answers.to_json(),
         &DraftSummary {
             industry: &industry,
-            city_code: &city,
-            county_code: &county,
+            city_code: city,
+            county_code: county,
         },
         &user.username,
         state.clock.now(),
@@ -581,7 +581,7 @@ async fn save(
                 &state,
                 &ctx,
                 app,
-                FormBody::Answers(&answers),
+                FormBody::Answers(&answers.to_value()),
                 current,
                 None,
                 String::new(),

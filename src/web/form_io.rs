@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::domain::form::{Field, FieldKind, FormDef};
 use crate::domain::region;
@@ -42,7 +42,14 @@ fn pairs(body: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
 
 /// The first value posted under `name`, decoding nothing else.
 pub fn form_field(body: &[u8], name: &str) -> Option<String> {
-    pairs(body).find_map(|(k, v)| (decode(k) == name).then(|| decode(v).into_owned()))
+    pairs(body).find_map(|(k, v)| {
+        // A name without escapes is itself: compare the bytes as they came.
+        let hit = match memchr::memchr2(b'%', b'+', k) {
+            None => k == name.as_bytes(),
+            Some(_) => decode(k) == name,
+        };
+        hit.then(|| decode(v).into_owned())
+    })
 }
 
 /// Hex digit values; 0xFF marks a byte that is not a hex digit.
@@ -64,7 +71,10 @@ const HEX: [u8; 256] = {
 
 fn decode(s: &[u8]) -> Cow<'_, str> {
     let Some(first) = memchr::memchr2(b'%', b'+', s) else {
-        return String::from_utf8_lossy(s);
+        return match std::str::from_utf8(s) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(s),
+        };
     };
     let mut out = Vec::with_capacity(s.len());
     out.extend_from_slice(&s[..first]);
@@ -94,24 +104,31 @@ fn decode(s: &[u8]) -> Cow<'_, str> {
     }
 }
 
-/// Posted pairs, with repeated names kept (multi-choice checkboxes).
+/// Posted pairs, with repeated names kept (multi-choice checkboxes). Names
+/// are looked up by hash (seeded per process: the names are the sender's).
 pub struct Posted<'a> {
-    map: HashMap<&'a str, Vec<&'a str>>,
+    pairs: Vec<(&'a str, &'a str)>,
+    /// Each name's last position in `pairs`.
+    last: HashMap<&'a str, usize, foldhash::fast::RandomState>,
 }
 
 impl<'a> Posted<'a> {
     pub fn new<K: AsRef<str>, V: AsRef<str>>(pairs: &'a [(K, V)]) -> Posted<'a> {
-        let mut map: HashMap<&str, Vec<&str>> = HashMap::with_capacity(pairs.len());
-        for (k, v) in pairs {
-            map.entry(k.as_ref()).or_default().push(v.as_ref());
+        let pairs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_ref(), v.as_ref()))
+            .collect();
+        let mut last = HashMap::with_capacity_and_hasher(pairs.len(), Default::default());
+        for (i, (k, _)) in pairs.iter().enumerate() {
+            last.insert(*k, i);
         }
-        Posted { map }
+        Posted { pairs, last }
     }
 
     /// The row indices posted for the variable table `key` (`key.3.name` → 3), ascending.
     fn row_indices(&self, key: &str) -> Vec<usize> {
         let mut rows: Vec<usize> = self
-            .map
+            .last
             .keys()
             .filter_map(|k| {
                 k.strip_prefix(key)?
@@ -128,130 +145,247 @@ impl<'a> Posted<'a> {
     }
 
     pub fn get(&self, name: &str) -> Option<&'a str> {
-        self.map.get(name).and_then(|v| v.last().copied())
+        self.last.get(name).map(|&i| self.pairs[i].1)
     }
 
-    fn all(&self, name: &str) -> &[&'a str] {
-        self.map.get(name).map_or(&[], |v| v.as_slice())
+    fn all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'a str> + 's {
+        self.pairs
+            .iter()
+            .filter(move |(k, _)| *k == name)
+            .map(|(_, v)| *v)
     }
 }
 
-fn text(v: Option<&str>) -> Value {
-    Value::String(v.unwrap_or("").to_string())
+/// The answers of one posted form, borrowing the posted text. It is written
+/// straight out as the stored JSON (object keys sorted, the text serde_json
+/// prints for the same `Value`), so a save copies no value into a `Value`.
+#[derive(Debug)]
+pub enum Answer<'a> {
+    Text(&'a str),
+    Bool(bool),
+    List(Vec<Answer<'a>>),
+    /// Entries sorted by key (see [`Answer::object`]).
+    Object(Vec<(&'a str, Answer<'a>)>),
 }
 
-fn yes_no(v: Option<&str>) -> Option<Value> {
+impl<'a> Answer<'a> {
+    /// An object with its keys in `Map` order; a repeated key keeps its last value.
+    fn object(mut entries: Vec<(&'a str, Answer<'a>)>) -> Answer<'a> {
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        entries.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                std::mem::swap(later, kept);
+            }
+            same
+        });
+        Answer::Object(entries)
+    }
+
+    /// As `domain::form::is_filled` judges the same value.
+    fn is_filled(&self) -> bool {
+        match self {
+            Answer::Text(s) => !s.trim().is_empty(),
+            Answer::Bool(_) => true,
+            Answer::List(a) => a.iter().any(Answer::is_filled),
+            Answer::Object(o) => o.iter().any(|(_, v)| v.is_filled()),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&Answer<'a>> {
+        match self {
+            Answer::Object(o) => o
+                .binary_search_by(|(k, _)| (*k).cmp(key))
+                .ok()
+                .map(|i| &o[i].1),
+            _ => None,
+        }
+    }
+
+    fn text(&self, key: &str) -> &'a str {
+        match self.get(key) {
+            Some(Answer::Text(s)) => s,
+            _ => "",
+        }
+    }
+
+    /// The stored JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// Columns the city inbox filters on: 所属行业 and 所属地区 (city, county).
+    pub fn summary(&self) -> (String, &'a str, &'a str) {
+        let industry = match self.get("industry") {
+            Some(o @ Answer::Object(_)) => {
+                let (c, other) = (o.text("choice"), o.text("other").trim());
+                if other.is_empty() {
+                    c.to_string()
+                } else {
+                    format!("{c}（{other}）")
+                }
+            }
+            Some(Answer::Text(s)) => s.to_string(),
+            _ => String::new(),
+        };
+        let region = self.get("region");
+        let (city, county) = region.map_or(("", ""), |r| (r.text("city"), r.text("county")));
+        (industry, city, county)
+    }
+}
+
+impl serde::Serialize for Answer<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Answer::Text(t) => s.serialize_str(t),
+            Answer::Bool(b) => s.serialize_bool(*b),
+            Answer::List(items) => s.collect_seq(items),
+            Answer::Object(entries) => s.collect_map(entries.iter().map(|(k, v)| (k, v))),
+        }
+    }
+}
+
+fn yes_no(v: Option<&str>) -> Option<Answer<'static>> {
     match v {
-        Some("true") | Some("是") => Some(Value::Bool(true)),
-        Some("false") | Some("否") => Some(Value::Bool(false)),
+        Some("true") | Some("是") => Some(Answer::Bool(true)),
+        Some("false") | Some("否") => Some(Answer::Bool(false)),
         _ => None,
     }
 }
 
-/// A scalar column value from `name`.
-fn scalar(f: &Field, posted: &Posted<'_>, name: &str) -> Option<Value> {
+/// `parts` joined by dots, in a buffer reused across the whole form.
+fn path<'b>(buf: &'b mut String, parts: &[&str]) -> &'b str {
+    buf.clear();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            buf.push('.');
+        }
+        buf.push_str(p);
+    }
+    buf
+}
+
+/// A scalar column value posted under `name`.
+fn scalar<'a>(f: &Field, posted: &Posted<'a>, name: &str) -> Option<Answer<'a>> {
     match &f.kind {
         FieldKind::YesNo => yes_no(posted.get(name)),
-        FieldKind::Choice(c) if c.other.is_some() => Some(serde_json::json!({
-            "choice": posted.get(name).unwrap_or(""),
-            "other": posted.get(&format!("{name}.other")).unwrap_or(""),
-        })),
-        _ => posted.get(name).map(|v| text(Some(v))),
+        FieldKind::Choice(c) if c.other.is_some() => {
+            let choice = posted.get(name).unwrap_or("");
+            let mut other_name = String::with_capacity(name.len() + 6);
+            let other = posted
+                .get(path(&mut other_name, &[name, "other"]))
+                .unwrap_or("");
+            Some(Answer::object(vec![
+                ("choice", Answer::Text(choice)),
+                ("other", Answer::Text(other)),
+            ]))
+        }
+        _ => posted.get(name).map(Answer::Text),
     }
 }
 
-/// Builds the answers object from a posted form. Variable-table rows left
-/// wholly empty are dropped; everything else is kept exactly as typed.
-pub fn answers_from_form(form: &FormDef, posted: &Posted<'_>) -> Value {
-    let mut out = Map::new();
+/// Builds the answers from a posted form. Variable-table rows left wholly
+/// empty are dropped; everything else is kept exactly as typed.
+pub fn answers<'a>(form: &'a FormDef, posted: &Posted<'a>) -> Answer<'a> {
+    let mut out = Vec::new();
+    let mut buf = String::with_capacity(64);
     for f in form.fields() {
         let key = f.key.as_str();
         let v = match &f.kind {
             FieldKind::Display { .. } => continue,
-            FieldKind::MultiChoice(_) => Value::Array(
+            FieldKind::MultiChoice(_) => Answer::List(
                 posted
                     .all(key)
-                    .iter()
                     .filter(|s| !s.is_empty())
-                    .map(|s| Value::String(s.to_string()))
+                    .map(Answer::Text)
                     .collect(),
             ),
-            FieldKind::FixedTable(t) => {
-                let mut rows = Map::new();
-                for r in &t.rows {
-                    let mut cols = Map::new();
-                    for c in &t.columns {
-                        if let Some(v) = scalar(c, posted, &format!("{key}.{}.{}", r.key, c.key)) {
-                            cols.insert(c.key.clone(), v);
-                        }
-                    }
-                    rows.insert(r.key.clone(), Value::Object(cols));
-                }
-                Value::Object(rows)
-            }
-            FieldKind::VariableTable(t) => {
-                let mut rows = Vec::new();
-                for i in posted
+            FieldKind::FixedTable(t) => Answer::object(
+                t.rows
+                    .iter()
+                    .map(|r| {
+                        let cols = t.columns.iter().filter_map(|c| {
+                            let v = scalar(c, posted, path(&mut buf, &[key, &r.key, &c.key]))?;
+                            Some((c.key.as_str(), v))
+                        });
+                        (r.key.as_str(), Answer::object(cols.collect()))
+                    })
+                    .collect(),
+            ),
+            FieldKind::VariableTable(t) => Answer::List(
+                posted
                     .row_indices(key)
                     .into_iter()
                     .take(t.max_rows.max(1) + 8)
-                {
-                    let mut cols = Map::new();
-                    for c in &t.columns {
-                        if let Some(v) = scalar(c, posted, &format!("{key}.{i}.{}", c.key)) {
-                            cols.insert(c.key.clone(), v);
+                    .map(|i| {
+                        let i = i.to_string();
+                        let cols = t.columns.iter().filter_map(|c| {
+                            let v = scalar(c, posted, path(&mut buf, &[key, &i, &c.key]))?;
+                            Some((c.key.as_str(), v))
+                        });
+                        Answer::object(cols.collect())
+                    })
+                    .filter(Answer::is_filled)
+                    .collect(),
+            ),
+            FieldKind::CloudServices(cs) => Answer::object(
+                cs.services
+                    .iter()
+                    .map(|s| {
+                        let used =
+                            posted.get(path(&mut buf, &[key, &s.key, "used"])) == Some("true");
+                        let mut cols = vec![("used", Answer::Bool(used))];
+                        for c in &cs.columns {
+                            if let Some(v) =
+                                scalar(c, posted, path(&mut buf, &[key, &s.key, &c.key]))
+                            {
+                                cols.push((c.key.as_str(), v));
+                            }
                         }
-                    }
-                    let row = Value::Object(cols);
-                    if crate::domain::form::is_filled(Some(&row)) {
-                        rows.push(row);
-                    }
-                }
-                Value::Array(rows)
-            }
-            FieldKind::CloudServices(cs) => {
-                let mut svcs = Map::new();
-                for s in &cs.services {
-                    let mut cols = Map::new();
-                    let used = posted.get(&format!("{key}.{}.used", s.key)) == Some("true");
-                    cols.insert("used".into(), Value::Bool(used));
-                    for c in &cs.columns {
-                        if let Some(v) = scalar(c, posted, &format!("{key}.{}.{}", s.key, c.key)) {
-                            cols.insert(c.key.clone(), v);
-                        }
-                    }
-                    svcs.insert(s.key.clone(), Value::Object(cols));
-                }
-                Value::Object(svcs)
-            }
+                        (s.key.as_str(), Answer::object(cols))
+                    })
+                    .collect(),
+            ),
             FieldKind::Region => {
                 let county = posted
-                    .get(&format!("{key}.county"))
+                    .get(path(&mut buf, &[key, "county"]))
                     .unwrap_or("")
-                    .trim()
-                    .to_string();
+                    .trim();
                 let city = region::cities()
                     .iter()
-                    .find(|c| region::county(c.code, &county).is_some())
-                    .map_or(String::new(), |c| c.code.to_string());
-                serde_json::json!({ "city": city, "county": county })
+                    .find(|c| region::county(c.code, county).is_some())
+                    .map_or("", |c| c.code);
+                Answer::object(vec![
+                    ("city", Answer::Text(city)),
+                    ("county", Answer::Text(county)),
+                ])
             }
-            FieldKind::Acknowledgements { items, .. } => {
-                let mut m = Map::new();
-                for it in items {
-                    let on = posted.get(&format!("{key}.{}", it.key)) == Some("true");
-                    m.insert(it.key.clone(), Value::Bool(on));
-                }
-                Value::Object(m)
-            }
+            FieldKind::Acknowledgements { items, .. } => Answer::object(
+                items
+                    .iter()
+                    .map(|it| {
+                        let on = posted.get(path(&mut buf, &[key, &it.key])) == Some("true");
+                        (it.key.as_str(), Answer::Bool(on))
+                    })
+                    .collect(),
+            ),
             _ => match scalar(f, posted, key) {
                 Some(v) => v,
                 None => continue,
             },
         };
-        out.insert(key.to_string(), v);
+        out.push((key, v));
     }
-    Value::Object(out)
+    Answer::object(out)
+}
+
+/// The answers of a posted form as a `Value` (see [`answers`]).
+pub fn answers_from_form(form: &FormDef, posted: &Posted<'_>) -> Value {
+    answers(form, posted).to_value()
 }
 
 /// The value at a dotted path (`finance.2019.profit`, `honours.0.name`).
@@ -291,28 +425,6 @@ pub fn has_option(answers: &Value, path: &str, option: &str) -> bool {
         Some(Value::Object(o)) => o.get("choice").and_then(Value::as_str) == Some(option),
         _ => false,
     }
-}
-
-/// Columns the city inbox filters on: 所属行业 and 所属地区.
-pub fn summary(answers: &Value) -> (String, String, String) {
-    let industry = match at(answers, "industry") {
-        Some(Value::Object(o)) => {
-            let c = o.get("choice").and_then(Value::as_str).unwrap_or("");
-            let other = o.get("other").and_then(Value::as_str).unwrap_or("").trim();
-            if other.is_empty() {
-                c.to_string()
-            } else {
-                format!("{c}（{other}）")
-            }
-        }
-        Some(Value::String(s)) => s.clone(),
-        _ => String::new(),
-    };
-    (
-        industry,
-        text_at(answers, "region.city"),
-        text_at(answers, "region.county"),
-    )
 }
 
 /// The name/value pairs an HTML form would post for `answers` (the inverse
@@ -473,6 +585,46 @@ mod tests {
                 text_at(&answers, "finance.2019.profit")
             );
             assert_eq!(at(&back, "cloud_goals"), at(&answers, "cloud_goals"));
+        }
+    }
+
+    #[test]
+    fn the_stored_json_is_the_text_of_the_answers_value() {
+        // Written straight from the posted text, it must be byte for byte what
+        // serde_json prints for the same answers (keys sorted, same escapes).
+        let def = ProgramDef::builtin();
+        for seed in 0..30 {
+            let mut pairs = pairs_from_answers(&def.form, &sample_answers(seed));
+            if seed % 3 == 1 {
+                pairs.retain(|(k, _)| (k.len() + seed as usize) % 4 != 0);
+            }
+            if seed % 3 == 2 {
+                for (k, v) in pairs.iter_mut() {
+                    if k.len() % 3 == 0 {
+                        v.push_str("\"\\\n\t\u{1}“引号”");
+                    }
+                }
+                pairs.push(("honours.9.name".into(), "奖".into()));
+                pairs.push(("industry".into(), "其它".into()));
+                pairs.push(("industry.other".into(), " 软件 ".into()));
+            }
+            let answers = answers(&def.form, &Posted::new(&pairs));
+            let json = answers.to_json();
+            assert_eq!(json, answers.to_value().to_string(), "seed {seed}");
+            let value: Value = serde_json::from_str(&json).unwrap();
+            let (industry, city, county) = answers.summary();
+            assert_eq!(city, text_at(&value, "region.city"));
+            assert_eq!(county, text_at(&value, "region.county"));
+            if seed % 3 == 2 {
+                assert_eq!(industry, "其它（软件）");
+                assert_eq!(
+                    at(&value, "honours")
+                        .and_then(Value::as_array)
+                        .map(Vec::len)
+                        .map(|n| n > 0),
+                    Some(true)
+                );
+            }
         }
     }
 }
