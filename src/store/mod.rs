@@ -231,6 +231,14 @@ impl Db {
         Ok(self.query(sql, params).await?.into_iter().next())
     }
 
+    /// The cache of session reads (SQLite only; see `sessions`).
+    pub fn login_cache(&self) -> Option<&sessions::LoginCache> {
+        match self {
+            Db::Sqlite(db) => Some(db.login_cache()),
+            Db::Postgres(_) => None,
+        }
+    }
+
     /// Applies `batch` atomically; returns the rows changed by each statement.
     pub async fn write(&self, batch: Batch) -> Result<Vec<u64>> {
         if batch.0.is_empty() {

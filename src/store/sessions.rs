@@ -1,9 +1,90 @@
 //! Login sessions, kept in the database so the web tier holds no state.
 //! Only the SHA-256 of a session token is stored.
+//!
+//! On SQLite (one server process owns the file) each request's session read
+//! is answered from a small cache of what was read before. It is exact: any
+//! committed statement that may change a login — every write to `users` or
+//! `sessions` but the two below that cannot invalidate what is cached — moves
+//! a generation counter after its commit, and an entry read under an older
+//! generation is never served. The counter is read before the database, so a
+//! change committed during a read cannot be cached as current. Only changes
+//! made by another process on the same file (the `shenbao user` command)
+//! wait for the entry to age out, after `CACHE_TTL`. PostgreSQL, which may
+//! serve several processes, reads every time.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use super::users::{USER_COLS, User, user_cols};
 use super::{Batch, Db, Millis, Result};
 use crate::params;
+
+const INSERT: &str = "INSERT INTO sessions (id_hash, user_id, csrf, created_at, last_seen, ip, user_agent) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6)";
+const TOUCH: &str = "UPDATE sessions SET last_seen = $2 WHERE id_hash = $1";
+const CACHE_TTL: Duration = Duration::from_secs(2);
+const CACHE_MAX: usize = 20_000;
+
+/// Whether a committed statement may change what a cached session read
+/// says. A new session changes no other one, and a touch is taken back
+/// out of the cache by the request that made it (see [`LoginCache::forget`]).
+pub fn may_change_logins(sql: &str) -> bool {
+    (sql.contains("sessions") || sql.contains("users")) && sql != INSERT && sql != TOUCH
+}
+
+#[derive(Default)]
+pub struct LoginCache {
+    generation: AtomicU64,
+    entries: Mutex<HashMap<String, Cached>>,
+}
+
+struct Cached {
+    generation: u64,
+    read_at: Instant,
+    session: Session,
+    user: User,
+}
+
+impl LoginCache {
+    /// Called after a commit that [`may_change_logins`].
+    pub fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn get(&self, id_hash: &str) -> Option<(Session, User)> {
+        let generation = self.generation.load(Ordering::SeqCst);
+        let entries = self.entries.lock().ok()?;
+        let c = entries.get(id_hash)?;
+        (c.generation == generation && c.read_at.elapsed() < CACHE_TTL)
+            .then(|| (c.session.clone(), c.user.clone()))
+    }
+
+    fn put(&self, generation: u64, read_at: Instant, session: &Session, user: &User) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= CACHE_MAX {
+                entries.clear();
+            }
+            entries.insert(
+                session.id_hash.clone(),
+                Cached {
+                    generation,
+                    read_at,
+                    session: session.clone(),
+                    user: user.clone(),
+                },
+            );
+        }
+    }
+
+    /// Drops one session's entry (after its `last_seen` was moved).
+    pub fn forget(&self, id_hash: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(id_hash);
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -23,14 +104,19 @@ pub struct NewSession<'a> {
 
 pub fn insert(b: &mut Batch, s: &NewSession<'_>, now: Millis) {
     b.push(
-        "INSERT INTO sessions (id_hash, user_id, csrf, created_at, last_seen, ip, user_agent) \
-         VALUES ($1, $2, $3, $4, $4, $5, $6)",
+        INSERT,
         params![s.id_hash, s.user_id, s.csrf, now, s.ip, s.user_agent],
     );
 }
 
-/// The session and its user, in one read.
+/// The session and its user, in one read (or none, from the cache).
 pub async fn find(db: &Db, id_hash: &str) -> Result<Option<(Session, User)>> {
+    let cache = db.login_cache();
+    if let Some(hit) = cache.and_then(|c| c.get(id_hash)) {
+        return Ok(Some(hit));
+    }
+    let generation = cache.map(|c| c.generation.load(Ordering::SeqCst));
+    let read_at = Instant::now();
     let row = db
         .query_opt(
             concat!(
@@ -42,7 +128,7 @@ pub async fn find(db: &Db, id_hash: &str) -> Result<Option<(Session, User)>> {
             params![id_hash],
         )
         .await?;
-    Ok(row.map(|r| {
+    let found = row.map(|r| {
         let n = USER_COLS;
         let session = Session {
             id_hash: r.text(n),
@@ -51,14 +137,15 @@ pub async fn find(db: &Db, id_hash: &str) -> Result<Option<(Session, User)>> {
             last_seen: r.int(n + 3),
         };
         (session, User::from_row(&r))
-    }))
+    });
+    if let (Some(c), Some(generation), Some((s, u))) = (cache, generation, &found) {
+        c.put(generation, read_at, s, u);
+    }
+    Ok(found)
 }
 
 pub fn touch(b: &mut Batch, id_hash: &str, now: Millis) {
-    b.push(
-        "UPDATE sessions SET last_seen = $2 WHERE id_hash = $1",
-        params![id_hash, now],
-    );
+    b.push(TOUCH, params![id_hash, now]);
 }
 
 pub fn delete(b: &mut Batch, id_hash: &str) {

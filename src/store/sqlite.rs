@@ -74,6 +74,7 @@ pub struct SqliteDb {
 
 struct Inner {
     path: PathBuf,
+    logins: super::sessions::LoginCache,
     readers: Mutex<Vec<Connection>>,
     writer: Mutex<mpsc::Sender<Job>>,
 }
@@ -220,6 +221,7 @@ impl SqliteDb {
             .spawn(move || writer_loop(conn, rx, &wanted))?;
         let inner = Arc::new(Inner {
             path: path.to_path_buf(),
+            logins: Default::default(),
             readers: Mutex::new(Vec::new()),
             writer: Mutex::new(tx),
         });
@@ -280,7 +282,25 @@ impl SqliteDb {
         out
     }
 
+    pub fn login_cache(&self) -> &super::sessions::LoginCache {
+        &self.inner.logins
+    }
+
     pub async fn write(&self, batch: Batch) -> Result<Vec<u64>> {
+        let logins_change = batch
+            .0
+            .iter()
+            .any(|s| super::sessions::may_change_logins(s.sql));
+        let out = self.write_batch(batch).await;
+        if logins_change {
+            // After the commit (or its failure): a read that started before
+            // it and is cached afterwards is cached under the old generation.
+            self.inner.logins.changed();
+        }
+        out
+    }
+
+    async fn write_batch(&self, batch: Batch) -> Result<Vec<u64>> {
         let (tx, rx) = oneshot::channel();
         self.inner
             .writer

@@ -223,6 +223,9 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
                         if let Err(e) = state.db.write(b).await {
                             return AppError::from(e).into_response();
                         }
+                        if let Some(cache) = state.db.login_cache() {
+                            cache.forget(&id_hash);
+                        }
                     }
                     user = Some(u);
                     session = Some(s);

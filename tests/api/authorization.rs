@@ -148,6 +148,7 @@ async fn province_changes_a_role_and_the_change_takes_effect_at_once() {
     app.seed_demo().await;
     let expert = user_id(&app, "expert3").await;
     let mut x = app.login("expert3", DEMO_PASSWORD).await;
+    assert_eq!(x.get("/dashboard").await.status, StatusCode::OK);
     let mut p = app.login("province", DEMO_PASSWORD).await;
     p.get(&format!("/province/users/{expert}")).await;
     let r = p
@@ -174,6 +175,9 @@ async fn a_disabled_account_cannot_log_in_and_loses_its_sessions() {
     app.seed_demo().await;
     let id = user_id(&app, "jingzhou").await;
     let mut j = app.login("jingzhou", DEMO_PASSWORD).await;
+    // Read once, so that the session is the one the server has just read
+    // (and, on SQLite, kept): the disable must reach it all the same.
+    assert_eq!(j.get("/dashboard").await.status, StatusCode::OK);
     let mut p = app.login("province", DEMO_PASSWORD).await;
     p.get(&format!("/province/users/{id}")).await;
     let r = p.post(&format!("/province/users/{id}/disable"), &[]).await;

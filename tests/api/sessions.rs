@@ -80,6 +80,8 @@ async fn logout_and_logout_everywhere() {
     let mut b = app.login("xiangyang", DEMO_PASSWORD).await;
     let mut c = app.login("xiangyang", DEMO_PASSWORD).await;
     a.get("/dashboard").await;
+    // Each session just read (kept by the server on SQLite) before it ends.
+    assert_eq!(c.get("/dashboard").await.status, StatusCode::OK);
     let r = a.post("/logout", &[]).await;
     assert_eq!(r.location(), "/login?bye=1");
     assert_eq!(a.get("/dashboard").await.status, StatusCode::SEE_OTHER);
