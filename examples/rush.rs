@@ -6,6 +6,7 @@
 //! `rush check` can prove after a kill -9 that each acknowledged save is on disk.
 //!
 //! rush run  --base URL --users N --seconds S --password P [--acked FILE] [--prefix rush] [--warmup 1]
+//!           [--trace FILE]   (each timed save: µs since start it was sent, latency µs)
 //! rush post --url URL --conns N --seconds S [--warmup 1]   (bare baseline: same body, no app)
 //!
 //! Both time the requests started after the warm-up (1 s by default) and
@@ -326,6 +327,7 @@ async fn run() -> anyhow::Result<()> {
             let password = arg("--password", "Bench-Pass-2021");
             let prefix = arg("--prefix", "rush");
             let acked_path = arg("--acked", "");
+            let trace_path = arg("--trace", "");
             let mut users = Vec::new();
             for chunk in (0..n).collect::<Vec<_>>().chunks(16) {
                 let logins = chunk.iter().map(|i| {
@@ -365,6 +367,7 @@ async fn run() -> anyhow::Result<()> {
                     let mut lat = Vec::new();
                     let mut acked = Vec::new();
                     let mut conn = RawConn::new(&base);
+                    let mut done = Vec::new();
                     let path = format!("/apply/{}/autosave", u.app);
                     while !stop.load(Ordering::Relaxed) {
                         let version = u.version.to_string();
@@ -381,6 +384,7 @@ async fn run() -> anyhow::Result<()> {
                             Some(v) => {
                                 if t >= timed_from {
                                     lat.push(t.elapsed().as_micros() as u64);
+                                    done.push((t.duration_since(start).as_micros() as u64, lat[lat.len() - 1]));
                                 }
                                 u.version = v;
                                 acked.push((u.app.clone(), v));
@@ -391,7 +395,7 @@ async fn run() -> anyhow::Result<()> {
                             }
                         }
                     }
-                    (lat, acked)
+                    (lat, acked, done)
                 }));
             }
             tokio::time::sleep(warmup + Duration::from_secs_f64(seconds)).await;
@@ -399,10 +403,17 @@ async fn run() -> anyhow::Result<()> {
             let elapsed = timed_from.elapsed().as_secs_f64();
             let mut lat = Vec::new();
             let mut acked = Vec::new();
+            let mut trace = Vec::new();
             for t in tasks {
-                let (l, a) = t.await?;
+                let (l, a, d) = t.await?;
                 lat.extend(l);
                 acked.extend(a);
+                trace.extend(d);
+            }
+            if !trace_path.is_empty() {
+                trace.sort_unstable();
+                let text: String = trace.iter().map(|(at, l)| format!("{at}\t{l}\n")).collect();
+                std::fs::write(&trace_path, text)?;
             }
             report("saves", &mut lat, errors.load(Ordering::Relaxed), elapsed);
             if !acked_path.is_empty() {
