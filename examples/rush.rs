@@ -384,7 +384,10 @@ async fn run() -> anyhow::Result<()> {
                             Some(v) => {
                                 if t >= timed_from {
                                     lat.push(t.elapsed().as_micros() as u64);
-                                    done.push((t.duration_since(start).as_micros() as u64, lat[lat.len() - 1]));
+                                    done.push((
+                                        t.duration_since(start).as_micros() as u64,
+                                        lat[lat.len() - 1],
+                                    ));
                                 }
                                 u.version = v;
                                 acked.push((u.app.clone(), v));

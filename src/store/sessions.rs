@@ -109,7 +109,9 @@ pub fn insert(b: &mut Batch, s: &NewSession<'_>, now: Millis) {
     );
 }
 
-/// The session and its user, in one read (or none, from the cache).
+/// The session and its user, in one read (or none, from the cache). Called
+/// before a request's read scope opens, so the read sees every commit made
+/// before the generation it is cached under.
 pub async fn find(db: &Db, id_hash: &str) -> Result<Option<(Session, User)>> {
     let cache = db.login_cache();
     if let Some(hit) = cache.and_then(|c| c.get(id_hash)) {
