@@ -487,6 +487,72 @@ mod tests {
         assert_eq!(n[0].int(1), (rows / 100 * 100 * 4000) as i64);
     }
 
+    /// Many batches at once, so that the writer groups them: those that
+    /// succeed stay, a stale one changes nothing, and one that fails after
+    /// its first statement changed a row is undone alone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_that_fails_leaves_its_group_alone() {
+        use crate::store::StoreError;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = SqliteDb::open(&dir.path().join("group.db")).expect("open");
+        let mut b = Batch::new();
+        b.push(
+            "CREATE TABLE t (k INTEGER PRIMARY KEY, v INTEGER NOT NULL)",
+            vec![],
+        );
+        b.push("CREATE TABLE seen (k INTEGER NOT NULL)", vec![]);
+        for k in 0..300 {
+            b.push("INSERT INTO t (k, v) VALUES ($1, 0)", vec![Value::Int(k)]);
+        }
+        db.write(b).await.expect("setup");
+        let tasks: Vec<_> = (0..300i64)
+            .map(|k| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    let mut b = Batch::new();
+                    match k % 3 {
+                        // Succeeds.
+                        0 => {
+                            b.push_one("UPDATE t SET v = 1 WHERE k = $1", vec![Value::Int(k)]);
+                            b.push("INSERT INTO seen (k) VALUES ($1)", vec![Value::Int(k)]);
+                        }
+                        // Stale: its first statement matches nothing.
+                        1 => {
+                            b.push_one(
+                                "UPDATE t SET v = 1 WHERE k = $1 AND v = 5",
+                                vec![Value::Int(k)],
+                            );
+                        }
+                        // Changes a row, then fails.
+                        _ => {
+                            b.push_one("UPDATE t SET v = 1 WHERE k = $1", vec![Value::Int(k)]);
+                            b.push("INSERT INTO seen (k) VALUES ($1)", vec![Value::Int(k)]);
+                            b.push("INSERT INTO t (k, v) VALUES (0, 0)", vec![]);
+                        }
+                    }
+                    (k, db.write(b).await)
+                })
+            })
+            .collect();
+        for t in tasks {
+            let (k, r) = t.await.expect("task");
+            match k % 3 {
+                0 => assert!(r.is_ok(), "{k}: {r:?}"),
+                1 => assert!(matches!(r, Err(StoreError::Conflict(0))), "{k}: {r:?}"),
+                _ => assert!(matches!(r, Err(StoreError::Unique(_))), "{k}: {r:?}"),
+            }
+        }
+        let rows = db
+            .query("SELECT k FROM t WHERE v = 1 ORDER BY k", vec![])
+            .expect("changed");
+        let changed: Vec<i64> = rows.iter().map(|r| r.int(0)).collect();
+        assert_eq!(changed, (0..300).step_by(3).collect::<Vec<i64>>());
+        let seen = db
+            .query("SELECT k FROM seen ORDER BY k", vec![])
+            .expect("seen");
+        assert_eq!(seen.iter().map(|r| r.int(0)).collect::<Vec<_>>(), changed);
+    }
+
     #[test]
     fn placeholders_are_rewritten_outside_of_other_dollars() {
         assert_eq!(
