@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use serde_json::Value;
 
@@ -216,15 +217,53 @@ impl<'a> Answer<'a> {
     /// The stored JSON text.
     pub fn to_json(&self) -> String {
         // Sized for a full draft at once rather than grown by doubling.
-        let mut out = Vec::with_capacity(8 * 1024);
-        if serde_json::to_writer(&mut out, self).is_err() {
-            return String::new();
+        let mut out = String::with_capacity(8 * 1024);
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Compact JSON, escaped as serde_json escapes (tested against it).
+    fn write_json(&self, out: &mut String) {
+        match self {
+            Answer::Text(t) => write_json_str(out, t),
+            Answer::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Answer::List(items) => {
+                out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    v.write_json(out);
+                }
+                out.push(']');
+            }
+            Answer::Object(entries) => {
+                out.push('{');
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_json_str(out, k);
+                    out.push(':');
+                    v.write_json(out);
+                }
+                out.push('}');
+            }
         }
-        String::from_utf8(out).unwrap_or_default()
     }
 
     pub fn to_value(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
+        match self {
+            Answer::Text(t) => Value::String(t.to_string()),
+            Answer::Bool(b) => Value::Bool(*b),
+            Answer::List(items) => Value::Array(items.iter().map(Answer::to_value).collect()),
+            Answer::Object(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_value()))
+                    .collect(),
+            ),
+        }
     }
 
     /// Columns the city inbox filters on: 所属行业 and 所属地区 (city, county).
@@ -247,15 +286,31 @@ impl<'a> Answer<'a> {
     }
 }
 
-impl serde::Serialize for Answer<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Answer::Text(t) => s.serialize_str(t),
-            Answer::Bool(b) => s.serialize_bool(*b),
-            Answer::List(items) => s.collect_seq(items),
-            Answer::Object(entries) => s.collect_map(entries.iter().map(|(k, v)| (k, v))),
+/// A JSON string: `"` and `\\` escaped, control characters as `\\n`-style
+/// or `\\u00XX` escapes, everything else (all of Chinese) as it is. Text
+/// that needs no escape, nearly all of a draft, is copied in one piece.
+fn write_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push_str(s);
+    } else {
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\u{8}' => out.push_str("\\b"),
+                '\u{c}' => out.push_str("\\f"),
+                c if (c as u32) < 0x20 => {
+                    let _ = write!(out, "\\u{:04x}", c as u32);
+                }
+                c => out.push(c),
+            }
         }
     }
+    out.push('"');
 }
 
 fn yes_no(v: Option<&str>) -> Option<Answer<'static>> {
@@ -610,7 +665,7 @@ mod tests {
             if seed % 3 == 2 {
                 for (k, v) in pairs.iter_mut() {
                     if k.len() % 3 == 0 {
-                        v.push_str("\"\\\n\t\u{1}“引号”");
+                        v.push_str("\"\\\n\t\r\u{1}\u{8}\u{c}\u{1f}\u{7f}“引号”");
                     }
                 }
                 pairs.push(("honours.9.name".into(), "奖".into()));
