@@ -352,6 +352,24 @@ fn scalar<'a>(f: &Field, posted: &Posted<'a>, name: &str) -> Option<Answer<'a>> 
     }
 }
 
+/// The scalar columns posted for one row (`key.row.column`).
+fn columns<'a>(
+    cols: &'a [Field],
+    posted: &Posted<'a>,
+    buf: &mut String,
+    key: &str,
+    row: &str,
+) -> Vec<(&'a str, Answer<'a>)> {
+    cols.iter()
+        .filter_map(|c| {
+            Some((
+                c.key.as_str(),
+                scalar(c, posted, path(buf, &[key, row, &c.key]))?,
+            ))
+        })
+        .collect()
+}
+
 /// Builds the answers from a posted form. Variable-table rows left wholly
 /// empty are dropped; everything else is kept exactly as typed.
 pub fn answers<'a>(form: &'a FormDef, posted: &Posted<'a>) -> Answer<'a> {
@@ -372,11 +390,8 @@ pub fn answers<'a>(form: &'a FormDef, posted: &Posted<'a>) -> Answer<'a> {
                 t.rows
                     .iter()
                     .map(|r| {
-                        let cols = t.columns.iter().filter_map(|c| {
-                            let v = scalar(c, posted, path(&mut buf, &[key, &r.key, &c.key]))?;
-                            Some((c.key.as_str(), v))
-                        });
-                        (r.key.as_str(), Answer::object(cols.collect()))
+                        let cols = columns(&t.columns, posted, &mut buf, key, &r.key);
+                        (r.key.as_str(), Answer::object(cols))
                     })
                     .collect(),
             ),
@@ -386,12 +401,8 @@ pub fn answers<'a>(form: &'a FormDef, posted: &Posted<'a>) -> Answer<'a> {
                     .into_iter()
                     .take(t.max_rows.max(1) + 8)
                     .map(|i| {
-                        let i = i.to_string();
-                        let cols = t.columns.iter().filter_map(|c| {
-                            let v = scalar(c, posted, path(&mut buf, &[key, &i, &c.key]))?;
-                            Some((c.key.as_str(), v))
-                        });
-                        Answer::object(cols.collect())
+                        let cols = columns(&t.columns, posted, &mut buf, key, &i.to_string());
+                        Answer::object(cols)
                     })
                     .filter(Answer::is_filled)
                     .collect(),
@@ -402,14 +413,8 @@ pub fn answers<'a>(form: &'a FormDef, posted: &Posted<'a>) -> Answer<'a> {
                     .map(|s| {
                         let used =
                             posted.get(path(&mut buf, &[key, &s.key, "used"])) == Some("true");
-                        let mut cols = vec![("used", Answer::Bool(used))];
-                        for c in &cs.columns {
-                            if let Some(v) =
-                                scalar(c, posted, path(&mut buf, &[key, &s.key, &c.key]))
-                            {
-                                cols.push((c.key.as_str(), v));
-                            }
-                        }
+                        let mut cols = columns(&cs.columns, posted, &mut buf, key, &s.key);
+                        cols.push(("used", Answer::Bool(used)));
                         (s.key.as_str(), Answer::object(cols))
                     })
                     .collect(),
