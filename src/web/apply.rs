@@ -558,8 +558,8 @@ async fn save(
     Path(id): Path<String>,
     body: Bytes,
 ) -> AppResult<Response> {
-    let pairs = form_io::parse_form(&body);
     ctx.require_role(Role::Enterprise)?;
+    let pairs = form_io::parse_form(&body);
     let (outcome, answers) = do_save(&state, &ctx, &id, &pairs).await?;
     match outcome {
         SaveOutcome::Saved { version } => {
@@ -605,8 +605,8 @@ async fn autosave(
     Path(id): Path<String>,
     body: Bytes,
 ) -> AppResult<Response> {
-    let pairs = form_io::parse_form(&body);
     ctx.require_role(Role::Enterprise)?;
+    let pairs = form_io::parse_form(&body);
     let (outcome, _) = do_save(&state, &ctx, &id, &pairs).await?;
     let body = match outcome {
         SaveOutcome::Saved { version } => format!(

@@ -452,11 +452,6 @@ pub fn answers<'a>(form: &'a FormDef, posted: &Posted<'a>) -> Answer<'a> {
     Answer::object(out)
 }
 
-/// The answers of a posted form as a `Value` (see [`answers`]).
-pub fn answers_from_form(form: &FormDef, posted: &Posted<'_>) -> Value {
-    answers(form, posted).to_value()
-}
-
 /// The value at a dotted path (`finance.2019.profit`, `honours.0.name`).
 pub fn at<'v>(answers: &'v Value, path: &str) -> Option<&'v Value> {
     let mut cur = answers;
@@ -497,7 +492,7 @@ pub fn has_option(answers: &Value, path: &str, option: &str) -> bool {
 }
 
 /// The name/value pairs an HTML form would post for `answers` (the inverse
-/// of [`answers_from_form`]; used by tests, demo data and load benchmarks).
+/// of [`answers`]; used by tests, demo data and load benchmarks).
 pub fn pairs_from_answers(form: &FormDef, answers: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let scalar = |f: &Field, path: &str, out: &mut Vec<(String, String)>| match at(answers, path) {
@@ -638,7 +633,7 @@ mod tests {
         for seed in [1, 2, 3, 42] {
             let answers = sample_answers(seed);
             let pairs = pairs_from_answers(&def.form, &answers);
-            let back = answers_from_form(&def.form, &Posted::new(&pairs));
+            let back = super::answers(&def.form, &Posted::new(&pairs)).to_value();
             let today = jiff::civil::date(2021, 9, 10);
             assert_eq!(
                 validate(&def.form, &back, today).errors,
