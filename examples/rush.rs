@@ -340,12 +340,15 @@ async fn run() -> anyhow::Result<()> {
                 }
             }
             let body_pairs = draft_pairs();
-            let body_len = serde_urlencoded::to_string(&body_pairs)?.len();
+            // Encoded once, as the baseline's body is: the load generator
+            // shares the two cores with the server, so it must stay cheap.
+            let body = serde_urlencoded::to_string(&body_pairs)?;
+            let body_len = body.len();
             let json_len = {
                 let def = shenbao::domain::form::ProgramDef::builtin();
                 let posted = shenbao::web::form_io::Posted::new(&body_pairs);
-                shenbao::web::form_io::answers_from_form(&def.form, &posted)
-                    .to_string()
+                shenbao::web::form_io::answers(&def.form, &posted)
+                    .to_json()
                     .len()
             };
             println!("users {n}, form body {body_len} bytes, stored draft {json_len} bytes");
@@ -356,18 +359,12 @@ async fn run() -> anyhow::Result<()> {
             let mut tasks = Vec::new();
             for mut u in users {
                 let (base, stop, errors) = (base.clone(), stop.clone(), errors.clone());
-                // Encoded once, as the baseline's body is: the load generator
-                // shares the two cores with the server, so it must stay cheap.
-                let prefix = format!(
-                    "{}&_csrf={}&_version=",
-                    serde_urlencoded::to_string(&body_pairs).unwrap_or_default(),
-                    u.csrf
-                );
+                let prefix = format!("{body}&_csrf={}&_version=", u.csrf);
                 tasks.push(tokio::spawn(async move {
-                    let mut lat = Vec::new();
+                    // (sent, µs after start; latency, µs) of each timed save.
+                    let mut timed = Vec::new();
                     let mut acked = Vec::new();
                     let mut conn = RawConn::new(&base);
-                    let mut done = Vec::new();
                     let path = format!("/apply/{}/autosave", u.app);
                     while !stop.load(Ordering::Relaxed) {
                         let version = u.version.to_string();
@@ -383,10 +380,9 @@ async fn run() -> anyhow::Result<()> {
                         match saved {
                             Some(v) => {
                                 if t >= timed_from {
-                                    lat.push(t.elapsed().as_micros() as u64);
-                                    done.push((
+                                    timed.push((
                                         t.duration_since(start).as_micros() as u64,
-                                        lat[lat.len() - 1],
+                                        t.elapsed().as_micros() as u64,
                                     ));
                                 }
                                 u.version = v;
@@ -398,21 +394,20 @@ async fn run() -> anyhow::Result<()> {
                             }
                         }
                     }
-                    (lat, acked, done)
+                    (timed, acked)
                 }));
             }
             tokio::time::sleep(warmup + Duration::from_secs_f64(seconds)).await;
             stop.store(true, Ordering::Relaxed);
             let elapsed = timed_from.elapsed().as_secs_f64();
-            let mut lat = Vec::new();
-            let mut acked = Vec::new();
             let mut trace = Vec::new();
+            let mut acked = Vec::new();
             for t in tasks {
-                let (l, a, d) = t.await?;
-                lat.extend(l);
-                acked.extend(a);
+                let (d, a) = t.await?;
                 trace.extend(d);
+                acked.extend(a);
             }
+            let mut lat: Vec<u64> = trace.iter().map(|(_, l)| *l).collect();
             if !trace_path.is_empty() {
                 trace.sort_unstable();
                 let text: String = trace.iter().map(|(at, l)| format!("{at}\t{l}\n")).collect();
@@ -430,17 +425,19 @@ async fn run() -> anyhow::Result<()> {
             let body = serde_urlencoded::to_string(draft_pairs())?;
             let stop = Arc::new(AtomicBool::new(false));
             let timed_from = Instant::now() + warmup;
+            let (base, path) = url
+                .split_once("://")
+                .map_or(url.as_str(), |(_, rest)| rest)
+                .split_once('/')
+                .map(|(h, p)| (h.to_string(), format!("/{p}")))
+                .ok_or_else(|| anyhow::anyhow!("--url needs a path"))?;
             let mut tasks = Vec::new();
             for _ in 0..conns {
-                let (url, stop, body) = (url.clone(), stop.clone(), body.clone());
+                let (base, path, stop, body) =
+                    (base.clone(), path.clone(), stop.clone(), body.clone());
                 tasks.push(tokio::spawn(async move {
                     let mut lat = Vec::new();
                     let mut errors = 0u64;
-                    let (base, path) = url
-                        .trim_start_matches("http://")
-                        .split_once('/')
-                        .map(|(h, p)| (h.to_string(), format!("/{p}")))
-                        .unwrap_or_default();
                     let mut conn = RawConn::new(&base);
                     while !stop.load(Ordering::Relaxed) {
                         let t = Instant::now();
