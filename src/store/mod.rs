@@ -232,7 +232,7 @@ impl Db {
     }
 
     /// The cache of session reads (SQLite only; see `sessions`).
-    pub fn login_cache(&self) -> Option<&sessions::LoginCache> {
+    fn login_cache(&self) -> Option<&sessions::LoginCache> {
         match self {
             Db::Sqlite(db) => Some(db.login_cache()),
             Db::Postgres(_) => None,

@@ -29,7 +29,7 @@ const CACHE_MAX: usize = 20_000;
 
 /// Whether a committed statement may change what a cached session read
 /// says. A new session changes no other one, and a touch is taken back
-/// out of the cache by the request that made it (see [`LoginCache::forget`]).
+/// out of the cache by [`touch`].
 pub fn may_change_logins(sql: &str) -> bool {
     (sql.contains("sessions") || sql.contains("users")) && sql != INSERT && sql != TOUCH
 }
@@ -79,7 +79,7 @@ impl LoginCache {
     }
 
     /// Drops one session's entry (after its `last_seen` was moved).
-    pub fn forget(&self, id_hash: &str) {
+    fn forget(&self, id_hash: &str) {
         if let Ok(mut entries) = self.entries.lock() {
             entries.remove(id_hash);
         }
@@ -146,8 +146,14 @@ pub async fn find(db: &Db, id_hash: &str) -> Result<Option<(Session, User)>> {
     Ok(found)
 }
 
-pub fn touch(b: &mut Batch, id_hash: &str, now: Millis) {
-    b.push(TOUCH, params![id_hash, now]);
+/// Moves the session's last activity to `now`, and drops its cached read
+/// (which still holds the old time).
+pub async fn touch(db: &Db, id_hash: &str, now: Millis) -> Result<()> {
+    db.write(Batch::one(TOUCH, params![id_hash, now])).await?;
+    if let Some(cache) = db.login_cache() {
+        cache.forget(id_hash);
+    }
+    Ok(())
 }
 
 pub fn delete(b: &mut Batch, id_hash: &str) {

@@ -282,7 +282,7 @@ impl SqliteDb {
         out
     }
 
-    pub fn login_cache(&self) -> &super::sessions::LoginCache {
+    pub(super) fn login_cache(&self) -> &super::sessions::LoginCache {
         &self.inner.logins
     }
 

@@ -218,13 +218,8 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
                     expired = true;
                 } else {
                     if now - s.last_seen > TOUCH_EVERY_MS {
-                        let mut b = Batch::new();
-                        sessions::touch(&mut b, &id_hash, now);
-                        if let Err(e) = state.db.write(b).await {
+                        if let Err(e) = sessions::touch(&state.db, &id_hash, now).await {
                             return AppError::from(e).into_response();
-                        }
-                        if let Some(cache) = state.db.login_cache() {
-                            cache.forget(&id_hash);
                         }
                     }
                     user = Some(u);
