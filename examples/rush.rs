@@ -254,35 +254,6 @@ async fn login(http: &Http, base: &str, username: &str, password: &str) -> anyho
     })
 }
 
-/// A ~5 KB draft: the sample application's short fields and one long text.
-fn draft_pairs() -> Vec<(String, String)> {
-    let def = shenbao::domain::form::ProgramDef::builtin();
-    let answers = shenbao::domain::form::sample_answers_on(1, jiff::civil::date(2021, 9, 10));
-    let mut pairs = shenbao::web::form_io::pairs_from_answers(&def.form, &answers);
-    let long = [
-        "overview",
-        "technology",
-        "industry_advantage",
-        "construction",
-        "team",
-        "investment",
-        "innovation",
-        "direct_effects",
-        "demonstration",
-        "effect_summary",
-    ];
-    pairs.retain(|(k, _)| !long.contains(&k.as_str()));
-    let overview: String = answers["overview"]
-        .as_str()
-        .unwrap_or("")
-        .chars()
-        .cycle()
-        .take(1100)
-        .collect();
-    pairs.push(("overview".into(), overview));
-    pairs
-}
-
 fn percentile(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -339,7 +310,7 @@ async fn run() -> anyhow::Result<()> {
                     users.push(l.await??);
                 }
             }
-            let body_pairs = draft_pairs();
+            let body_pairs = shenbao::web::form_io::sample_draft_pairs();
             // Encoded once, as the baseline's body is: the load generator
             // shares the two cores with the server, so it must stay cheap.
             let body = serde_urlencoded::to_string(&body_pairs)?;
@@ -422,7 +393,7 @@ async fn run() -> anyhow::Result<()> {
         "post" => {
             let url = arg("--url", "http://127.0.0.1:18182/post/60");
             let conns: usize = arg("--conns", "32").parse()?;
-            let body = serde_urlencoded::to_string(draft_pairs())?;
+            let body = serde_urlencoded::to_string(shenbao::web::form_io::sample_draft_pairs())?;
             let stop = Arc::new(AtomicBool::new(false));
             let timed_from = Instant::now() + warmup;
             let (base, path) = url

@@ -3,7 +3,7 @@
 //! through [`transition`].
 
 use super::audit::{self, Action, Actor};
-use super::{Batch, Db, Millis, Result, Row, StoreError, new_id};
+use super::{Batch, Db, Millis, Result, Row, StoreError, Value, new_id};
 use crate::domain::lifecycle::{self, State};
 use crate::domain::role::Role;
 use crate::params;
@@ -148,7 +148,7 @@ pub(super) fn push_version(
     app_id: &str,
     version: i64,
     kind: &'static str,
-    content: &str,
+    content: impl Into<Value>,
     fingerprint: Option<&str>,
     by: &str,
     now: Millis,
@@ -156,7 +156,15 @@ pub(super) fn push_version(
     b.push(
         "INSERT INTO application_versions (application_id, version, kind, content, fingerprint, created_at, created_by) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        params![app_id, version, kind, content, fingerprint, now, by],
+        vec![
+            Value::from(app_id),
+            Value::from(version),
+            Value::from(kind),
+            content.into(),
+            Value::from(fingerprint),
+            Value::from(now),
+            Value::from(by),
+        ],
     );
 }
 
@@ -223,7 +231,7 @@ pub async fn save_draft(
     id: &str,
     enterprise_id: &str,
     expected: i64,
-    content: &str,
+    content: String,
     summary: &DraftSummary<'_>,
     actor_name: &str,
     now: Millis,

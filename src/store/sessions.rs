@@ -9,7 +9,7 @@
 //! generation is never served. The counter is read before the database, so a
 //! change committed during a read cannot be cached as current. Only changes
 //! made by another process on the same file (the `shenbao user` command)
-//! wait for the entry to age out, after `CACHE_TTL`. PostgreSQL, which may
+//! wait for the entry to age out, within `CACHE_TTL`. PostgreSQL, which may
 //! serve several processes, reads every time.
 
 use std::collections::HashMap;
@@ -42,7 +42,7 @@ pub struct LoginCache {
 
 struct Cached {
     generation: u64,
-    read_at: Instant,
+    expires_at: Instant,
     session: Session,
     user: User,
 }
@@ -57,7 +57,7 @@ impl LoginCache {
         let generation = self.generation.load(Ordering::SeqCst);
         let entries = self.entries.lock().ok()?;
         let c = entries.get(id_hash)?;
-        (c.generation == generation && c.read_at.elapsed() < CACHE_TTL)
+        (c.generation == generation && Instant::now() < c.expires_at)
             .then(|| (c.session.clone(), c.user.clone()))
     }
 
@@ -70,7 +70,7 @@ impl LoginCache {
                 session.id_hash.clone(),
                 Cached {
                     generation,
-                    read_at,
+                    expires_at: read_at + lifetime(&session.id_hash),
                     session: session.clone(),
                     user: user.clone(),
                 },
@@ -84,6 +84,17 @@ impl LoginCache {
             entries.remove(id_hash);
         }
     }
+}
+
+/// Between half of `CACHE_TTL` and all of it, by the session: entries read
+/// together (a room of users that logged in together) do not all age out in
+/// the same instant and send a burst of reads to the database at once.
+fn lifetime(id_hash: &str) -> Duration {
+    let spread = id_hash
+        .bytes()
+        .take(4)
+        .fold(0u32, |n, b| n * 16 + (b as char).to_digit(16).unwrap_or(0));
+    CACHE_TTL / 2 + CACHE_TTL.mul_f64(f64::from(spread) / 131_072.0)
 }
 
 #[derive(Debug, Clone)]

@@ -1,8 +1,6 @@
 //! The enterprise's side of the program: eligibility, the 申报书 online with
 //! drafts and versions, and submission to the city before its deadline.
 
-use std::borrow::Cow;
-
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -17,7 +15,7 @@ use super::AppState;
 use super::context::Ctx;
 use super::error::{AppError, AppResult};
 use super::form_html;
-use super::form_io::{self, Posted};
+use super::form_io;
 use super::page::Page;
 use crate::clock;
 use crate::domain::credit_code::CreditCode;
@@ -513,11 +511,10 @@ async fn form_page(
     .into_response())
 }
 
-pub(super) fn posted_version<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> i64 {
+pub(super) fn posted_version<'a>(mut pairs: impl Iterator<Item = (&'a str, &'a str)>) -> i64 {
     pairs
-        .iter()
-        .find(|(k, _)| k.as_ref() == "_version")
-        .and_then(|(_, v)| v.as_ref().parse().ok())
+        .find(|(k, _)| *k == "_version")
+        .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0)
 }
 
@@ -528,9 +525,9 @@ async fn do_save<'a>(
     state: &'a AppState,
     ctx: &Ctx,
     id: &str,
-    pairs: &'a [(Cow<'_, str>, Cow<'_, str>)],
+    form: &'a form_io::Form,
 ) -> AppResult<(SaveOutcome, form_io::Answer<'a>)> {
-    let posted = Posted::new(pairs);
+    let posted = form.posted();
     let answers = form_io::answers(&state.program.form, &posted);
     let (industry, city, county) = answers.summary();
     let user = ctx.require_user()?;
@@ -538,8 +535,8 @@ async fn do_save<'a>(
         &state.db,
         id,
         &user.id,
-        posted_version(pairs),
-        &answers.to_json(),
+        posted_version(form.pairs()),
+        answers.to_json(),
         &DraftSummary {
             industry: &industry,
             city_code: city,
@@ -559,11 +556,11 @@ async fn save(
     body: Bytes,
 ) -> AppResult<Response> {
     ctx.require_role(Role::Enterprise)?;
-    let pairs = form_io::parse_form(&body);
-    let (outcome, answers) = do_save(&state, &ctx, &id, &pairs).await?;
+    let form = form_io::parse_form(&body);
+    let (outcome, answers) = do_save(&state, &ctx, &id, &form).await?;
     match outcome {
         SaveOutcome::Saved { version } => {
-            let to = if pairs.iter().any(|(k, _)| k == "_then_submit") {
+            let to = if form.has("_then_submit") {
                 format!("/apply/{id}/submit")
             } else {
                 format!("/apply/{id}?saved={version}#top")
@@ -606,8 +603,8 @@ async fn autosave(
     body: Bytes,
 ) -> AppResult<Response> {
     ctx.require_role(Role::Enterprise)?;
-    let pairs = form_io::parse_form(&body);
-    let (outcome, _) = do_save(&state, &ctx, &id, &pairs).await?;
+    let form = form_io::parse_form(&body);
+    let (outcome, _) = do_save(&state, &ctx, &id, &form).await?;
     let body = match outcome {
         SaveOutcome::Saved { version } => format!(
             r#"已自动保存（第{version}版，{}）<input type="hidden" id="f-version" name="_version" value="{version}" hx-swap-oob="true">"#,

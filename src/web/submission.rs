@@ -111,7 +111,7 @@ async fn submit(
         ))
     } else if !report.is_ok() {
         Some("申报书还有未完成的内容，请按提示修改后再提交。".to_string())
-    } else if posted_version(&pairs) != version {
+    } else if posted_version(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) != version {
         Some("申报书在确认期间又被修改过，请核对后重新提交。".to_string())
     } else if !pairs.iter().any(|(k, v)| k == "confirm" && v == "yes") {
         Some("请勾选确认后再提交。".to_string())
