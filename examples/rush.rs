@@ -6,7 +6,7 @@
 //! `rush check` can prove after a kill -9 that each acknowledged save is on disk.
 //!
 //! rush run  --base URL --users N --seconds S --password P [--acked FILE] [--prefix rush] [--warmup 1]
-//!           [--trace FILE]   (each timed save: µs since start it was sent, latency µs)
+//!           [--trace FILE]   (each timed save: µs since start it was sent, latency µs, user)
 //! rush post --url URL --conns N --seconds S [--warmup 1]   (bare baseline: same body, no app)
 //!
 //! Both time the requests started after the warm-up (1 s by default) and
@@ -328,11 +328,11 @@ async fn run() -> anyhow::Result<()> {
             let start = Instant::now();
             let timed_from = start + warmup;
             let mut tasks = Vec::new();
-            for mut u in users {
+            for (n, mut u) in users.into_iter().enumerate() {
                 let (base, stop, errors) = (base.clone(), stop.clone(), errors.clone());
                 let prefix = format!("{body}&_csrf={}&_version=", u.csrf);
                 tasks.push(tokio::spawn(async move {
-                    // (sent, µs after start; latency, µs) of each timed save.
+                    // (sent, µs after start; latency, µs; user) of each timed save.
                     let mut timed = Vec::new();
                     let mut acked = Vec::new();
                     let mut conn = RawConn::new(&base);
@@ -354,6 +354,7 @@ async fn run() -> anyhow::Result<()> {
                                     timed.push((
                                         t.duration_since(start).as_micros() as u64,
                                         t.elapsed().as_micros() as u64,
+                                        n,
                                     ));
                                 }
                                 u.version = v;
@@ -378,10 +379,13 @@ async fn run() -> anyhow::Result<()> {
                 trace.extend(d);
                 acked.extend(a);
             }
-            let mut lat: Vec<u64> = trace.iter().map(|(_, l)| *l).collect();
+            let mut lat: Vec<u64> = trace.iter().map(|(_, l, _)| *l).collect();
             if !trace_path.is_empty() {
                 trace.sort_unstable();
-                let text: String = trace.iter().map(|(at, l)| format!("{at}\t{l}\n")).collect();
+                let text: String = trace
+                    .iter()
+                    .map(|(at, l, n)| format!("{at}\t{l}\t{n}\n"))
+                    .collect();
                 std::fs::write(&trace_path, text)?;
             }
             report("saves", &mut lat, errors.load(Ordering::Relaxed), elapsed);
