@@ -334,7 +334,8 @@ async fn run() -> anyhow::Result<()> {
                 tasks.push(tokio::spawn(async move {
                     // (sent, µs after start; latency, µs; user) of each timed save.
                     let mut timed = Vec::new();
-                    let mut acked = Vec::new();
+                    // Acknowledged saves: how many, and the last version.
+                    let mut acked = (0u64, 0u64);
                     let mut conn = RawConn::new(&base);
                     let path = format!("/apply/{}/autosave", u.app);
                     while !stop.load(Ordering::Relaxed) {
@@ -358,7 +359,7 @@ async fn run() -> anyhow::Result<()> {
                                     ));
                                 }
                                 u.version = v;
-                                acked.push((u.app.clone(), v));
+                                acked = (acked.0 + 1, v);
                             }
                             None => {
                                 errors.fetch_add(1, Ordering::Relaxed);
@@ -366,7 +367,7 @@ async fn run() -> anyhow::Result<()> {
                             }
                         }
                     }
-                    (timed, acked)
+                    (timed, (u.app, acked))
                 }));
             }
             tokio::time::sleep(warmup + Duration::from_secs_f64(seconds)).await;
@@ -377,7 +378,7 @@ async fn run() -> anyhow::Result<()> {
             for t in tasks {
                 let (d, a) = t.await?;
                 trace.extend(d);
-                acked.extend(a);
+                acked.push(a);
             }
             let mut lat: Vec<u64> = trace.iter().map(|(_, l, _)| *l).collect();
             if !trace_path.is_empty() {
@@ -390,7 +391,13 @@ async fn run() -> anyhow::Result<()> {
             }
             report("saves", &mut lat, errors.load(Ordering::Relaxed), elapsed);
             if !acked_path.is_empty() {
-                let text: String = acked.iter().map(|(a, v)| format!("{a}\t{v}\n")).collect();
+                // One line per application: its last acknowledged version
+                // (every earlier one was acknowledged before it) and how many.
+                let text: String = acked
+                    .iter()
+                    .filter(|(_, (n, _))| *n > 0)
+                    .map(|(a, (n, v))| format!("{a}\t{v}\t{n}\n"))
+                    .collect();
                 std::fs::write(&acked_path, text)?;
             }
         }
@@ -453,9 +460,12 @@ async fn run() -> anyhow::Result<()> {
             .await?;
             let text = std::fs::read_to_string(arg("--acked", "acked.tsv"))?;
             let mut last: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+            let mut total = 0;
             for line in text.lines() {
-                if let Some((a, v)) = line.split_once('\t') {
+                let mut cols = line.split('\t');
+                if let (Some(a), Some(v), Some(n)) = (cols.next(), cols.next(), cols.next()) {
                     let v: i64 = v.parse()?;
+                    total += n.parse::<usize>()?;
                     let e = last.entry(a.to_string()).or_insert(0);
                     *e = (*e).max(v);
                 }
@@ -472,7 +482,6 @@ async fn run() -> anyhow::Result<()> {
                     missing += 1;
                 }
             }
-            let total: usize = text.lines().count();
             println!(
                 "acknowledged saves: {total}; applications: {}; last acknowledged version missing after restart: {missing}",
                 last.len()
