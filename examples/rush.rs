@@ -2,8 +2,10 @@
 //! its ~5 KB draft through the autosave endpoint as fast as it can, every
 //! save carrying the version the previous one returned (optimistic
 //! concurrency, as a browser tab does). Reports saves/s, p50/p99 and errors;
-//! writes every acknowledged (application, version) to a file so that
-//! `rush check` can prove after a kill -9 that each acknowledged save is on disk.
+//! writes each application's last acknowledged version (and how many saves
+//! were acknowledged) to a file, so that `rush check` can prove after a
+//! kill -9 that each acknowledged save is on disk: versions are sequential,
+//! so the last one stands for all before it.
 //!
 //! rush run  --base URL --users N --seconds S --password P [--acked FILE] [--prefix rush] [--warmup 1]
 //!           [--trace FILE]   (each timed save: µs since start it was sent, latency µs, user)

@@ -153,18 +153,12 @@ pub(super) fn push_version(
     by: &str,
     now: Millis,
 ) {
+    // Taken as it comes: a draft's JSON is moved in, not copied.
+    let content: Value = content.into();
     b.push(
         "INSERT INTO application_versions (application_id, version, kind, content, fingerprint, created_at, created_by) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        vec![
-            Value::from(app_id),
-            Value::from(version),
-            Value::from(kind),
-            content.into(),
-            Value::from(fingerprint),
-            Value::from(now),
-            Value::from(by),
-        ],
+        params![app_id, version, kind, content, fingerprint, now, by],
     );
 }
 

@@ -90,10 +90,11 @@ impl LoginCache {
 /// together (a room of users that logged in together) do not all age out in
 /// the same instant and send a burst of reads to the database at once.
 fn lifetime(id_hash: &str) -> Duration {
+    // The hash is hex: its first four digits spread evenly over 0..65536.
     let spread = id_hash
-        .bytes()
-        .take(4)
-        .fold(0u32, |n, b| n * 16 + (b as char).to_digit(16).unwrap_or(0));
+        .get(..4)
+        .and_then(|h| u32::from_str_radix(h, 16).ok())
+        .unwrap_or(0);
     CACHE_TTL / 2 + CACHE_TTL.mul_f64(f64::from(spread) / 131_072.0)
 }
 

@@ -43,18 +43,12 @@ pub fn parse_form(body: &[u8]) -> Form {
 fn lossy(body: &[u8]) -> Form {
     let mut text = String::with_capacity(body.len());
     let mut spans = Vec::new();
-    let mut scratch = Vec::new();
-    let mut piece = |raw: &[u8], text: &mut String| {
-        scratch.clear();
-        decode_into(raw, &mut scratch);
-        let start = text.len();
-        text.push_str(&String::from_utf8_lossy(&scratch));
-        (start, text.len())
-    };
     for (k, v) in pairs(body) {
-        let key = piece(k, &mut text);
-        let value = piece(v, &mut text);
-        spans.push([key.0, key.1, value.0, value.1]);
+        let a = text.len();
+        text.push_str(&decode(k));
+        let b = text.len();
+        text.push_str(&decode(v));
+        spans.push([a, b, b, text.len()]);
     }
     Form { text, spans }
 }
@@ -368,11 +362,8 @@ impl<'a> Answer<'a> {
 fn write_json_str(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
-    // Runs needing no escape (all of Chinese text, and most of any text)
-    // are copied whole; only the bytes between them are looked at alone.
-    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    for (i, &b) in s.as_bytes().iter().enumerate() {
         if b >= 0x20 && b != b'"' && b != b'\\' {
             continue;
         }
