@@ -40,3 +40,40 @@ document.addEventListener("submit", function (ev) {
     if (form.requestSubmit) { form.requestSubmit(submitter); } else { form.submit(); }
   }, { once: true });
 });
+
+// Autosave posts the form as a JSON array of [name, value] pairs: %XX escapes
+// triple the size of Chinese text, JSON carries it as it is. The body is then
+// not a form the server reads a token from, so the CSRF token goes in a header.
+if (window.htmx) {
+  htmx.defineExtension("pairs-json", {
+    onEvent: function (name, ev) {
+      if (name === "htmx:configRequest") {
+        ev.detail.headers["Content-Type"] = "application/json";
+        var token = ev.detail.elt.querySelector("input[name=_csrf]");
+        if (token) { ev.detail.headers["X-CSRF-Token"] = token.value; }
+      }
+      return true;
+    },
+    encodeParameters: function (xhr, parameters) {
+      xhr.overrideMimeType("text/html");
+      var pairs = [];
+      parameters.forEach(function (value, name) {
+        if (typeof value === "string") { pairs.push([name, value]); }
+      });
+      return JSON.stringify(pairs);
+    }
+  });
+}
+
+// A failed autosave says so where the user looks for its result.
+function autosaveFailed(ev) {
+  var form = ev.detail && ev.detail.elt;
+  var status = document.getElementById("save-status");
+  if (!status || !form || !form.classList || !form.classList.contains("app-form")) { return; }
+  var msg = document.createElement("strong");
+  msg.className = "bad";
+  msg.textContent = "自动保存失败，本次修改尚未保存：请检查网络后点击“保存草稿”。";
+  status.replaceChildren(msg);
+}
+document.addEventListener("htmx:responseError", autosaveFailed);
+document.addEventListener("htmx:sendError", autosaveFailed);

@@ -69,6 +69,17 @@ pub fn city_by_pinyin(p: &str) -> Option<&'static City> {
     cities().iter().find(|c| c.pinyin == p)
 }
 
+/// The city a county lies under. Only the cities sharing the county code's
+/// first four digits can hold it (GB/T 2260; the four units directly under
+/// the province share 4290).
+pub fn city_of_county(county_code: &str) -> Option<&'static City> {
+    let prefix = county_code.get(..4)?;
+    cities()
+        .iter()
+        .filter(|c| c.code.starts_with(prefix))
+        .find(|c| c.counties.iter().any(|k| k.code == county_code))
+}
+
 /// The county `county_code` if it lies under `city_code`.
 pub fn county(city_code: &str, county_code: &str) -> Option<&'static County> {
     let counties = &city(city_code)?.counties;
@@ -108,6 +119,18 @@ mod tests {
             let c = city(code).expect("direct unit present");
             let only: Vec<_> = c.counties.iter().map(|k| (k.code, k.name)).collect();
             assert_eq!(only, [(c.code, c.name)]);
+        }
+    }
+
+    #[test]
+    fn every_county_finds_its_city() {
+        for c in cities() {
+            for k in &c.counties {
+                assert_eq!(city_of_county(k.code).map(|x| x.code), Some(c.code));
+            }
+        }
+        for bad in ["", "42", "420199", "429099", "中文字符"] {
+            assert!(city_of_county(bad).is_none(), "{bad}");
         }
     }
 

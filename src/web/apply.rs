@@ -3,8 +3,10 @@
 
 use askama::Template;
 use axum::body::Bytes;
+use axum::extract::FromRequestParts;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -595,15 +597,40 @@ async fn save(
     }
 }
 
+/// Whether the body is declared JSON (read off the headers, not copying them).
+struct IsJson(bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for IsJson {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ct = parts.headers.get(header::CONTENT_TYPE);
+        Ok(IsJson(ct.is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/json")
+        })))
+    }
+}
+
 /// htmx autosave: a small status fragment, plus the new version number out of band.
 async fn autosave(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
+    IsJson(json): IsJson,
     body: Bytes,
 ) -> AppResult<Response> {
     ctx.require_role(Role::Enterprise)?;
-    let form = form_io::parse_form(&body);
+    // app.js sends JSON pairs; a plain urlencoded form body is read too.
+    let form = if json {
+        form_io::parse_json_pairs(&body).ok_or_else(|| {
+            AppError::BadRequest(
+                "自动保存的内容格式不正确，本次未保存；请刷新页面后再试，已保存的版本不受影响。"
+                    .into(),
+            )
+        })?
+    } else {
+        form_io::parse_form(&body)
+    };
     let (outcome, _) = do_save(&state, &ctx, &id, &form).await?;
     let body = match outcome {
         SaveOutcome::Saved { version } => format!(

@@ -362,13 +362,10 @@ impl<'a> Answer<'a> {
 fn write_json_str(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
-    let mut start = 0;
-    for (i, &b) in s.as_bytes().iter().enumerate() {
-        if b >= 0x20 && b != b'"' && b != b'\\' {
-            continue;
-        }
-        out.push_str(&s[start..i]);
-        match b {
+    let mut rest = s;
+    while let Some(i) = json_special(rest.as_bytes()) {
+        out.push_str(&rest[..i]);
+        match rest.as_bytes()[i] {
             b'"' => out.push_str("\\\""),
             b'\\' => out.push_str("\\\\"),
             b'\n' => out.push_str("\\n"),
@@ -376,14 +373,159 @@ fn write_json_str(out: &mut String, s: &str) {
             b'\t' => out.push_str("\\t"),
             0x08 => out.push_str("\\b"),
             0x0c => out.push_str("\\f"),
-            _ => {
+            b => {
                 let _ = write!(out, "\\u{:04x}", b);
             }
         }
-        start = i + 1;
+        rest = &rest[i + 1..];
     }
-    out.push_str(&s[start..]);
+    out.push_str(rest);
     out.push('"');
+}
+
+/// Where the first byte of `b` is that a JSON string cannot hold as it is:
+/// `"`, `\\` or a control character. Eight bytes are tested at a time with
+/// the word tricks of "Bit Twiddling Hacks" (a byte below n; a zero byte
+/// after XOR). A borrow can only flag bytes above a true hit, so the lowest
+/// flagged byte is always a true one.
+fn json_special(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = ONES * 0x80;
+    fn below(w: u64, n: u8) -> u64 {
+        w.wrapping_sub(ONES * n as u64) & !w & HIGH
+    }
+    let mut chunks = b.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let hits = below(w, 0x20)
+            | below(w ^ (ONES * b'"' as u64), 1)
+            | below(w ^ (ONES * b'\\' as u64), 1);
+        if hits != 0 {
+            return Some(at + hits.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| c < 0x20 || c == b'"' || c == b'\\')
+        .map(|i| at + i)
+}
+
+/// Reads an autosave body: a JSON array of `[name, value]` string pairs,
+/// the form's fields in order (what `static/app.js` sends). Chinese text,
+/// which `%XX` escapes triple in size, travels as it is. `None` when the body
+/// is not exactly that.
+pub fn parse_json_pairs(body: &[u8]) -> Option<Form> {
+    let src = simdutf8::basic::from_utf8(body).ok()?;
+    let mut p = Json { src, at: 0 };
+    let mut text = String::with_capacity(src.len());
+    let mut spans = Vec::with_capacity(src.len() / 32);
+    p.expect(b'[')?;
+    if !p.eat(b']') {
+        loop {
+            p.expect(b'[')?;
+            let (a, b) = p.string(&mut text)?;
+            p.expect(b',')?;
+            let (c, d) = p.string(&mut text)?;
+            p.expect(b']')?;
+            spans.push([a, b, c, d]);
+            if p.eat(b']') {
+                break;
+            }
+            p.expect(b',')?;
+        }
+    }
+    p.skip_space();
+    (p.at == src.len()).then_some(Form { text, spans })
+}
+
+/// A cursor over JSON text (RFC 8259), for the few forms `parse_json_pairs` reads.
+struct Json<'a> {
+    src: &'a str,
+    at: usize,
+}
+
+impl Json<'_> {
+    fn skip_space(&mut self) {
+        let b = self.src.as_bytes();
+        while matches!(b.get(self.at), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> bool {
+        self.skip_space();
+        let hit = self.src.as_bytes().get(self.at) == Some(&c);
+        if hit {
+            self.at += 1;
+        }
+        hit
+    }
+
+    fn expect(&mut self, c: u8) -> Option<()> {
+        self.eat(c).then_some(())
+    }
+
+    /// A string, unescaped onto `out`; gives where it starts and ends there.
+    fn string(&mut self, out: &mut String) -> Option<(usize, usize)> {
+        self.expect(b'"')?;
+        let start = out.len();
+        loop {
+            let rest = &self.src[self.at..];
+            let i = json_special(rest.as_bytes())?;
+            out.push_str(&rest[..i]);
+            self.at += i + 1;
+            match rest.as_bytes()[i] {
+                b'"' => return Some((start, out.len())),
+                b'\\' => out.push(self.escape()?),
+                _ => return None, // a raw control character
+            }
+        }
+    }
+
+    /// The character of the escape after a backslash. A lone surrogate, which
+    /// JSON.stringify writes as `\\udXXX`, becomes U+FFFD as it would in UTF-8.
+    fn escape(&mut self) -> Option<char> {
+        let c = *self.src.as_bytes().get(self.at)?;
+        self.at += 1;
+        Some(match c {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let hi = self.hex4()?;
+                let pair = (0xD800..0xDC00).contains(&hi)
+                    && self.src[self.at..].starts_with("\\u")
+                    && self.src.get(self.at + 2..self.at + 6).is_some_and(|l| {
+                        u32::from_str_radix(l, 16).is_ok_and(|lo| (0xDC00..0xE000).contains(&lo))
+                    });
+                if pair {
+                    self.at += 2;
+                    let lo = self.hex4()?;
+                    char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))?
+                } else {
+                    char::from_u32(hi).unwrap_or('\u{FFFD}')
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let h = self.src.get(self.at..self.at + 4)?;
+        if !h.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        self.at += 4;
+        u32::from_str_radix(h, 16).ok()
+    }
 }
 
 fn yes_no(v: Option<&str>) -> Option<Answer<'static>> {
@@ -497,10 +639,7 @@ pub fn answers<'a>(form: &'a FormDef, posted: &Posted<'a>) -> Answer<'a> {
                     .get(path(&mut buf, &[key, "county"]))
                     .unwrap_or("")
                     .trim();
-                let city = region::cities()
-                    .iter()
-                    .find(|c| region::county(c.code, county).is_some())
-                    .map_or("", |c| c.code);
+                let city = region::city_of_county(county).map_or("", |c| c.code);
                 Answer::object(vec![
                     ("city", Answer::Text(city)),
                     ("county", Answer::Text(county)),
@@ -702,19 +841,7 @@ mod tests {
         .collect();
         cases.push(b"a=\xe4&\xb8\xad=x".to_vec());
         // Pseudo-random bytes drawn mostly from the characters that matter.
-        let alphabet = b"%+=&aF09\xe4\xb8";
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        for _ in 0..2000 {
-            let len = (x % 24) as usize;
-            let mut case = Vec::with_capacity(len);
-            for _ in 0..len {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                case.push(alphabet[(x % alphabet.len() as u64) as usize]);
-            }
-            cases.push(case);
-        }
+        cases.extend(random_cases(b"%+=&aF09\xe4\xb8", 2000, 24));
         for case in &cases {
             let reference: Vec<(String, String)> = form_urlencoded::parse(case)
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -732,6 +859,93 @@ mod tests {
                 assert_eq!(form_field(case, name), first);
             }
         }
+    }
+
+    /// Pseudo-random bytes drawn from `alphabet` (xorshift, fixed seed).
+    fn random_cases(alphabet: &[u8], count: usize, max_len: u64) -> Vec<Vec<u8>> {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        (0..count)
+            .map(|_| {
+                let len = next() % max_len;
+                (0..len)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_word_scan_finds_the_first_byte_json_must_escape() {
+        let alphabet = b"\x00\x1f\x20!\"#\\]\x7f\x80\xa2\xdc\xffa\n";
+        for case in random_cases(alphabet, 4000, 40) {
+            let naive = case
+                .iter()
+                .position(|&c| c < 0x20 || c == b'"' || c == b'\\');
+            assert_eq!(json_special(&case), naive, "{case:?}");
+        }
+    }
+
+    #[test]
+    fn json_pairs_read_as_serde_json_reads_them() {
+        let mut cases: Vec<Vec<u8>> = [
+            r#"[]"#,
+            r#" [ [ "a" , "b" ] , ["a","c"] ] "#,
+            r#"[["\u4e2d\u6587","\"\\\/\b\f\n\r\t"]]"#,
+            r#"[["e","\ud83d\ude00"]]"#,
+            r#"[["a"]]"#,
+            r#"[["a","b","c"]]"#,
+            r#"[["a","b"],]"#,
+            r#"[["a",1]]"#,
+            r#"{"a":"b"}"#,
+            r#"[["a","b"]] x"#,
+            r#"[["a","\x"]]"#,
+            r#"[["a","\u12"]]"#,
+            r#"[["a","\u+123"]]"#,
+            r#"[["a","b"#,
+            "[[\"a\",\"\t\"]]",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+        cases.push(b"[[\"a\",\"\xe4\xb8\"]]".to_vec());
+        cases.extend(random_cases(b"[],\" \\u04en\t", 3000, 24));
+        for case in &cases {
+            let reference: Option<Vec<(String, String)>> = serde_json::from_slice(case).ok();
+            let ours: Option<Vec<(String, String)>> = parse_json_pairs(case).map(|f| {
+                f.pairs()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            });
+            assert_eq!(ours, reference, "{:?}", String::from_utf8_lossy(case));
+        }
+        // A lone surrogate (JSON.stringify writes one as an escape) becomes
+        // U+FFFD, as the browser's UTF-8 form encoding would make it.
+        let lone = parse_json_pairs(br#"[["a","x\ud800y\udc00\ud800\u0041"]]"#).unwrap();
+        assert_eq!(
+            lone.pairs().next(),
+            Some(("a", "x\u{fffd}y\u{fffd}\u{fffd}A"))
+        );
+        // Whatever serde_json writes comes back as it was.
+        let pairs: Vec<(String, String)> = random_cases("中\"\\\n\u{1}a😀".as_bytes(), 500, 30)
+            .into_iter()
+            .map(|b| {
+                let s = String::from_utf8_lossy(&b).into_owned();
+                (s.chars().rev().collect(), s)
+            })
+            .collect();
+        let body = serde_json::to_vec(&pairs).unwrap();
+        let back: Vec<(String, String)> = parse_json_pairs(&body)
+            .unwrap()
+            .pairs()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(back, pairs);
     }
 
     #[test]

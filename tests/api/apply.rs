@@ -352,6 +352,74 @@ async fn the_second_tab_saving_an_old_version_is_refused_and_keeps_its_text() {
 }
 
 #[tokio::test]
+async fn autosave_reads_the_json_pairs_the_browser_sends() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut c = app.login("qiye3", DEMO_PASSWORD).await;
+    let id = start(&mut c).await;
+    let path = format!("/apply/{id}/autosave");
+    let stored = |app: &TestApp| {
+        let db = app.state.db.clone();
+        let id = id.clone();
+        async move {
+            shenbao::store::applications::content(&db, &id)
+                .await
+                .unwrap()
+                .unwrap()
+                .1
+        }
+    };
+    // The same pairs saved as a plain form and as JSON store the same answers.
+    let pairs = [
+        ("products", "汽车零部件，\"精密\"\\铸件\n第二行 😀"),
+        ("cloud_goals", "设备管理优化"),
+        ("cloud_goals", "能源效率优化"),
+        ("finance.2019.profit", "-12.5"),
+    ];
+    let mut form = vec![("_version", "1")];
+    form.extend(pairs);
+    assert_eq!(
+        c.post(&format!("/apply/{id}"), &form).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let as_form = stored(&app).await;
+    let mut json: Vec<(&str, &str)> = vec![("_version", "2")];
+    json.extend(pairs);
+    let body = serde_json::to_string(&json).unwrap();
+    let r = c.post_json(&path, &body, true).await;
+    assert!(r.body.contains("已自动保存（第3版"), "{}", r.body);
+    assert_eq!(stored(&app).await, as_form);
+    // Escapes a browser may write are read: \u4e2d, a surrogate pair, \/.
+    let r = c
+        .post_json(
+            &path,
+            r#"[["_version","3"],["products","\u4e2d\ud83d\ude00a\/b"]]"#,
+            true,
+        )
+        .await;
+    assert!(r.body.contains("已自动保存（第4版"), "{}", r.body);
+    assert_eq!(stored(&app).await["products"], "中😀a/b");
+    // A malformed body is refused with a message; the draft stays as it was.
+    for bad in [
+        r#"{"_version":"4"}"#,
+        r#"[["_version","4"],["products","x"]"#,
+        r#"[["_version","4"],["products",1]]"#,
+        "[[\"_version\",\"4\"],[\"products\",\"a\u{1}b\"]]",
+    ] {
+        let r = c.post_json(&path, bad, true).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(r.body.contains("自动保存的内容格式不正确"), "{bad}");
+    }
+    assert_eq!(stored(&app).await["products"], "中😀a/b");
+    // Without the token in its header a JSON body is refused as cross-site.
+    let r = c
+        .post_json(&path, r#"[["_version","4"],["products","x"]]"#, false)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(stored(&app).await["products"], "中😀a/b");
+}
+
+#[tokio::test]
 async fn versions_are_listed_and_compared() {
     let app = spawn().await;
     app.seed_demo().await;

@@ -209,6 +209,16 @@ impl Client {
         self.send(req).await
     }
 
+    /// Posts `body` as JSON, with the CSRF token in its header when `token` (as app.js does).
+    pub async fn post_json(&mut self, path: &str, body: &str, token: bool) -> Resp {
+        let mut req = Request::post(path).header(header::CONTENT_TYPE, "application/json");
+        if token {
+            req = req.header("x-csrf-token", self.csrf.clone().unwrap_or_default());
+        }
+        self.send(req.body(Body::from(body.to_string())).expect("request"))
+            .await
+    }
+
     pub async fn login(&mut self, username: &str, password: &str) -> Resp {
         self.get("/login").await;
         let r = self
