@@ -1,17 +1,20 @@
 //! The CPU of one draft save before it reaches the database (release build:
-//! `cargo bench --bench save`): the deadline rush's 13 KB form body decoded,
-//! read by the form definition and written as the stored JSON.
+//! `cargo bench --bench save`): the deadline rush's draft read from its body,
+//! read by the form definition and written as the stored JSON. Twice: as
+//! autosave sends it (JSON pairs, ~7 KB) and as the plain save button posts
+//! it without JavaScript (urlencoded, ~13 KB).
 //!
-//! Baseline, measured in the same run: the common way, `form_urlencoded`
-//! into owned pairs, a `serde_json::Value` built from them and printed.
-//! The ratio is ours per save over the baseline's (lower is better).
+//! Baselines, measured in the same run: the common way, `serde_json` (or
+//! `form_urlencoded`) into owned pairs, a `serde_json::Value` built from
+//! them and printed. A ratio is ours per save over its baseline's (lower is
+//! better).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 use shenbao::domain::form::ProgramDef;
-use shenbao::web::form_io::{answers, parse_form, sample_draft_pairs};
+use shenbao::web::form_io::{answers, parse_form, parse_json_pairs, sample_draft_pairs};
 
 const ROUNDS: u32 = 15;
 const BATCH: u32 = 500;
@@ -32,13 +35,27 @@ fn best(jobs: &mut [&mut dyn FnMut()]) -> Vec<Duration> {
     out
 }
 
+/// The common way: owned pairs, a `Value`, printed.
+fn naive_json(pairs: Vec<(String, String)>) -> String {
+    let map: Map<String, Value> = pairs
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    serde_json::to_string(&Value::Object(map)).expect("json")
+}
+
 fn main() {
     let def = ProgramDef::builtin();
-    let body = serde_urlencoded::to_string(sample_draft_pairs()).expect("encode");
-    let body = body.as_bytes();
-    let stored = answers(&def.form, &parse_form(body).posted()).to_json();
+    let pairs = sample_draft_pairs();
+    let json = serde_json::to_vec(&pairs).expect("encode");
+    let json = json.as_slice();
+    let form = serde_urlencoded::to_string(&pairs).expect("encode");
+    let form = form.as_bytes();
+    let stored = answers(&def.form, &parse_form(form).posted()).to_json();
+    let from_json = parse_json_pairs(json).expect("JSON pairs");
+    assert_eq!(answers(&def.form, &from_json.posted()).to_json(), stored);
     // `cargo test --all-targets` runs this binary too, without `--bench`:
-    // then only prove that the measured path works, quickly.
+    // then only prove that the measured paths work, quickly.
     if !std::env::args().any(|a| a == "--bench") {
         let back: Value = serde_json::from_str(&stored).expect("stored JSON");
         assert!(
@@ -50,42 +67,55 @@ fn main() {
         return;
     }
     println!(
-        "form body {} bytes, stored draft {} bytes",
-        body.len(),
+        "autosave body (JSON pairs) {} bytes, form body (urlencoded) {} bytes, stored draft {} bytes",
+        json.len(),
+        form.len(),
         stored.len()
     );
-
-    let mut decode = || {
-        black_box(parse_form(black_box(body)));
+    let mut json_read = || {
+        black_box(parse_json_pairs(black_box(json)));
     };
-    let mut ours = || {
-        let form = parse_form(black_box(body));
-        let a = answers(&def.form, &form.posted());
-        black_box(a.to_json());
+    let mut json_ours = || {
+        let f = parse_json_pairs(black_box(json)).expect("pairs");
+        black_box(answers(&def.form, &f.posted()).to_json());
     };
-    let mut baseline = || {
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(black_box(body))
+    let mut json_base = || {
+        let pairs: Vec<(String, String)> = serde_json::from_slice(black_box(json)).expect("pairs");
+        black_box(naive_json(pairs));
+    };
+    let mut form_read = || {
+        black_box(parse_form(black_box(form)));
+    };
+    let mut form_ours = || {
+        let f = parse_form(black_box(form));
+        black_box(answers(&def.form, &f.posted()).to_json());
+    };
+    let mut form_base = || {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(black_box(form))
             .into_owned()
             .collect();
-        let map: Map<String, Value> = pairs
-            .into_iter()
-            .map(|(k, v)| (k, Value::String(v)))
-            .collect();
-        black_box(serde_json::to_string(&Value::Object(map)).expect("json"));
+        black_box(naive_json(pairs));
     };
-    let [decode, ours, baseline] = best(&mut [&mut decode, &mut ours, &mut baseline])[..] else {
-        unreachable!()
-    };
+    let t = best(&mut [
+        &mut json_read,
+        &mut json_ours,
+        &mut json_base,
+        &mut form_read,
+        &mut form_ours,
+        &mut form_base,
+    ]);
     let us = |d: Duration| d.as_secs_f64() * 1e6;
-    println!(
-        "decode only         {:6.2} µs; ratio {:.3}",
-        us(decode),
-        us(decode) / us(baseline)
-    );
-    println!("decode+answers+json {:6.2} µs", us(ours));
-    println!(
-        "baseline (form_urlencoded + serde_json) {:6.2} µs; ratio {:.2}",
-        us(baseline),
-        us(ours) / us(baseline)
-    );
+    for (name, [read, ours, base]) in [
+        ("autosave, JSON pairs", [t[0], t[1], t[2]]),
+        ("plain save, urlencoded", [t[3], t[4], t[5]]),
+    ] {
+        println!(
+            "{name:24} read {:6.2} µs (ratio {:.3}); read+answers+json {:6.2} µs; baseline {:6.2} µs; ratio {:.2}",
+            us(read),
+            us(read) / us(base),
+            us(ours),
+            us(base),
+            us(ours) / us(base)
+        );
+    }
 }

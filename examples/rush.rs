@@ -1,6 +1,7 @@
 //! The deadline-rush load generator: N enterprises, logged in, each saving
-//! its ~5 KB draft through the autosave endpoint as fast as it can, every
-//! save carrying the version the previous one returned (optimistic
+//! its ~5 KB draft through the autosave endpoint as fast as it can, as the
+//! browser sends it (JSON pairs, CSRF token in a header; static/app.js),
+//! every save carrying the version the previous one returned (optimistic
 //! concurrency, as a browser tab does). Reports saves/s, p50/p99 and errors;
 //! writes each application's last acknowledged version (and how many saves
 //! were acknowledged) to a file, so that `rush check` can prove after a
@@ -9,7 +10,7 @@
 //!
 //! rush run  --base URL --users N --seconds S --password P [--acked FILE] [--prefix rush] [--warmup 1]
 //!           [--trace FILE]   (each timed save: µs since start it was sent, latency µs, user)
-//! rush post --url URL --conns N --seconds S [--warmup 1]   (bare baseline: same body, no app)
+//! rush post --url URL --conns N --seconds S [--warmup 1]   (bare baselines: same body, no app)
 //!
 //! Both time the requests started after the warm-up (1 s by default) and
 //! report saves/s over the timed seconds; errors are counted throughout.
