@@ -245,7 +245,7 @@ async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
         clock: Clock::system(),
         config: Arc::new(config),
         files: FileStore::local(s.data.join("attachments")),
-        data_dir: s.data.clone(),
+        data_dir: s.data.as_path().into(),
         program,
     };
     spawn_housekeeping(state.clone());

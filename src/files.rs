@@ -2,7 +2,7 @@
 //! its first bytes, never by its name; sizes are bounded while streaming, so
 //! an upload is never held whole in memory; SHA-256 is computed on the way.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
@@ -63,7 +63,7 @@ pub struct Stored {
 
 #[derive(Clone, Debug)]
 pub struct FileStore {
-    root: PathBuf,
+    root: std::sync::Arc<Path>,
 }
 
 pub fn human_size(bytes: u64) -> String {
@@ -78,7 +78,7 @@ pub fn human_size(bytes: u64) -> String {
 
 impl FileStore {
     pub fn local(root: PathBuf) -> FileStore {
-        FileStore { root }
+        FileStore { root: root.into() }
     }
 
     fn path(&self, key: &str) -> PathBuf {

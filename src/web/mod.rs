@@ -47,7 +47,7 @@ pub struct AppState {
     pub demo: bool,
     pub files: FileStore,
     /// The data directory (exports are written under it).
-    pub data_dir: std::path::PathBuf,
+    pub data_dir: Arc<std::path::Path>,
     /// The program whose form enterprises fill (checked at start).
     pub program: Arc<ProgramDef>,
 }

@@ -58,7 +58,7 @@ pub async fn spawn_with(config: Config) -> TestApp {
         config: Arc::new(config),
         demo: false,
         files: shenbao::files::FileStore::local(dir.path().join("attachments")),
-        data_dir: dir.path().to_path_buf(),
+        data_dir: dir.path().into(),
         program: Arc::new(program.clone()),
     };
     TestApp {

@@ -86,7 +86,7 @@ impl TestApp {
             config: Arc::new(Config::default()),
             demo,
             files: FileStore::local(dir.path().join("attachments")),
-            data_dir: dir.path().to_path_buf(),
+            data_dir: dir.path().into(),
             program: Arc::new(program.clone()),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
