@@ -65,14 +65,19 @@ if (window.htmx) {
   });
 }
 
-// A failed autosave says so where the user looks for its result.
+// A failed autosave says so where the user looks for its result, and the
+// page stays as it is: nothing typed is lost by a failed save. A 403 is the
+// security check refusing the request: the login ended (or the page is stale).
 function autosaveFailed(ev) {
   var form = ev.detail && ev.detail.elt;
   var status = document.getElementById("save-status");
   if (!status || !form || !form.classList || !form.classList.contains("app-form")) { return; }
+  var xhr = ev.detail.xhr;
   var msg = document.createElement("strong");
   msg.className = "bad";
-  msg.textContent = "自动保存失败，本次修改尚未保存：请检查网络后点击“保存草稿”。";
+  msg.textContent = xhr && xhr.status === 403
+    ? "登录已超时或页面已过期，本次修改未能自动保存。请先复制本页新填写的内容，重新登录后再粘贴保存。"
+    : "自动保存失败，本次修改尚未保存：请检查网络后点击“保存草稿”。";
   status.replaceChildren(msg);
 }
 document.addEventListener("htmx:responseError", autosaveFailed);

@@ -378,5 +378,26 @@ async fn autosave_saves_while_typing() {
 
     b.goto(&form_path).await;
     assert_eq!(b.value("主要产品/服务").await, "光通信器件");
+
+    // The login ends (cookies gone) while the page is open: the next
+    // autosave is refused, the status line says why, and the page keeps
+    // what was typed.
+    b.client.delete_all_cookies().await.expect("delete cookies");
+    b.fill("主要产品/服务", "光通信器件及模块").await;
+    let deadline = Instant::now() + Duration::from_secs(8);
+    loop {
+        let status = text_of_css(&b, "#save-status").await;
+        if status.contains("登录已超时") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no message within 8 s of an autosave without a login; the status line shows {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(b.path().await, form_path);
+    assert_eq!(b.value("主要产品/服务").await, "光通信器件及模块");
+    b.screenshot_step("autosave-refused").await;
     b.close().await;
 }
