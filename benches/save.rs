@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 use shenbao::domain::form::ProgramDef;
-use shenbao::web::form_io::{answers, parse_form, parse_json_pairs, sample_draft_pairs};
+use shenbao::web::form_io::{Plan, answers, parse_form, parse_json_pairs, sample_draft_pairs};
 
 const ROUNDS: u32 = 15;
 const BATCH: u32 = 500;
@@ -46,14 +46,15 @@ fn naive_json(pairs: Vec<(String, String)>) -> String {
 
 fn main() {
     let def = ProgramDef::builtin();
+    let plan = Plan::new(&def.form);
     let pairs = sample_draft_pairs();
     let json = serde_json::to_vec(&pairs).expect("encode");
     let json = json.as_slice();
     let form = serde_urlencoded::to_string(&pairs).expect("encode");
     let form = form.as_bytes();
-    let stored = answers(&def.form, &parse_form(form).posted()).to_json();
+    let stored = answers(&plan, parse_form(form).pairs()).to_json();
     let from_json = parse_json_pairs(json).expect("JSON pairs");
-    assert_eq!(answers(&def.form, &from_json.posted()).to_json(), stored);
+    assert_eq!(answers(&plan, from_json.pairs()).to_json(), stored);
     // `cargo test --all-targets` runs this binary too, without `--bench`:
     // then only prove that the measured paths work, quickly.
     if !std::env::args().any(|a| a == "--bench") {
@@ -77,7 +78,7 @@ fn main() {
     };
     let mut json_ours = || {
         let f = parse_json_pairs(black_box(json)).expect("pairs");
-        black_box(answers(&def.form, &f.posted()).to_json());
+        black_box(answers(&plan, f.pairs()).to_json());
     };
     let mut json_base = || {
         let pairs: Vec<(String, String)> = serde_json::from_slice(black_box(json)).expect("pairs");
@@ -88,7 +89,7 @@ fn main() {
     };
     let mut form_ours = || {
         let f = parse_form(black_box(form));
-        black_box(answers(&def.form, &f.posted()).to_json());
+        black_box(answers(&plan, f.pairs()).to_json());
     };
     let mut form_base = || {
         let pairs: Vec<(String, String)> = form_urlencoded::parse(black_box(form))

@@ -334,10 +334,9 @@ async fn run() -> anyhow::Result<()> {
             let body_len = autosave_body(&users[0].csrf)?.0.len() + 4;
             let json_len = {
                 let def = shenbao::domain::form::ProgramDef::builtin();
-                let posted = shenbao::web::form_io::Posted::new(&body_pairs);
-                shenbao::web::form_io::answers(&def.form, &posted)
-                    .to_json()
-                    .len()
+                let plan = shenbao::web::form_io::Plan::new(&def.form);
+                let pairs = body_pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+                shenbao::web::form_io::answers(&plan, pairs).to_json().len()
             };
             println!("users {n}, form body {body_len} bytes, stored draft {json_len} bytes");
             let stop = Arc::new(AtomicBool::new(false));

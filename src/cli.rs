@@ -246,6 +246,7 @@ async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
         config: Arc::new(config),
         files: FileStore::local(s.data.join("attachments")),
         data_dir: s.data.as_path().into(),
+        form_plan: Arc::new(web::form_io::Plan::new(&program.form)),
         program,
     };
     spawn_housekeeping(state.clone());

@@ -529,8 +529,7 @@ async fn do_save<'a>(
     id: &str,
     form: &'a form_io::Form,
 ) -> AppResult<(SaveOutcome, form_io::Answer<'a>)> {
-    let posted = form.posted();
-    let answers = form_io::answers(&state.program.form, &posted);
+    let answers = form_io::answers(&state.form_plan, form.pairs());
     let (industry, city, county) = answers.summary();
     let user = ctx.require_user()?;
     let outcome = applications::save_draft(

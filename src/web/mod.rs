@@ -50,6 +50,8 @@ pub struct AppState {
     pub data_dir: Arc<std::path::Path>,
     /// The program whose form enterprises fill (checked at start).
     pub program: Arc<ProgramDef>,
+    /// How that form's posted fields become its answers.
+    pub form_plan: Arc<form_io::Plan>,
 }
 
 impl AppState {
