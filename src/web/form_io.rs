@@ -956,10 +956,7 @@ mod tests {
             let reference: Vec<(String, String)> = form_urlencoded::parse(case)
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect();
-            let ours: Vec<(String, String)> = parse_form(case)
-                .pairs()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
+            let ours = owned(&parse_form(case));
             assert_eq!(ours, reference, "body {:?}", String::from_utf8_lossy(case));
             for name in ["a", "_csrf", "\u{4e2d}"] {
                 let first = reference
@@ -969,6 +966,12 @@ mod tests {
                 assert_eq!(form_field(case, name), first);
             }
         }
+    }
+
+    fn owned(form: &Form) -> Vec<(String, String)> {
+        form.pairs()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     /// Pseudo-random bytes drawn from `alphabet` (xorshift, fixed seed).
@@ -1027,11 +1030,7 @@ mod tests {
         cases.extend(random_cases(b"[],\" \\u04en\t", 3000, 24));
         for case in &cases {
             let reference: Option<Vec<(String, String)>> = serde_json::from_slice(case).ok();
-            let ours: Option<Vec<(String, String)>> = parse_json_pairs(case).map(|f| {
-                f.pairs()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect()
-            });
+            let ours = parse_json_pairs(case).as_ref().map(owned);
             assert_eq!(ours, reference, "{:?}", String::from_utf8_lossy(case));
         }
         // A lone surrogate (JSON.stringify writes one as an escape) becomes
@@ -1050,11 +1049,7 @@ mod tests {
             })
             .collect();
         let body = serde_json::to_vec(&pairs).unwrap();
-        let back: Vec<(String, String)> = parse_json_pairs(&body)
-            .unwrap()
-            .pairs()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let back = owned(&parse_json_pairs(&body).unwrap());
         assert_eq!(back, pairs);
     }
 

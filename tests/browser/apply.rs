@@ -352,6 +352,22 @@ async fn new_enterprise_registers_fills_every_section_fixes_an_error_uploads_and
     eprintln!("walkthrough took {:.1} s", started.elapsed().as_secs_f64());
 }
 
+/// Waits until the save status line (autosave's answer) shows `needle`.
+async fn wait_for_status(b: &Browser, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(8);
+    loop {
+        let status = text_of_css(b, "#save-status").await;
+        if status.contains(needle) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {needle:?} within 8 s of typing; the status line shows {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn autosave_saves_while_typing() {
     let app = TestApp::spawn_while_open().await;
@@ -362,18 +378,7 @@ async fn autosave_saves_while_typing() {
     assert!(!before.contains("已自动保存"), "{before}");
 
     b.fill("主要产品/服务", "光通信器件").await;
-    let deadline = Instant::now() + Duration::from_secs(8);
-    loop {
-        let status = text_of_css(&b, "#save-status").await;
-        if status.contains("已自动保存") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no autosave within 8 s of typing; the status line shows {status:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_for_status(&b, "已自动保存").await;
     b.screenshot_step("autosaved").await;
 
     b.goto(&form_path).await;
@@ -384,18 +389,7 @@ async fn autosave_saves_while_typing() {
     // what was typed.
     b.client.delete_all_cookies().await.expect("delete cookies");
     b.fill("主要产品/服务", "光通信器件及模块").await;
-    let deadline = Instant::now() + Duration::from_secs(8);
-    loop {
-        let status = text_of_css(&b, "#save-status").await;
-        if status.contains("登录已超时") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no message within 8 s of an autosave without a login; the status line shows {status:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_for_status(&b, "登录已超时").await;
     assert_eq!(b.path().await, form_path);
     assert_eq!(b.value("主要产品/服务").await, "光通信器件及模块");
     b.screenshot_step("autosave-refused").await;
