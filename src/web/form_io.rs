@@ -516,31 +516,6 @@ enum Node {
     Rows(usize),
 }
 
-/// Builds a plan; `names` and the tables are shared by the whole form.
-struct Planner {
-    names: HashMap<Box<str>, Target, foldhash::fast::RandomState>,
-    slots: usize,
-    lists: usize,
-}
-
-impl Planner {
-    fn slot(&mut self, name: String) -> usize {
-        let t = self.names.entry(name.into()).or_default();
-        *t.slot.get_or_insert_with(|| {
-            self.slots += 1;
-            self.slots - 1
-        })
-    }
-
-    fn list(&mut self, name: String) -> usize {
-        let t = self.names.entry(name.into()).or_default();
-        *t.list.get_or_insert_with(|| {
-            self.lists += 1;
-            self.lists - 1
-        })
-    }
-}
-
 /// An object's entries in `Map` order; a repeated key keeps its last value.
 fn sorted(mut entries: Vec<(Box<str>, Node)>) -> Vec<(Box<str>, Node)> {
     entries.sort_by(|a, b| a.0.cmp(&b.0));
@@ -568,30 +543,25 @@ fn scalar_node(f: &Field, name: &str, slot: &mut dyn FnMut(String) -> usize) -> 
 
 impl Plan {
     pub fn new(form: &FormDef) -> Plan {
-        let mut p = Planner {
+        let mut plan = Plan {
             names: HashMap::default(),
             slots: 0,
             lists: 0,
+            tables: Vec::new(),
+            root: Vec::new(),
         };
-        let mut tables = Vec::new();
         let mut root = Vec::new();
         for f in form.fields() {
             let key = f.key.as_str();
             let node = match &f.kind {
                 FieldKind::Display { .. } => continue,
-                FieldKind::MultiChoice(_) => Node::List(p.list(key.to_string())),
+                FieldKind::MultiChoice(_) => Node::List(plan.list(key.to_string())),
                 FieldKind::FixedTable(t) => Node::Object(sorted(
                     t.rows
                         .iter()
                         .map(|r| {
-                            let cols = t.columns.iter().map(|c| {
-                                let name = format!("{key}.{}.{}", r.key, c.key);
-                                (
-                                    c.key.as_str().into(),
-                                    scalar_node(c, &name, &mut |n| p.slot(n)),
-                                )
-                            });
-                            (r.key.as_str().into(), Node::Object(sorted(cols.collect())))
+                            let cols = plan.row(key, &r.key, &t.columns);
+                            (r.key.as_str().into(), Node::Object(sorted(cols)))
                         })
                         .collect(),
                 )),
@@ -606,61 +576,79 @@ impl Plan {
                         .iter()
                         .map(|c| (c.key.as_str().into(), scalar_node(c, &c.key, &mut cell)))
                         .collect();
-                    tables.push(RowsPlan {
+                    plan.tables.push(RowsPlan {
                         key: key.into(),
                         cells,
                         columns: sorted(columns),
                         limit: t.max_rows.max(1) + 8,
                     });
-                    Node::Rows(tables.len() - 1)
+                    Node::Rows(plan.tables.len() - 1)
                 }
                 FieldKind::CloudServices(cs) => Node::Object(sorted(
                     cs.services
                         .iter()
                         .map(|s| {
-                            let mut cols: Vec<(Box<str>, Node)> = cs
-                                .columns
-                                .iter()
-                                .map(|c| {
-                                    let name = format!("{key}.{}.{}", s.key, c.key);
-                                    (
-                                        c.key.as_str().into(),
-                                        scalar_node(c, &name, &mut |n| p.slot(n)),
-                                    )
-                                })
-                                .collect();
-                            let used = p.slot(format!("{key}.{}.used", s.key));
+                            let mut cols = plan.row(key, &s.key, &cs.columns);
+                            let used = plan.slot(format!("{key}.{}.used", s.key));
                             cols.push(("used".into(), Node::Flag(used)));
                             (s.key.as_str().into(), Node::Object(sorted(cols)))
                         })
                         .collect(),
                 )),
-                FieldKind::Region => Node::Region(p.slot(format!("{key}.county"))),
+                FieldKind::Region => Node::Region(plan.slot(format!("{key}.county"))),
                 FieldKind::Acknowledgements { items, .. } => Node::Object(sorted(
                     items
                         .iter()
                         .map(|it| {
-                            let on = p.slot(format!("{key}.{}", it.key));
+                            let on = plan.slot(format!("{key}.{}", it.key));
                             (it.key.as_str().into(), Node::Flag(on))
                         })
                         .collect(),
                 )),
-                _ => scalar_node(f, key, &mut |n| p.slot(n)),
+                _ => scalar_node(f, key, &mut |n| plan.slot(n)),
             };
             root.push((key.into(), node));
         }
-        Plan {
-            names: p.names,
-            slots: p.slots,
-            lists: p.lists,
-            tables,
-            root: sorted(root),
-        }
+        plan.root = sorted(root);
+        plan
+    }
+
+    /// The last-wins slot of a posted name.
+    fn slot(&mut self, name: String) -> usize {
+        let t = self.names.entry(name.into()).or_default();
+        *t.slot.get_or_insert_with(|| {
+            self.slots += 1;
+            self.slots - 1
+        })
+    }
+
+    /// The list of every value posted under a name.
+    fn list(&mut self, name: String) -> usize {
+        let t = self.names.entry(name.into()).or_default();
+        *t.list.get_or_insert_with(|| {
+            self.lists += 1;
+            self.lists - 1
+        })
+    }
+
+    /// The columns of one fixed row, posted as `key.row.column`.
+    fn row(&mut self, key: &str, row: &str, columns: &[Field]) -> Vec<(Box<str>, Node)> {
+        columns
+            .iter()
+            .map(|c| {
+                let name = format!("{key}.{row}.{}", c.key);
+                (
+                    c.key.as_str().into(),
+                    scalar_node(c, &name, &mut |n| self.slot(n)),
+                )
+            })
+            .collect()
     }
 }
 
 /// The posted values sorted into a plan's slots.
 struct Filled<'a> {
+    plan: &'a Plan,
     slots: Vec<Option<&'a str>>,
     lists: Vec<Vec<&'a str>>,
     /// Per variable table: each row posted (by number), with its cells.
@@ -668,8 +656,9 @@ struct Filled<'a> {
 }
 
 impl<'a> Filled<'a> {
-    fn new(plan: &Plan, pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Filled<'a> {
+    fn new(plan: &'a Plan, pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Filled<'a> {
         let mut f = Filled {
+            plan,
             slots: vec![None; plan.slots],
             lists: vec![Vec::new(); plan.lists],
             rows: plan.tables.iter().map(|_| Default::default()).collect(),
@@ -712,12 +701,7 @@ impl<'a> Filled<'a> {
     }
 
     /// The answer of `node`; `None` leaves it out (a field not posted).
-    fn answer(
-        &self,
-        plan: &'a Plan,
-        node: &'a Node,
-        cells: &[Option<&'a str>],
-    ) -> Option<Answer<'a>> {
+    fn answer(&self, node: &'a Node, cells: &[Option<&'a str>]) -> Option<Answer<'a>> {
         let at = |i: usize| cells.get(i).copied().flatten();
         Some(match node {
             Node::Text(i) => Answer::Text(at(*i)?),
@@ -736,14 +720,14 @@ impl<'a> Filled<'a> {
                     ("county", Answer::Text(county)),
                 ])
             }
-            Node::Object(entries) => self.object(plan, entries, cells),
+            Node::Object(entries) => self.object(entries, cells),
             Node::Rows(t) => {
-                let table = &plan.tables[*t];
+                let table = &self.plan.tables[*t];
                 Answer::List(
                     self.rows[*t]
                         .values()
                         .take(table.limit)
-                        .map(|row| self.object(plan, &table.columns, row))
+                        .map(|row| self.object(&table.columns, row))
                         .filter(Answer::is_filled)
                         .collect(),
                 )
@@ -751,16 +735,11 @@ impl<'a> Filled<'a> {
         })
     }
 
-    fn object(
-        &self,
-        plan: &'a Plan,
-        entries: &'a [(Box<str>, Node)],
-        cells: &[Option<&'a str>],
-    ) -> Answer<'a> {
+    fn object(&self, entries: &'a [(Box<str>, Node)], cells: &[Option<&'a str>]) -> Answer<'a> {
         Answer::Object(
             entries
                 .iter()
-                .filter_map(|(k, n)| Some((&**k, self.answer(plan, n, cells)?)))
+                .filter_map(|(k, n)| Some((&**k, self.answer(n, cells)?)))
                 .collect(),
         )
     }
@@ -771,7 +750,7 @@ impl<'a> Filled<'a> {
 /// are dropped; everything else is kept exactly as typed.
 pub fn answers<'a>(plan: &'a Plan, pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Answer<'a> {
     let filled = Filled::new(plan, pairs);
-    filled.object(plan, &plan.root, &filled.slots)
+    filled.object(&plan.root, &filled.slots)
 }
 
 /// The value at a dotted path (`finance.2019.profit`, `honours.0.name`).
