@@ -405,47 +405,42 @@ type Acks = Vec<(oneshot::Sender<Result<Vec<u64>>>, Result<Vec<u64>>)>;
 /// write survives a power cut, as under synchronous=FULL. (A reader may see
 /// a commit a moment before it is durable; a write that depends on it
 /// commits later and is answered after a later sync, which covers both.)
-/// After a failed sync nothing is acknowledged again: the kernel may have
-/// dropped pages it could not write, and a later sync would not say so.
+/// After a failed sync (or a WAL that cannot be opened) nothing is
+/// acknowledged again: the kernel may have dropped pages it could not
+/// write, and a later sync would not say so.
 fn sync_loop(wal_path: &Path, rx: &mpsc::Receiver<Acks>) {
-    use std::os::unix::fs::MetadataExt;
     let mut wal: Option<std::fs::File> = None;
     let mut failed: Option<String> = None;
     while let Ok(first) = rx.recv() {
         let mut groups = vec![first];
         groups.extend(rx.try_iter());
-        let mut synced = Err(failed.clone().unwrap_or_default());
-        if failed.is_none() {
-            // The WAL stays while the writer's connection is open (an idle
-            // checkpoint only cuts it to nothing); checking the inode keeps
-            // the sync on the file SQLite writes, should it ever be replaced.
-            let current = std::fs::metadata(wal_path).map(|m| m.ino()).ok();
-            if wal
-                .as_ref()
-                .and_then(|f| f.metadata().ok())
-                .map(|m| m.ino())
-                != current
-            {
-                wal = std::fs::File::open(wal_path).ok();
-            }
-            synced = match &wal {
-                None => Err(format!("cannot open {}", wal_path.display())),
-                Some(f) => f.sync_data().map_err(|e| {
-                    let e = format!("syncing {} failed: {e}", wal_path.display());
-                    tracing::error!("{e}; no write is acknowledged from now on");
-                    failed = Some(e.clone());
-                    e
-                }),
-            };
-        }
+        let synced = match &failed {
+            Some(e) => Err(e.clone()),
+            None => sync_wal(wal_path, &mut wal).inspect_err(|e| {
+                tracing::error!("{e}; no write is acknowledged from now on");
+                failed = Some(e.clone());
+            }),
+        };
         for (reply, r) in groups.into_iter().flatten() {
-            let r = match &synced {
-                Ok(()) => r,
-                Err(e) => Err(StoreError::Other(e.clone())),
-            };
-            let _ = reply.send(r);
+            let _ = reply.send(synced.clone().map_err(StoreError::Other).and(r));
         }
     }
+}
+
+/// One `fdatasync` of the WAL. The file stays while the writer's connection
+/// is open (an idle checkpoint only cuts it to nothing); checking the inode
+/// keeps the sync on the file SQLite writes, should it ever be replaced.
+fn sync_wal(path: &Path, wal: &mut Option<std::fs::File>) -> std::result::Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let inode = |m: std::io::Result<std::fs::Metadata>| m.ok().map(|m| m.ino());
+    if inode(std::fs::metadata(path)) != wal.as_ref().and_then(|f| inode(f.metadata())) {
+        *wal = std::fs::File::open(path).ok();
+    }
+    let f = wal
+        .as_ref()
+        .ok_or_else(|| format!("cannot open {}", path.display()))?;
+    f.sync_data()
+        .map_err(|e| format!("syncing {} failed: {e}", path.display()))
 }
 
 fn writer_loop(
@@ -514,16 +509,23 @@ mod tests {
     use super::{SqliteDb, WAL_IDLE_FRAMES, rewrite};
     use crate::store::{Batch, Value};
 
+    /// A fresh database file `name` in a temporary folder, with `tables` made.
+    async fn scratch(name: &str, tables: &[&'static str]) -> (tempfile::TempDir, SqliteDb) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = SqliteDb::open(&dir.path().join(name)).expect("open");
+        let mut b = Batch::new();
+        for sql in tables {
+            b.push(sql, vec![]);
+        }
+        db.write(b).await.expect("create");
+        (dir, db)
+    }
+
     /// Writes well past the WAL threshold, then goes quiet: the WAL must be
     /// copied back and cut to nothing, with every row still there.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_is_emptied_once_the_writer_is_idle() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("wal.db");
-        let db = SqliteDb::open(&path).expect("open");
-        let mut b = Batch::new();
-        b.push("CREATE TABLE blobs (n INTEGER, b BLOB)", vec![]);
-        db.write(b).await.expect("create");
+        let (dir, db) = scratch("wal.db", &["CREATE TABLE blobs (n INTEGER, b BLOB)"]).await;
         let rows = (WAL_IDLE_FRAMES * 3 / 2) as usize;
         for chunk in 0..rows / 100 {
             let mut b = Batch::new();
@@ -565,12 +567,7 @@ mod tests {
     /// unlinked file), writes are refused, never answered as saved.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn no_write_is_acknowledged_without_a_synced_wal() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("sync.db");
-        let db = SqliteDb::open(&path).expect("open");
-        let mut b = Batch::new();
-        b.push("CREATE TABLE t (n INTEGER)", vec![]);
-        db.write(b).await.expect("create");
+        let (dir, db) = scratch("sync.db", &["CREATE TABLE t (n INTEGER)"]).await;
         let insert = |n: i64| {
             let mut b = Batch::new();
             b.push("INSERT INTO t (n) VALUES ($1)", vec![Value::Int(n)]);
