@@ -70,19 +70,22 @@ async fn send(http: &Http, req: Request<Full<Bytes>>) -> anyhow::Result<Resp> {
     })
 }
 
-/// The autosave body as the browser sends it (static/app.js): the form's
+/// The autosave body as the browser sends it (static/app.js): the draft's
 /// pairs as a JSON array, the token and `_version` last. Given as the text
 /// before and after the version number.
-fn autosave_body(csrf: &str) -> anyhow::Result<(String, &'static str)> {
-    let mut pairs = shenbao::web::form_io::sample_draft_pairs();
-    pairs.push(("_csrf".into(), csrf.into()));
-    pairs.push(("_version".into(), String::new()));
-    let json = serde_json::to_string(&pairs)?;
+fn autosave_body(draft: &[(String, String)], csrf: &str) -> (String, &'static str) {
+    let tail = [("_csrf", csrf), ("_version", "")];
+    let pairs: Vec<(&str, &str)> = draft
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain(tail)
+        .collect();
+    let json = serde_json::to_string(&pairs).expect("strings serialize");
     let suffix = "\"]]";
     let prefix = json
         .strip_suffix(suffix)
         .expect("ends with the empty version");
-    Ok((prefix.to_string(), suffix))
+    (prefix.to_string(), suffix)
 }
 
 fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
@@ -331,7 +334,10 @@ async fn run() -> anyhow::Result<()> {
                 }
             }
             let body_pairs = shenbao::web::form_io::sample_draft_pairs();
-            let body_len = autosave_body(&users[0].csrf)?.0.len() + 4;
+            let body_len = {
+                let (prefix, suffix) = autosave_body(&body_pairs, &users[0].csrf);
+                prefix.len() + "1".len() + suffix.len()
+            };
             let json_len = {
                 let def = shenbao::domain::form::ProgramDef::builtin();
                 let plan = shenbao::web::form_io::Plan::new(&def.form);
@@ -348,7 +354,7 @@ async fn run() -> anyhow::Result<()> {
                 let (base, stop, errors) = (base.clone(), stop.clone(), errors.clone());
                 // Encoded once, as the baseline's body is: the load generator
                 // shares the two cores with the server, so it must stay cheap.
-                let (prefix, suffix) = autosave_body(&u.csrf)?;
+                let (prefix, suffix) = autosave_body(&body_pairs, &u.csrf);
                 tasks.push(tokio::spawn(async move {
                     // (sent, µs after start; latency, µs; user) of each timed save.
                     let mut timed = Vec::new();
@@ -427,9 +433,11 @@ async fn run() -> anyhow::Result<()> {
         "post" => {
             let url = arg("--url", "http://127.0.0.1:18182/post/60");
             let conns: usize = arg("--conns", "32").parse()?;
-            let token = "0".repeat(43);
+            // A token as long as a real one (64 hex digits): the same bytes go over the wire.
+            let token = "0".repeat(64);
             let body = {
-                let (prefix, suffix) = autosave_body(&token)?;
+                let (prefix, suffix) =
+                    autosave_body(&shenbao::web::form_io::sample_draft_pairs(), &token);
                 format!("{prefix}1{suffix}")
             };
             let stop = Arc::new(AtomicBool::new(false));
