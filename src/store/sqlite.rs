@@ -349,8 +349,9 @@ fn apply(conn: &Connection, batch: &Batch) -> Result<Vec<u64>> {
 /// SQLite flushes the database file only when a checkpoint reaches the end
 /// of the WAL, which in a rush is the writer's restart once per GiB: that
 /// flush then held every page copied since, hundreds of MB, and stalled all
-/// saves for 200–300 ms. So after each copy this thread flushes the file
-/// itself, off the writer's path, and the writer's flush finds little left.
+/// saves for 200–300 ms. So after each copy this thread starts writing the
+/// copied pages out itself (`start_writeback`), off the writer's path, and
+/// the writer's flush finds little left.
 fn checkpoint_loop(conn: Connection, db: std::sync::Weak<Inner>, restart: &AtomicU8) {
     let mut catching_up = false;
     let file = conn.path().and_then(|p| std::fs::File::open(p).ok());
@@ -371,7 +372,7 @@ fn checkpoint_loop(conn: Connection, db: std::sync::Weak<Inner>, restart: &Atomi
         };
         if copied != flushed {
             if let Some(f) = &file {
-                let _ = f.sync_data();
+                start_writeback(f);
             }
             flushed = copied;
         }
@@ -386,6 +387,27 @@ fn checkpoint_loop(conn: Connection, db: std::sync::Weak<Inner>, restart: &Atomi
             restart.store(RESTART_WHEN_IDLE, Ordering::Relaxed);
         }
     }
+}
+
+/// Starts writing the file's dirty pages to disk without waiting for them.
+/// Nothing depends on it for durability: SQLite syncs the database file
+/// itself before the WAL may start again. A full `fdatasync` here also did
+/// the job, but it made the file system commit its journal, and a WAL sync
+/// arriving meanwhile waited for all of it (WAL syncs of 10–100 ms in a
+/// rush, against 0.2–0.3 ms otherwise).
+#[cfg(target_os = "linux")]
+fn start_writeback(f: &std::fs::File) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor belongs to `f`, which outlives the call; the
+    // call reads no memory of ours.
+    unsafe {
+        libc::sync_file_range(f.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(f: &std::fs::File) {
+    let _ = f.sync_data();
 }
 
 /// Finishes the checkpoint on the writer's connection: no commit can slip
