@@ -4,8 +4,9 @@
 //! own savepoint. A sync thread makes each commit durable before its batches
 //! are answered: an acknowledged write is on disk; a failing batch does not
 //! disturb its neighbours. A background thread copies the WAL back into the
-//! database; the writer empties the WAL when it is idle, or once per GiB in a
-//! sustained rush.
+//! database; the writer starts the WAL again when it has a moment without
+//! work (at the latest once per GiB in a sustained rush), and cuts its file
+//! to nothing after `QUIET` without a write.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -216,7 +217,7 @@ impl SqliteDb {
         }
         let conn = open_conn(path, false)?;
         // Checkpoints run on their own thread; the writer only finishes one
-        // when the WAL has grown (see `WAL_IDLE_FRAMES`). A commit does not
+        // when the WAL has grown, or cuts it when quiet (see `WAL_IDLE_FRAMES`). A commit does not
         // wait for the disk: the sync thread makes it durable before anyone
         // hears of it (`sync_loop`); checkpoints still sync as under FULL.
         conn.execute_batch(
@@ -412,19 +413,17 @@ fn start_writeback(f: &std::fs::File) {
 
 /// Finishes the checkpoint on the writer's connection: no commit can slip
 /// in meanwhile, so it reaches the end of the WAL and the next commit starts
-/// the WAL again from its beginning.
-fn finish_checkpoint(conn: &Connection, restart: &AtomicU8) {
+/// the WAL again from its beginning. With `cut` (only after `QUIET`) the WAL
+/// file is also cut back to nothing. Whether the checkpoint got to the end.
+fn finish_checkpoint(conn: &Connection, restart: &AtomicU8, cut: bool) -> bool {
     restart.store(0, Ordering::Relaxed);
-    let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
-}
-
-/// After `QUIET`, the same, and the WAL file is cut back to nothing.
-fn cut_wal(conn: &Connection, restart: &AtomicU8) -> bool {
-    restart.store(0, Ordering::Relaxed);
-    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-        r.get::<_, i64>(0)
-    })
-    .is_ok_and(|busy| busy == 0)
+    let sql = if cut {
+        "PRAGMA wal_checkpoint(TRUNCATE)"
+    } else {
+        "PRAGMA wal_checkpoint(PASSIVE)"
+    };
+    conn.query_row(sql, [], |r| r.get::<_, i64>(0))
+        .is_ok_and(|busy| busy == 0)
 }
 
 /// The replies of one committed group, waiting for its WAL frames to be on disk.
@@ -482,18 +481,19 @@ fn writer_loop(
     acks: &mpsc::Sender<Acks>,
     restart: &AtomicU8,
 ) {
-    // When the last group was committed, and whether the WAL file may hold
-    // anything since it was last cut.
-    let mut last_write = std::time::Instant::now();
-    let mut wal_written = true;
+    // When the last group was committed, while the WAL file may hold
+    // something written since it was last cut.
+    let mut last_write = Some(std::time::Instant::now());
     loop {
         let first = match rx.recv_timeout(IDLE) {
             Ok(job) => job,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                if wal_written && last_write.elapsed() >= QUIET {
-                    wal_written = !cut_wal(&conn, restart);
+                if last_write.is_some_and(|t| t.elapsed() >= QUIET) {
+                    if finish_checkpoint(&conn, restart, true) {
+                        last_write = None;
+                    }
                 } else if restart.load(Ordering::Relaxed) != 0 {
-                    finish_checkpoint(&conn, restart);
+                    finish_checkpoint(&conn, restart, false);
                 }
                 continue;
             }
@@ -537,10 +537,9 @@ fn writer_loop(
         if acks.send(group).is_err() {
             break;
         }
-        last_write = std::time::Instant::now();
-        wal_written = true;
+        last_write = Some(std::time::Instant::now());
         if restart.load(Ordering::Relaxed) == RESTART_NOW {
-            finish_checkpoint(&conn, restart);
+            finish_checkpoint(&conn, restart, false);
         }
     }
 }
