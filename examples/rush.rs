@@ -323,16 +323,25 @@ async fn run() -> anyhow::Result<()> {
             let acked_path = arg("--acked", "");
             let trace_path = arg("--trace", "");
             let mut users = Vec::new();
+            let login_start = Instant::now();
             for chunk in (0..n).collect::<Vec<_>>().chunks(16) {
-                let logins = chunk.iter().map(|i| {
-                    let (http, base, password) = (http.clone(), base.clone(), password.clone());
-                    let name = format!("{prefix}{i}");
-                    tokio::spawn(async move { login(&http, &base, &name, &password).await })
-                });
+                // Spawned before the first is awaited: 16 logins at a time.
+                let logins: Vec<_> = chunk
+                    .iter()
+                    .map(|i| {
+                        let (http, base, password) = (http.clone(), base.clone(), password.clone());
+                        let name = format!("{prefix}{i}");
+                        tokio::spawn(async move { login(&http, &base, &name, &password).await })
+                    })
+                    .collect();
                 for l in logins {
                     users.push(l.await??);
                 }
             }
+            println!(
+                "logins {n} in {:.2} s, 16 at a time",
+                login_start.elapsed().as_secs_f64()
+            );
             let body_pairs = shenbao::web::form_io::sample_draft_pairs();
             let body_len = {
                 let (prefix, suffix) = autosave_body(&body_pairs, &users[0].csrf);

@@ -31,29 +31,68 @@ fn hash_now(password: &str) -> String {
 
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash_now("dummy-password-for-timing"));
 
-/// Hashes on a blocking thread (tens of milliseconds of CPU).
-pub async fn hash_password(password: String) -> String {
-    tokio::task::spawn_blocking(move || hash_now(&password))
+/// How many hashes run at once. Each takes 19 MiB and tens of milliseconds
+/// of one core, so more than two per core only adds memory: a morning-of-
+/// the-deadline storm of 500 logins would otherwise hold ~10 GB at once
+/// (one blocking thread each). The rest wait their turn without a thread.
+static HASHING: LazyLock<Hashing> = LazyLock::new(|| Hashing::new(hash_limit()));
+
+fn hash_limit() -> usize {
+    2 * std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+struct Hashing {
+    permits: tokio::sync::Semaphore,
+    running: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
+}
+
+impl Hashing {
+    fn new(limit: usize) -> Hashing {
+        Hashing {
+            permits: tokio::sync::Semaphore::new(limit),
+            running: Default::default(),
+            peak: Default::default(),
+        }
+    }
+
+    /// Runs `work` on a blocking thread once a permit is free.
+    async fn run<T: Send + 'static>(&'static self, work: impl FnOnce() -> T + Send + 'static) -> T {
+        use std::sync::atomic::Ordering::Relaxed;
+        let _permit = self.permits.acquire().await.expect("never closed");
+        tokio::task::spawn_blocking(move || {
+            let now = self.running.fetch_add(1, Relaxed) + 1;
+            self.peak.fetch_max(now, Relaxed);
+            let out = work();
+            self.running.fetch_sub(1, Relaxed);
+            out
+        })
         .await
         .expect("hashing task")
+    }
+}
+
+/// Hashes on a blocking thread (tens of milliseconds of CPU).
+pub async fn hash_password(password: String) -> String {
+    HASHING.run(move || hash_now(&password)).await
 }
 
 /// Verifies against `hash`, or against a dummy hash when there is none.
 pub async fn verify_password(password: String, hash: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
-        let real = hash.is_some();
-        let h = hash.unwrap_or_else(|| DUMMY_HASH.clone());
-        let ok = PasswordHash::new(&h)
-            .map(|parsed| {
-                hasher()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false);
-        ok && real
-    })
-    .await
-    .unwrap_or(false)
+    HASHING
+        .run(move || {
+            let real = hash.is_some();
+            let h = hash.unwrap_or_else(|| DUMMY_HASH.clone());
+            let ok = PasswordHash::new(&h)
+                .map(|parsed| {
+                    hasher()
+                        .verify_password(password.as_bytes(), &parsed)
+                        .is_ok()
+                })
+                .unwrap_or(false);
+            ok && real
+        })
+        .await
 }
 
 #[derive(Debug)]
@@ -198,4 +237,37 @@ pub async fn login(
     };
     db.write(b).await?;
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{HASHING, hash_limit, hash_password, verify_password};
+
+    /// A login storm: every attempt is answered correctly, and no more
+    /// hashes run at once than the limit (each one holds 19 MiB).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_login_storm_hashes_a_few_at_a_time() {
+        let hash = hash_password("Storm-Pass-2021".into()).await;
+        let n = hash_limit() * 3;
+        let attempts: Vec<_> = (0..n)
+            .map(|i| {
+                let password = if i % 2 == 0 {
+                    "Storm-Pass-2021"
+                } else {
+                    "wrong"
+                };
+                tokio::spawn(verify_password(password.to_string(), Some(hash.clone())))
+            })
+            .collect();
+        for (i, a) in attempts.into_iter().enumerate() {
+            assert_eq!(a.await.expect("task"), i % 2 == 0, "attempt {i}");
+        }
+        let peak = HASHING.peak.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(peak >= 2, "hashes ran in parallel (peak {peak})");
+        assert!(
+            peak <= hash_limit(),
+            "peak {peak} over the limit {}",
+            hash_limit()
+        );
+    }
 }
