@@ -521,13 +521,11 @@ async fn run() -> anyhow::Result<()> {
             }
             let mut missing = 0;
             for (app, v) in &last {
-                let rows = db
-                    .query(
-                        "SELECT COUNT(*) FROM application_versions WHERE application_id = $1 AND version = $2",
-                        vec![app.as_str().into(), (*v).into()],
-                    )
-                    .await?;
-                if rows[0].int(0) != 1 {
+                // Read as the application reads it: along the version chain.
+                if shenbao::store::applications::version_content(&db, app, *v)
+                    .await?
+                    .is_none()
+                {
                     missing += 1;
                 }
             }

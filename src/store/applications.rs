@@ -2,6 +2,9 @@
 //! submitted snapshots, and the timeline of states. All state changes go
 //! through [`transition`].
 
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use super::audit::{self, Action, Actor};
 use super::{Batch, Db, Millis, Result, Row, StoreError, Value, new_id};
 use crate::domain::lifecycle::{self, State};
@@ -121,7 +124,7 @@ pub async fn content(db: &Db, id: &str) -> Result<Option<(i64, serde_json::Value
     let row = db
         .query_opt(
             "SELECT a.version, v.kind, v.content FROM applications a \
-             JOIN application_versions v ON v.application_id = a.id AND v.version = a.version WHERE a.id = $1",
+             JOIN application_versions v ON v.row_key = a.head WHERE a.id = $1",
             params![id],
         )
         .await?;
@@ -140,8 +143,56 @@ pub async fn content(db: &Db, id: &str) -> Result<Option<(i64, serde_json::Value
     }))
 }
 
+/// Version rows are keyed by an increasing number, not by (application,
+/// version): rows are appended at the end of the table and no index has a
+/// page per application to rewrite on every save (migrations/*/0005). Each
+/// row points to the version before it, and `applications.head` to the
+/// current one.
+///
+/// Keys are microseconds since the epoch times 64 plus a tag drawn once per
+/// process (two processes may write to one PostgreSQL database), kept above
+/// every key already stored ([`row_keys_above`]) and increasing even if the
+/// clock steps back.
+static LAST_ROW_KEY: AtomicI64 = AtomicI64::new(0);
+static ROW_KEY_TAG: LazyLock<i64> = LazyLock::new(|| {
+    let mut b = [0u8; 1];
+    getrandom::fill(&mut b).expect("operating system random source");
+    i64::from(b[0] % 64)
+});
+
+fn next_row_key() -> i64 {
+    let tag = *ROW_KEY_TAG;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+        * 64
+        + tag;
+    let mut last = LAST_ROW_KEY.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(last - last.rem_euclid(64) + 64 + tag);
+        match LAST_ROW_KEY.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
+}
+
+/// Called when a database is opened: new keys go above its largest one.
+pub(super) async fn row_keys_above_stored(db: &Db) -> Result<()> {
+    let max = db
+        .query_opt(
+            "SELECT COALESCE(MAX(row_key), 0) FROM application_versions",
+            params![],
+        )
+        .await?
+        .map_or(0, |r| r.int(0));
+    LAST_ROW_KEY.fetch_max(max, Ordering::Relaxed);
+    Ok(())
+}
+
 /// The stored content of `version`: every save, submission and reopening
-/// adds one row, and nothing else writes content.
+/// adds one row, and nothing else writes content. The row goes on the
+/// application's chain and becomes its head.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn push_version(
     b: &mut Batch,
@@ -155,10 +206,16 @@ pub(super) fn push_version(
 ) {
     // Taken as it comes: a draft's JSON is moved in, not copied.
     let content: Value = content.into();
+    let key = next_row_key();
     b.push(
-        "INSERT INTO application_versions (application_id, version, kind, content, fingerprint, created_at, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        params![app_id, version, kind, content, fingerprint, now, by],
+        "INSERT INTO application_versions \
+         (row_key, prev, application_id, version, kind, content, fingerprint, created_at, created_by) \
+         VALUES ($1, (SELECT head FROM applications WHERE id = $2), $2, $3, $4, $5, $6, $7, $8)",
+        params![key, app_id, version, kind, content, fingerprint, now, by],
+    );
+    b.push(
+        "UPDATE applications SET head = $1 WHERE id = $2",
+        params![key, app_id],
     );
 }
 
@@ -318,8 +375,13 @@ impl Event {
 pub async fn versions(db: &Db, id: &str) -> Result<Vec<VersionInfo>> {
     let rows = db
         .query(
-            "SELECT version, kind, fingerprint, created_at, created_by FROM application_versions \
-             WHERE application_id = $1 ORDER BY version DESC LIMIT 500",
+            "WITH RECURSIVE chain(k, n) AS ( \
+               SELECT head, 1 FROM applications WHERE id = $1 \
+               UNION ALL \
+               SELECT v.prev, chain.n + 1 FROM application_versions v JOIN chain ON v.row_key = chain.k \
+               WHERE v.prev IS NOT NULL AND chain.n < 500) \
+             SELECT v.version, v.kind, v.fingerprint, v.created_at, v.created_by \
+             FROM chain JOIN application_versions v ON v.row_key = chain.k ORDER BY v.version DESC",
             params![id],
         )
         .await?;
@@ -338,7 +400,13 @@ pub async fn versions(db: &Db, id: &str) -> Result<Vec<VersionInfo>> {
 pub async fn version_content(db: &Db, id: &str, version: i64) -> Result<Option<(String, String)>> {
     let row = db
         .query_opt(
-            "SELECT kind, content FROM application_versions WHERE application_id = $1 AND version = $2",
+            "WITH RECURSIVE chain(k) AS ( \
+               SELECT head FROM applications WHERE id = $1 \
+               UNION ALL \
+               SELECT v.prev FROM application_versions v JOIN chain ON v.row_key = chain.k \
+               WHERE v.version > $2 AND v.prev IS NOT NULL) \
+             SELECT v.kind, v.content FROM chain JOIN application_versions v ON v.row_key = chain.k \
+             WHERE v.version = $2",
             params![id, version],
         )
         .await?;
@@ -551,4 +619,28 @@ pub fn benchmark_remove(b: &mut Batch, credit_code: &str) {
         "DELETE FROM benchmark_list WHERE credit_code = $1",
         params![credit_code],
     );
+}
+
+#[cfg(test)]
+mod row_key_tests {
+    use super::{LAST_ROW_KEY, ROW_KEY_TAG, next_row_key};
+    use std::sync::atomic::Ordering;
+
+    /// Keys increase, carry this process's tag, and stay above a stored key
+    /// even one far ahead of the clock (a clock that stepped back).
+    #[test]
+    fn row_keys_increase_above_every_stored_key() {
+        let mut last = next_row_key();
+        for _ in 0..1000 {
+            let k = next_row_key();
+            assert!(k > last, "{k} after {last}");
+            assert_eq!(k.rem_euclid(64), *ROW_KEY_TAG);
+            last = k;
+        }
+        let ahead = last + 64 * 1_000_000_000 + 5;
+        LAST_ROW_KEY.fetch_max(ahead, Ordering::Relaxed);
+        let k = next_row_key();
+        assert!(k > ahead, "{k} above the stored {ahead}");
+        assert_eq!(k.rem_euclid(64), *ROW_KEY_TAG);
+    }
 }

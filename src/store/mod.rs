@@ -190,6 +190,12 @@ impl Db {
     /// Opens `url` (postgres://…) or, without one, the SQLite file under `data_dir`,
     /// and applies pending migrations.
     pub async fn open(url: Option<&str>, data_dir: &Path) -> anyhow::Result<Db> {
+        let db = Db::open_any(url, data_dir).await?;
+        applications::row_keys_above_stored(&db).await?;
+        Ok(db)
+    }
+
+    async fn open_any(url: Option<&str>, data_dir: &Path) -> anyhow::Result<Db> {
         match url {
             Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
                 Ok(Db::Postgres(postgres::PgDb::open(u, None).await?))
@@ -210,7 +216,9 @@ impl Db {
 
     /// PostgreSQL in its own schema (created if missing): one fresh schema per test.
     pub async fn open_postgres_schema(url: &str, schema: &str) -> anyhow::Result<Db> {
-        Ok(Db::Postgres(postgres::PgDb::open(url, Some(schema)).await?))
+        let db = Db::Postgres(postgres::PgDb::open(url, Some(schema)).await?);
+        applications::row_keys_above_stored(&db).await?;
+        Ok(db)
     }
 
     pub fn backend(&self) -> &'static str {

@@ -20,6 +20,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../migrations/postgres/0004_exports.sql"),
     ),
+    (
+        5,
+        include_str!("../../migrations/postgres/0005_version_chain.sql"),
+    ),
 ];
 
 #[derive(Clone)]

@@ -29,6 +29,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (3, include_str!("../../migrations/sqlite/0003_city.sql")),
     (4, include_str!("../../migrations/sqlite/0004_exports.sql")),
+    (
+        5,
+        include_str!("../../migrations/sqlite/0005_version_chain.sql"),
+    ),
 ];
 const MAX_GROUP: usize = 512;
 /// The WAL is copied back into the database by a background thread, but
@@ -700,5 +704,119 @@ mod tests {
             rewrite("SELECT $1, $12 WHERE a = '$x'"),
             "SELECT ?1, ?12 WHERE a = '$x'"
         );
+    }
+}
+
+#[cfg(test)]
+mod version_chain_tests {
+    use super::{MIGRATIONS, SqliteDb};
+    use crate::store::{Db, applications};
+
+    /// A database made before the version chain (migration 5), with two
+    /// applications and their versions, one of them submitted: after the
+    /// upgrade every version reads as before, along the chain, the head is
+    /// the current version, the submitted row is still immutable, and new
+    /// saves go on the chain.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_older_database_is_upgraded_to_the_version_chain() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("old.db");
+        {
+            let conn = rusqlite::Connection::open(&path).expect("open");
+            conn.execute_batch(
+                "PRAGMA foreign_keys = OFF; \
+                 CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);",
+            )
+            .expect("setup");
+            for (v, sql) in MIGRATIONS.iter().filter(|(v, _)| *v < 5) {
+                conn.execute_batch(sql).expect("old migration");
+                conn.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [*v])
+                    .expect("record");
+            }
+            for (app, versions) in [("app-b", 3), ("app-a", 2)] {
+                conn.execute(
+                    "INSERT INTO applications (id, batch_id, enterprise_id, credit_code, enterprise_name, \
+                     city_code, county_code, state, version, declarations, created_at, updated_at) \
+                     VALUES (?1, 'batch', 'ent', ?1, '企业', '420100', '420102', 'draft', ?2, '{}', 0, 0)",
+                    rusqlite::params![app, versions],
+                )
+                .expect("application");
+                for v in 1..=versions {
+                    let kind = if app == "app-a" && v == 2 {
+                        "submitted"
+                    } else {
+                        "draft"
+                    };
+                    conn.execute(
+                        "INSERT INTO application_versions (application_id, version, kind, content, created_at, created_by) \
+                         VALUES (?1, ?2, ?3, ?4, ?2, 'test')",
+                        rusqlite::params![app, v, kind, format!("{{\"v\":\"{app}-{v}\"}}")],
+                    )
+                    .expect("version");
+                }
+            }
+        }
+        let db = Db::Sqlite(SqliteDb::open(&path).expect("upgrade"));
+        for (app, versions) in [("app-a", 2), ("app-b", 3)] {
+            let listed: Vec<i64> = applications::versions(&db, app)
+                .await
+                .expect("versions")
+                .iter()
+                .map(|v| v.version)
+                .collect();
+            assert_eq!(listed, (1..=versions).rev().collect::<Vec<_>>(), "{app}");
+            for v in 1..=versions {
+                let (_, text) = applications::version_content(&db, app, v)
+                    .await
+                    .expect("read")
+                    .unwrap_or_else(|| panic!("{app} version {v} missing"));
+                assert_eq!(text, format!("{{\"v\":\"{app}-{v}\"}}"));
+            }
+            assert!(
+                applications::version_content(&db, app, versions + 1)
+                    .await
+                    .expect("read")
+                    .is_none()
+            );
+        }
+        let (version, current) = applications::content(&db, "app-b")
+            .await
+            .expect("content")
+            .expect("app-b");
+        assert_eq!((version, current["v"].as_str()), (3, Some("app-b-3")));
+        let frozen = db
+            .write(crate::store::Batch::one(
+                "UPDATE application_versions SET content = '{}' WHERE application_id = 'app-a' AND version = 2",
+                vec![],
+            ))
+            .await;
+        assert!(frozen.is_err(), "the submitted version stays immutable");
+
+        // A new save on the upgraded chain: above the old keys, after version 3.
+        let saved = applications::save_draft(
+            &db,
+            "app-b",
+            "ent",
+            3,
+            "{\"v\":\"app-b-4\"}".into(),
+            &applications::DraftSummary::default(),
+            "test",
+            0,
+        )
+        .await
+        .expect("save");
+        assert_eq!(saved, applications::SaveOutcome::Saved { version: 4 });
+        let listed: Vec<i64> = applications::versions(&db, "app-b")
+            .await
+            .expect("versions")
+            .iter()
+            .map(|v| v.version)
+            .collect();
+        assert_eq!(listed, vec![4, 3, 2, 1]);
+        let (_, text) = applications::version_content(&db, "app-b", 3)
+            .await
+            .expect("read")
+            .expect("version 3");
+        assert_eq!(text, "{\"v\":\"app-b-3\"}");
     }
 }
