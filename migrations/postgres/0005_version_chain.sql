@@ -1,9 +1,7 @@
 -- Versions as a chain, as on SQLite (see migrations/sqlite/0005): each row
 -- has an increasing `row_key`, `prev` points to the version before, and
 -- `applications.head` to the current one, so that both backends read
--- versions with the same statements. The (application_id, version) key
--- stays here: PostgreSQL keeps it in its own index pages, off the path that
--- limits the rush on SQLite.
+-- versions with the same statements.
 ALTER TABLE application_versions ADD COLUMN row_key BIGINT;
 ALTER TABLE application_versions ADD COLUMN prev BIGINT;
 -- Submitted rows are immutable; the new key columns are filled in once.
@@ -16,8 +14,10 @@ FROM (SELECT application_id, version,
       FROM application_versions) n
 WHERE v.application_id = n.application_id AND v.version = n.version;
 ALTER TABLE application_versions ENABLE TRIGGER submitted_version_immutable;
-ALTER TABLE application_versions ALTER COLUMN row_key SET NOT NULL;
-ALTER TABLE application_versions ADD CONSTRAINT application_versions_row_key UNIQUE (row_key);
+-- The chain is read by row_key; (application_id, version) is not looked up
+-- any more, and its index would only slow every save down.
+ALTER TABLE application_versions DROP CONSTRAINT application_versions_pkey;
+ALTER TABLE application_versions ADD PRIMARY KEY (row_key);
 ALTER TABLE applications ADD COLUMN head BIGINT;
 UPDATE applications a SET head = v.row_key FROM application_versions v
 WHERE v.application_id = a.id AND v.version = a.version;

@@ -192,8 +192,12 @@ pub(super) async fn row_keys_above_stored(db: &Db) -> Result<()> {
 
 /// The stored content of `version`: every save, submission and reopening
 /// adds one row, and nothing else writes content. The row goes on the
-/// application's chain and becomes its head.
+/// application's chain after its current head; the caller's own update of
+/// the application, pushed after this, makes the returned key the head (in
+/// the same statement that moves the version on, so a save stays at three
+/// statements).
 #[allow(clippy::too_many_arguments)]
+#[must_use = "the key must become the application's head"]
 pub(super) fn push_version(
     b: &mut Batch,
     app_id: &str,
@@ -203,7 +207,7 @@ pub(super) fn push_version(
     fingerprint: Option<&str>,
     by: &str,
     now: Millis,
-) {
+) -> i64 {
     // Taken as it comes: a draft's JSON is moved in, not copied.
     let content: Value = content.into();
     let key = next_row_key();
@@ -213,10 +217,7 @@ pub(super) fn push_version(
          VALUES ($1, (SELECT head FROM applications WHERE id = $2), $2, $3, $4, $5, $6, $7, $8)",
         params![key, app_id, version, kind, content, fingerprint, now, by],
     );
-    b.push(
-        "UPDATE applications SET head = $1 WHERE id = $2",
-        params![key, app_id],
-    );
+    key
 }
 
 pub struct NewApplication<'a> {
@@ -248,7 +249,11 @@ pub fn insert(b: &mut Batch, a: &NewApplication<'_>, actor: &Actor, now: Millis)
             now
         ],
     );
-    push_version(b, a.id, 1, "draft", a.content, None, &actor.name, now);
+    let head = push_version(b, a.id, 1, "draft", a.content, None, &actor.name, now);
+    b.push(
+        "UPDATE applications SET head = $1 WHERE id = $2",
+        params![head, a.id],
+    );
     audit::record(
         b,
         actor,
@@ -288,14 +293,27 @@ pub async fn save_draft(
     now: Millis,
 ) -> Result<SaveOutcome> {
     let mut b = Batch::new();
-    // Only the version moves on a draft save: the inbox index holds the
-    // summary columns, so they are rewritten only when they really changed
-    // (the second statement matches no row in the common case and writes
-    // nothing), which keeps a save to the pages it must touch.
+    // The version row first (it is chained after the current head); the
+    // update that follows checks owner, state and version, and undoes the
+    // whole save when one does not hold. Only the version and head move on
+    // a draft save: the inbox index holds the summary columns, so they are
+    // rewritten only when they really changed (the third statement matches
+    // no row in the common case and writes nothing), which keeps a save to
+    // the pages it must touch.
+    let head = push_version(
+        &mut b,
+        id,
+        expected + 1,
+        "draft",
+        content,
+        None,
+        actor_name,
+        now,
+    );
     b.push_one(
-        "UPDATE applications SET version = version + 1 \
+        "UPDATE applications SET version = version + 1, head = $4 \
          WHERE id = $1 AND enterprise_id = $2 AND version = $3 AND state IN ('draft', 'returned')",
-        params![id, enterprise_id, expected],
+        params![id, enterprise_id, expected, head],
     );
     b.push(
         "UPDATE applications SET industry = $2, \
@@ -308,16 +326,6 @@ pub async fn save_draft(
             summary.county_code,
             summary.city_code
         ],
-    );
-    push_version(
-        &mut b,
-        id,
-        expected + 1,
-        "draft",
-        content,
-        None,
-        actor_name,
-        now,
     );
     match db.write(b).await {
         Ok(_) => Ok(SaveOutcome::Saved {
@@ -558,12 +566,7 @@ pub fn snapshot(
     by: &str,
     now: Millis,
 ) {
-    b.push_one(
-        "UPDATE applications SET version = $2, submitted_version = $2, fingerprint = $4, submitted_at = $5 \
-         WHERE id = $1 AND version = $3",
-        params![app_id, version + 1, version, fingerprint, now],
-    );
-    push_version(
+    let head = push_version(
         b,
         app_id,
         version + 1,
@@ -572,6 +575,11 @@ pub fn snapshot(
         Some(fingerprint),
         by,
         now,
+    );
+    b.push_one(
+        "UPDATE applications SET version = $2, submitted_version = $2, fingerprint = $4, submitted_at = $5, head = $6 \
+         WHERE id = $1 AND version = $3",
+        params![app_id, version + 1, version, fingerprint, now, head],
     );
 }
 

@@ -197,9 +197,9 @@ pub async fn resubmit_deadline(db: &Db, application_id: &str) -> Result<Option<M
 /// stays as it was.
 pub fn reopen_draft(b: &mut Batch, app: &Application, answers: &str, by: &str, now: Millis) {
     let next = app.version + 1;
+    let head = super::applications::push_version(b, &app.id, next, "draft", answers, None, by, now);
     b.push_one(
-        "UPDATE applications SET version = $3 WHERE id = $1 AND version = $2",
-        params![app.id.as_str(), app.version, next],
+        "UPDATE applications SET version = $3, head = $4 WHERE id = $1 AND version = $2",
+        params![app.id.as_str(), app.version, next, head],
     );
-    super::applications::push_version(b, &app.id, next, "draft", answers, None, by, now);
 }
