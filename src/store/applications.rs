@@ -151,7 +151,7 @@ pub async fn content(db: &Db, id: &str) -> Result<Option<(i64, serde_json::Value
 ///
 /// Keys are microseconds since the epoch times 64 plus a tag drawn once per
 /// process (two processes may write to one PostgreSQL database), kept above
-/// every key already stored ([`row_keys_above`]) and increasing even if the
+/// every key already stored ([`row_keys_above_stored`]) and increasing even if the
 /// clock steps back.
 static LAST_ROW_KEY: AtomicI64 = AtomicI64::new(0);
 static ROW_KEY_TAG: LazyLock<i64> = LazyLock::new(|| {
