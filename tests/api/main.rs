@@ -15,3 +15,4 @@ mod exports;
 mod login;
 mod registration;
 mod sessions;
+mod upgrade;
