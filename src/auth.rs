@@ -35,64 +35,44 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash_now("dummy-password-
 /// of one core, so more than two per core only adds memory: a morning-of-
 /// the-deadline storm of 500 logins would otherwise hold ~10 GB at once
 /// (one blocking thread each). The rest wait their turn without a thread.
-static HASHING: LazyLock<Hashing> = LazyLock::new(|| Hashing::new(hash_limit()));
+static HASHING: LazyLock<tokio::sync::Semaphore> =
+    LazyLock::new(|| tokio::sync::Semaphore::new(hash_limit()));
 
 fn hash_limit() -> usize {
     2 * std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-struct Hashing {
-    permits: tokio::sync::Semaphore,
-    running: std::sync::atomic::AtomicUsize,
-    peak: std::sync::atomic::AtomicUsize,
-}
-
-impl Hashing {
-    fn new(limit: usize) -> Hashing {
-        Hashing {
-            permits: tokio::sync::Semaphore::new(limit),
-            running: Default::default(),
-            peak: Default::default(),
-        }
-    }
-
-    /// Runs `work` on a blocking thread once a permit is free.
-    async fn run<T: Send + 'static>(&'static self, work: impl FnOnce() -> T + Send + 'static) -> T {
-        use std::sync::atomic::Ordering::Relaxed;
-        let _permit = self.permits.acquire().await.expect("never closed");
-        tokio::task::spawn_blocking(move || {
-            let now = self.running.fetch_add(1, Relaxed) + 1;
-            self.peak.fetch_max(now, Relaxed);
-            let out = work();
-            self.running.fetch_sub(1, Relaxed);
-            out
-        })
-        .await
-        .expect("hashing task")
-    }
+/// Runs `work` on a blocking thread once one of the `HASHING` permits is free.
+async fn hashing<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, tokio::task::JoinError> {
+    let _permit = HASHING.acquire().await.expect("never closed");
+    tokio::task::spawn_blocking(work).await
 }
 
 /// Hashes on a blocking thread (tens of milliseconds of CPU).
 pub async fn hash_password(password: String) -> String {
-    HASHING.run(move || hash_now(&password)).await
+    hashing(move || hash_now(&password))
+        .await
+        .expect("hashing task")
 }
 
 /// Verifies against `hash`, or against a dummy hash when there is none.
 pub async fn verify_password(password: String, hash: Option<String>) -> bool {
-    HASHING
-        .run(move || {
-            let real = hash.is_some();
-            let h = hash.unwrap_or_else(|| DUMMY_HASH.clone());
-            let ok = PasswordHash::new(&h)
-                .map(|parsed| {
-                    hasher()
-                        .verify_password(password.as_bytes(), &parsed)
-                        .is_ok()
-                })
-                .unwrap_or(false);
-            ok && real
-        })
-        .await
+    hashing(move || {
+        let real = hash.is_some();
+        let h = hash.unwrap_or_else(|| DUMMY_HASH.clone());
+        let ok = PasswordHash::new(&h)
+            .map(|parsed| {
+                hasher()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        ok && real
+    })
+    .await
+    .unwrap_or(false)
 }
 
 #[derive(Debug)]
@@ -241,10 +221,14 @@ pub async fn login(
 
 #[cfg(test)]
 mod tests {
-    use super::{HASHING, hash_limit, hash_password, verify_password};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+    use super::{hash_limit, hash_password, hashing, verify_password};
 
     /// A login storm: every attempt is answered correctly, and no more
-    /// hashes run at once than the limit (each one holds 19 MiB).
+    /// hashes run at once than the limit (each one holds 19 MiB). The
+    /// attempts share the permits with work that counts how many run at once.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_login_storm_hashes_a_few_at_a_time() {
         let hash = hash_password("Storm-Pass-2021".into()).await;
@@ -259,10 +243,24 @@ mod tests {
                 tokio::spawn(verify_password(password.to_string(), Some(hash.clone())))
             })
             .collect();
+        let (running, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let counted: Vec<_> = (0..n)
+            .map(|_| {
+                let (running, peak) = (running.clone(), peak.clone());
+                tokio::spawn(hashing(move || {
+                    peak.fetch_max(running.fetch_add(1, Relaxed) + 1, Relaxed);
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    running.fetch_sub(1, Relaxed);
+                }))
+            })
+            .collect();
         for (i, a) in attempts.into_iter().enumerate() {
             assert_eq!(a.await.expect("task"), i % 2 == 0, "attempt {i}");
         }
-        let peak = HASHING.peak.load(std::sync::atomic::Ordering::Relaxed);
+        for c in counted {
+            c.await.expect("task").expect("work");
+        }
+        let peak = peak.load(Relaxed);
         assert!(peak >= 2, "hashes ran in parallel (peak {peak})");
         assert!(
             peak <= hash_limit(),
