@@ -1,98 +1,123 @@
-//! Upgrading a PostgreSQL database made before the version chain (migration
-//! 5) with data in it. The SQLite upgrade has its own test next to the
-//! SQLite store (`src/store/sqlite.rs`); this one runs with the PostgreSQL
-//! suite, when TEST_DATABASE_URL is set.
+//! Upgrading a database made before the version chain (migration 5) with
+//! data in it: a temp SQLite file, or a fresh PostgreSQL schema when
+//! TEST_DATABASE_URL is set. The old database is built from the old
+//! migration files themselves.
 
 use shenbao::store::{Batch, Db, applications};
-use sqlx::{Connection, Executor};
 
-const BEFORE_CHAIN: &[&str] = &[
+const SQLITE_BEFORE_CHAIN: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_foundation.sql"),
+    include_str!("../../migrations/sqlite/0002_applications.sql"),
+    include_str!("../../migrations/sqlite/0003_city.sql"),
+    include_str!("../../migrations/sqlite/0004_exports.sql"),
+];
+const POSTGRES_BEFORE_CHAIN: &[&str] = &[
     include_str!("../../migrations/postgres/0001_foundation.sql"),
     include_str!("../../migrations/postgres/0002_applications.sql"),
     include_str!("../../migrations/postgres/0003_city.sql"),
     include_str!("../../migrations/postgres/0004_exports.sql"),
 ];
+/// Applications and how many versions each has; version 2 of app-a is submitted.
+const APPS: [(&str, i64); 2] = [("app-a", 2), ("app-b", 3)];
 
-#[tokio::test]
-async fn an_older_postgres_database_is_upgraded_to_the_version_chain() {
-    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
-        return;
-    };
-    if url.is_empty() {
-        return;
+/// The old schema, recorded as migrated, with two applications and their versions.
+fn before_chain(migrations: &[&str]) -> String {
+    let mut sql = String::from(
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL);\n",
+    );
+    for (i, m) in migrations.iter().enumerate() {
+        sql += m;
+        sql += &format!(";\nINSERT INTO schema_migrations VALUES ({}, 0);\n", i + 1);
     }
-    let schema = format!("t_{}", shenbao::store::new_id());
-    let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
-    conn.execute(format!("CREATE SCHEMA {schema}; SET search_path TO {schema};").as_str())
-        .await
-        .expect("schema");
-    conn.execute(
-        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-    )
-    .await
-    .expect("migrations table");
-    for (i, sql) in BEFORE_CHAIN.iter().enumerate() {
-        conn.execute(*sql).await.expect("old migration");
-        conn.execute(format!("INSERT INTO schema_migrations VALUES ({}, 0)", i + 1).as_str())
-            .await
-            .expect("record");
-    }
-    conn.execute(
-        "INSERT INTO batches (id, program_key, name, quota, opens_at, enterprise_deadline, recommend_deadline, created_at) \
-         VALUES ('batch', 'p', '批次', 50, 0, 0, 0, 0); \
-         INSERT INTO users (id, username, role, display_name, password_hash, created_at, updated_at) \
-         VALUES ('ent', 'ent', 'enterprise', '企业', 'x', 0, 0);",
-    )
-    .await
-    .expect("parents");
-    for (app, versions) in [("app-b", 3i64), ("app-a", 2)] {
-        conn.execute(
-            format!(
-                "INSERT INTO applications (id, batch_id, enterprise_id, credit_code, enterprise_name, \
-                 city_code, county_code, state, version, declarations, created_at, updated_at) \
-                 VALUES ('{app}', 'batch', 'ent', '{app}', '企业', '420100', '420102', 'draft', {versions}, '{{}}', 0, 0)"
-            )
-            .as_str(),
-        )
-        .await
-        .expect("application");
+    sql += "INSERT INTO batches (id, program_key, name, quota, opens_at, enterprise_deadline, recommend_deadline, created_at) \
+            VALUES ('batch', 'p', '批次', 50, 0, 0, 0, 0);\n\
+            INSERT INTO users (id, username, role, display_name, password_hash, created_at, updated_at) \
+            VALUES ('ent', 'ent', 'enterprise', '企业', 'x', 0, 0);\n";
+    for (app, versions) in APPS {
+        sql += &format!(
+            "INSERT INTO applications (id, batch_id, enterprise_id, credit_code, enterprise_name, \
+             city_code, county_code, state, version, declarations, created_at, updated_at) \
+             VALUES ('{app}', 'batch', 'ent', '{app}', '企业', '420100', '420102', 'draft', {versions}, '{{}}', 0, 0);\n"
+        );
         for v in 1..=versions {
             let kind = if app == "app-a" && v == 2 {
                 "submitted"
             } else {
                 "draft"
             };
-            conn.execute(
-                format!(
-                    "INSERT INTO application_versions (application_id, version, kind, content, created_at, created_by) \
-                     VALUES ('{app}', {v}, '{kind}', '{{\"v\":\"{app}-{v}\"}}', {v}, 'test')"
-                )
-                .as_str(),
-            )
-            .await
-            .expect("version");
+            sql += &format!(
+                "INSERT INTO application_versions (application_id, version, kind, content, created_at, created_by) \
+                 VALUES ('{app}', {v}, '{kind}', '{}', {v}, 'test');\n",
+                content(app, v)
+            );
         }
     }
-    conn.close().await.expect("close");
+    sql
+}
 
-    let db = Db::open_postgres_schema(&url, &schema)
+fn content(app: &str, v: i64) -> String {
+    format!("{{\"v\":\"{app}-{v}\"}}")
+}
+
+async fn history(db: &Db, app: &str) -> Vec<i64> {
+    applications::versions(db, app)
         .await
-        .expect("upgrade");
-    for (app, versions) in [("app-a", 2i64), ("app-b", 3)] {
-        let listed: Vec<i64> = applications::versions(&db, app)
-            .await
-            .expect("versions")
-            .iter()
-            .map(|v| v.version)
-            .collect();
-        assert_eq!(listed, (1..=versions).rev().collect::<Vec<_>>(), "{app}");
+        .expect("versions")
+        .iter()
+        .map(|v| v.version)
+        .collect()
+}
+
+/// After the upgrade every version reads as before, along the chain, the
+/// head is the current version, the submitted row is still immutable, and a
+/// new save goes on the chain.
+#[tokio::test]
+async fn an_older_database_is_upgraded_to_the_version_chain() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            use sqlx::{Connection, Executor};
+            let schema = format!("t_{}", shenbao::store::new_id());
+            let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
+            conn.execute(format!("CREATE SCHEMA {schema}; SET search_path TO {schema};").as_str())
+                .await
+                .expect("schema");
+            conn.execute(before_chain(POSTGRES_BEFORE_CHAIN).as_str())
+                .await
+                .expect("old database");
+            conn.close().await.expect("close");
+            Db::open_postgres_schema(&url, &schema)
+                .await
+                .expect("upgrade")
+        }
+        _ => {
+            rusqlite::Connection::open(dir.path().join("shenbao.db"))
+                .expect("open")
+                .execute_batch(&before_chain(SQLITE_BEFORE_CHAIN))
+                .expect("old database");
+            Db::open(None, dir.path()).await.expect("upgrade")
+        }
+    };
+
+    for (app, versions) in APPS {
+        assert_eq!(
+            history(&db, app).await,
+            (1..=versions).rev().collect::<Vec<_>>(),
+            "{app}"
+        );
         for v in 1..=versions {
             let (_, text) = applications::version_content(&db, app, v)
                 .await
                 .expect("read")
                 .unwrap_or_else(|| panic!("{app} version {v} missing"));
-            assert_eq!(text, format!("{{\"v\":\"{app}-{v}\"}}"));
+            assert_eq!(text, content(app, v));
         }
+        assert!(
+            applications::version_content(&db, app, versions + 1)
+                .await
+                .expect("read")
+                .is_none()
+        );
     }
     let (version, current) = applications::content(&db, "app-b")
         .await
@@ -107,12 +132,13 @@ async fn an_older_postgres_database_is_upgraded_to_the_version_chain() {
         .await;
     assert!(frozen.is_err(), "the submitted version stays immutable");
 
+    // A new save on the upgraded chain: above the old keys, after version 3.
     let saved = applications::save_draft(
         &db,
         "app-b",
         "ent",
         3,
-        "{\"v\":\"app-b-4\"}".into(),
+        content("app-b", 4),
         &applications::DraftSummary::default(),
         "test",
         0,
@@ -120,11 +146,10 @@ async fn an_older_postgres_database_is_upgraded_to_the_version_chain() {
     .await
     .expect("save");
     assert_eq!(saved, applications::SaveOutcome::Saved { version: 4 });
-    let listed: Vec<i64> = applications::versions(&db, "app-b")
+    assert_eq!(history(&db, "app-b").await, vec![4, 3, 2, 1]);
+    let (_, text) = applications::version_content(&db, "app-b", 3)
         .await
-        .expect("versions")
-        .iter()
-        .map(|v| v.version)
-        .collect();
-    assert_eq!(listed, vec![4, 3, 2, 1]);
+        .expect("read")
+        .expect("version 3");
+    assert_eq!(text, content("app-b", 3));
 }
