@@ -14,7 +14,12 @@
 //!
 //! Both time the requests started after the warm-up (1 s by default) and
 //! report saves/s over the timed seconds; errors are counted throughout.
+//! `run` also watches the machine itself (`HostProbe`): on this kind of
+//! virtual machine the host slows the guest's CPUs down now and then, for
+//! 50–300 ms at a time, even when the guest does nothing else; the report
+//! says how often that happened and how many slow saves were in flight then.
 //! rush check --data DIR [--database-url URL] --acked FILE
+//! rush probe --seconds S   (the host probe alone, on an otherwise idle machine)
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -358,6 +363,7 @@ async fn run() -> anyhow::Result<()> {
             let errors = Arc::new(AtomicU64::new(0));
             let start = Instant::now();
             let timed_from = start + warmup;
+            let probe = HostProbe::start(start, stop.clone());
             let mut tasks = Vec::new();
             for (n, mut u) in users.into_iter().enumerate() {
                 let (base, stop, errors) = (base.clone(), stop.clone(), errors.clone());
@@ -428,6 +434,7 @@ async fn run() -> anyhow::Result<()> {
                 std::fs::write(&trace_path, text)?;
             }
             report("saves", &mut lat, errors.load(Ordering::Relaxed), elapsed);
+            probe.report(&trace, timed_from.duration_since(start));
             if !acked_path.is_empty() {
                 // One line per application: its last acknowledged version
                 // (every earlier one was acknowledged before it) and how many.
@@ -535,9 +542,174 @@ async fn run() -> anyhow::Result<()> {
             );
             anyhow::ensure!(missing == 0, "{missing} acknowledged saves were lost");
         }
-        _ => anyhow::bail!("usage: rush run|post|check …"),
+        "probe" => {
+            // The host probe alone, on a machine doing nothing else.
+            let stop = Arc::new(AtomicBool::new(false));
+            let start = Instant::now();
+            let probe = HostProbe::start(start, stop.clone());
+            tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+            stop.store(true, Ordering::Relaxed);
+            probe.report(&[], Duration::ZERO);
+        }
+        _ => anyhow::bail!("usage: rush run|post|check|probe …"),
     }
     Ok(())
+}
+
+/// Watches how fast the machine's CPUs run while the rush goes on. One
+/// thread per core, each pinned to it and scheduled ahead of every ordinary
+/// thread (SCHED_FIFO; needs root, else nothing is measured), does the same
+/// piece of work (~0.2 ms on a quiet CPU: about 2% of the machine) every
+/// 10 ms and times it. A slot whose work took more than twice the quickest
+/// ran at under half speed; an interrupt can do that to one slot, but only
+/// the host slows a virtual CPU down for three slots or more in a row. Such
+/// runs are the host's slowdowns: they come on an idle guest too (the probe
+/// alone sees them, about every 1.5 s on some hours), and no server code
+/// can make up for them.
+struct HostProbe {
+    threads: Vec<std::thread::JoinHandle<Option<Vec<Slot>>>>,
+}
+
+/// One slot of a probe: µs after the start, time taken / quickest time.
+type Slot = (u64, f64);
+
+const SLOT_US: u64 = 10_000;
+
+impl HostProbe {
+    fn start(start: Instant, stop: Arc<AtomicBool>) -> HostProbe {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = (0..cores)
+            .map(|core| {
+                let stop = stop.clone();
+                std::thread::spawn(move || probe_core(core, start, &stop))
+            })
+            .collect();
+        HostProbe { threads }
+    }
+
+    /// Prints the host's slowdowns in the timed part of the run, and how
+    /// many of the slow saves (over 50 ms) against all saves were waiting
+    /// while one went on.
+    fn report(self, trace: &[(u64, u64, usize)], timed_from: Duration) {
+        let from = timed_from.as_micros() as u64;
+        // (from, to) µs of each slowdown, on any core.
+        let mut spans: Vec<(u64, u64)> = Vec::new();
+        let mut per_core: Vec<Vec<(u64, u64)>> = Vec::new();
+        for t in self.threads {
+            let before = spans.len();
+            let Ok(Some(samples)) = t.join() else {
+                println!("host probe: not measured (its real-time threads need root)");
+                return;
+            };
+            let mut run: Option<(u64, u64, usize)> = None;
+            for &(at, ratio) in samples.iter().filter(|(at, _)| *at >= from) {
+                if ratio > 2.0 {
+                    let r = run.get_or_insert((at, at, 0));
+                    r.1 = at + SLOT_US;
+                    r.2 += 1;
+                } else if let Some((a, b, n)) = run.take()
+                    && n >= 3
+                {
+                    spans.push((a, b));
+                }
+            }
+            if let Some((a, b, n)) = run
+                && n >= 3
+            {
+                spans.push((a, b));
+            }
+            per_core.push(spans[before..].to_vec());
+        }
+        // How long every core was slow at once (then no thread of the
+        // server could have run at full speed).
+        let mut all_at_once = 0;
+        if per_core.len() >= 2 {
+            let mut common = per_core[0].clone();
+            for core in &per_core[1..] {
+                common = common
+                    .iter()
+                    .flat_map(|&(a, b)| {
+                        core.iter()
+                            .map(move |&(c, d)| (a.max(c), b.min(d)))
+                            .filter(|(x, y)| x < y)
+                    })
+                    .collect();
+            }
+            all_at_once = common.iter().map(|(a, b)| b - a).sum::<u64>();
+        }
+        spans.sort_unstable();
+        let total: u64 = spans.iter().map(|(a, b)| b - a).sum();
+        let head = format!(
+            "host slowdowns: {} (a CPU at under half speed for 30 ms or more), {} ms in all, {} ms on every CPU at once",
+            spans.len(),
+            total / 1000,
+            all_at_once / 1000
+        );
+        if trace.is_empty() {
+            println!("{head}");
+            return;
+        }
+        let during = |sent: u64, lat: u64| spans.iter().any(|&(a, b)| a < sent + lat && sent < b);
+        let over: Vec<_> = trace.iter().filter(|(_, l, _)| *l > 50_000).collect();
+        let over_during = over.iter().filter(|(at, l, _)| during(*at, *l)).count();
+        let all_during = trace.iter().filter(|(at, l, _)| during(*at, *l)).count();
+        println!(
+            "{head}; saves over 50 ms: {}, {} of them in flight during one; all saves: {:.0}% in flight during one",
+            over.len(),
+            over_during,
+            100.0 * all_during as f64 / trace.len().max(1) as f64
+        );
+    }
+}
+
+/// The probe of one core, a `Slot` every 10 ms; None when it may not run
+/// ahead of other threads.
+#[cfg(target_os = "linux")]
+fn probe_core(core: usize, start: Instant, stop: &AtomicBool) -> Option<Vec<Slot>> {
+    // SAFETY: plain system calls on the calling thread, with values that
+    // live on this stack for the length of each call.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(core, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return None;
+        }
+        let param = libc::sched_param { sched_priority: 10 };
+        if libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) != 0 {
+            return None;
+        }
+    }
+    let work = |n: u64| {
+        let t = Instant::now();
+        let mut x = 0u64;
+        for i in 0..n {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+        }
+        std::hint::black_box(x);
+        t.elapsed()
+    };
+    // As many steps as take 0.2 ms at the quickest.
+    let quickest = |n| {
+        (0..20)
+            .map(|_| work(n))
+            .min()
+            .unwrap_or(Duration::from_micros(1))
+    };
+    let per_step = quickest(100_000).as_secs_f64() / 100_000.0;
+    let n = (0.000_2 / per_step.max(1e-12)) as u64;
+    let best = quickest(n).as_secs_f64();
+    let mut out = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        let at = start.elapsed().as_micros() as u64;
+        out.push((at, work(n).as_secs_f64() / best));
+        std::thread::sleep(Duration::from_micros(SLOT_US));
+    }
+    Some(out)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn probe_core(_: usize, _: Instant, _: &AtomicBool) -> Option<Vec<Slot>> {
+    None
 }
 
 /// One thread: the load generator shares the machine's cores with the
