@@ -561,7 +561,8 @@ async fn run() -> anyhow::Result<()> {
 /// thread (SCHED_FIFO; needs root, else nothing is measured), does the same
 /// piece of work (~0.2 ms on a quiet CPU: about 2% of the machine) every
 /// 10 ms and times it. A slot whose work took more than twice the quickest
-/// ran at under half speed; an interrupt can do that to one slot, but only
+/// ran at under half speed (the report also gives each core's mean speed
+/// against its quickest slot); an interrupt can do that to one slot, but only
 /// the host slows a virtual CPU down for three slots or more in a row. Such
 /// runs are the host's slowdowns: they come on an idle guest too (the probe
 /// alone sees them, about every 1.5 s on some hours), and no server code
@@ -595,12 +596,23 @@ impl HostProbe {
         // (from, to) µs of each slowdown, on any core.
         let mut spans: Vec<(u64, u64)> = Vec::new();
         let mut per_core: Vec<Vec<(u64, u64)>> = Vec::new();
+        // Each core's mean speed over the run, against its quickest slot.
+        let mut speeds = Vec::new();
         for t in self.threads {
             let before = spans.len();
             let Ok(Some(samples)) = t.join() else {
                 println!("host probe: not measured (its real-time threads need root)");
                 return;
             };
+            let timed: Vec<f64> = samples
+                .iter()
+                .filter(|(at, _)| *at >= from)
+                .map(|(_, r)| 1.0 / r)
+                .collect();
+            speeds.push(format!(
+                "{:.0}%",
+                100.0 * timed.iter().sum::<f64>() / timed.len().max(1) as f64
+            ));
             let mut run: Option<(u64, u64, usize)> = None;
             for &(at, ratio) in samples.iter().filter(|(at, _)| *at >= from) {
                 if ratio > 2.0 {
@@ -640,7 +652,8 @@ impl HostProbe {
         spans.sort_unstable();
         let total: u64 = spans.iter().map(|(a, b)| b - a).sum();
         let head = format!(
-            "host slowdowns: {} (a CPU at under half speed for 30 ms or more), {} ms in all, {} ms on every CPU at once",
+            "host: CPUs at {} of their best speed on average; slowdowns: {} (a CPU at under half speed for 30 ms or more), {} ms in all, {} ms on every CPU at once",
+            speeds.join(" and "),
             spans.len(),
             total / 1000,
             all_at_once / 1000
@@ -703,6 +716,11 @@ fn probe_core(core: usize, start: Instant, stop: &AtomicBool) -> Option<Vec<Slot
         let at = start.elapsed().as_micros() as u64;
         out.push((at, work(n).as_secs_f64() / best));
         std::thread::sleep(Duration::from_micros(SLOT_US));
+    }
+    // Against the quickest of the whole run, should the start have been slow.
+    let floor = out.iter().map(|s| s.1).fold(1.0, f64::min);
+    for s in &mut out {
+        s.1 /= floor;
     }
     Some(out)
 }
