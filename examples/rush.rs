@@ -588,91 +588,84 @@ impl HostProbe {
         HostProbe { threads }
     }
 
-    /// Prints the host's slowdowns in the timed part of the run, and how
-    /// many of the slow saves (over 50 ms) against all saves were waiting
-    /// while one went on.
+    /// Prints each core's mean speed and the host's slowdowns in the timed
+    /// part of the run, and how many of the slow saves (over 50 ms) against
+    /// all saves were waiting while one went on.
     fn report(self, trace: &[(u64, u64, usize)], timed_from: Duration) {
         let from = timed_from.as_micros() as u64;
-        // (from, to) µs of each slowdown, on any core.
-        let mut spans: Vec<(u64, u64)> = Vec::new();
-        let mut per_core: Vec<Vec<(u64, u64)>> = Vec::new();
-        // Each core's mean speed over the run, against its quickest slot.
         let mut speeds = Vec::new();
+        let mut per_core = Vec::new();
         for t in self.threads {
-            let before = spans.len();
             let Ok(Some(samples)) = t.join() else {
                 println!("host probe: not measured (its real-time threads need root)");
                 return;
             };
-            let timed: Vec<f64> = samples
-                .iter()
-                .filter(|(at, _)| *at >= from)
-                .map(|(_, r)| 1.0 / r)
-                .collect();
-            speeds.push(format!(
-                "{:.0}%",
-                100.0 * timed.iter().sum::<f64>() / timed.len().max(1) as f64
-            ));
-            let mut run: Option<(u64, u64, usize)> = None;
-            for &(at, ratio) in samples.iter().filter(|(at, _)| *at >= from) {
-                if ratio > 2.0 {
-                    let r = run.get_or_insert((at, at, 0));
-                    r.1 = at + SLOT_US;
-                    r.2 += 1;
-                } else if let Some((a, b, n)) = run.take()
-                    && n >= 3
-                {
-                    spans.push((a, b));
-                }
-            }
-            if let Some((a, b, n)) = run
-                && n >= 3
-            {
-                spans.push((a, b));
-            }
-            per_core.push(spans[before..].to_vec());
+            let timed: Vec<Slot> = samples.into_iter().filter(|s| s.0 >= from).collect();
+            let speed = timed.iter().map(|s| 1.0 / s.1).sum::<f64>() / timed.len().max(1) as f64;
+            speeds.push(format!("{:.0}%", 100.0 * speed));
+            per_core.push(slowdowns(&timed));
         }
         // How long every core was slow at once (then no thread of the
         // server could have run at full speed).
-        let mut all_at_once = 0;
-        if per_core.len() >= 2 {
-            let mut common = per_core[0].clone();
-            for core in &per_core[1..] {
-                common = common
+        let length = |spans: &[(u64, u64)]| spans.iter().map(|(a, b)| b - a).sum::<u64>() / 1000;
+        let all_at_once = per_core.split_first().map_or(0, |(first, rest)| {
+            let common = rest.iter().fold(first.clone(), |common, core| {
+                common
                     .iter()
-                    .flat_map(|&(a, b)| {
-                        core.iter()
-                            .map(move |&(c, d)| (a.max(c), b.min(d)))
-                            .filter(|(x, y)| x < y)
-                    })
-                    .collect();
-            }
-            all_at_once = common.iter().map(|(a, b)| b - a).sum::<u64>();
-        }
-        spans.sort_unstable();
-        let total: u64 = spans.iter().map(|(a, b)| b - a).sum();
+                    .flat_map(|&(a, b)| core.iter().map(move |&(c, d)| (a.max(c), b.min(d))))
+                    .filter(|(x, y)| x < y)
+                    .collect()
+            });
+            length(&common)
+        });
+        let spans = per_core.concat();
         let head = format!(
-            "host: CPUs at {} of their best speed on average; slowdowns: {} (a CPU at under half speed for 30 ms or more), {} ms in all, {} ms on every CPU at once",
+            "host: CPUs at {} of their best speed on average; slowdowns: {} (a CPU at under half speed for 30 ms or more), {} ms in all, {all_at_once} ms on every CPU at once",
             speeds.join(" and "),
             spans.len(),
-            total / 1000,
-            all_at_once / 1000
+            length(&spans),
         );
         if trace.is_empty() {
             println!("{head}");
             return;
         }
-        let during = |sent: u64, lat: u64| spans.iter().any(|&(a, b)| a < sent + lat && sent < b);
+        let during = |&(sent, lat, _): &(u64, u64, usize)| {
+            spans.iter().any(|&(a, b)| a < sent + lat && sent < b)
+        };
         let over: Vec<_> = trace.iter().filter(|(_, l, _)| *l > 50_000).collect();
-        let over_during = over.iter().filter(|(at, l, _)| during(*at, *l)).count();
-        let all_during = trace.iter().filter(|(at, l, _)| during(*at, *l)).count();
+        let over_during = over.iter().filter(|s| during(s)).count();
+        let all_during = trace.iter().filter(|s| during(s)).count();
         println!(
-            "{head}; saves over 50 ms: {}, {} of them in flight during one; all saves: {:.0}% in flight during one",
+            "{head}; saves over 50 ms: {}, {over_during} of them in flight during one; all saves: {:.0}% in flight during one",
             over.len(),
-            over_during,
             100.0 * all_during as f64 / trace.len().max(1) as f64
         );
     }
+}
+
+/// The slowdowns of one core: (from, to) µs of each run of three slots or
+/// more in a row at under half speed.
+fn slowdowns(slots: &[Slot]) -> Vec<(u64, u64)> {
+    let mut spans = Vec::new();
+    // (from, to, slots) of the run going on.
+    let mut run: Option<(u64, u64, usize)> = None;
+    for &(at, ratio) in slots {
+        if ratio > 2.0 {
+            let r = run.get_or_insert((at, at, 0));
+            r.1 = at + SLOT_US;
+            r.2 += 1;
+        } else if let Some((a, b, n)) = run.take()
+            && n >= 3
+        {
+            spans.push((a, b));
+        }
+    }
+    if let Some((a, b, n)) = run
+        && n >= 3
+    {
+        spans.push((a, b));
+    }
+    spans
 }
 
 /// The probe of one core, a `Slot` every 10 ms; None when it may not run
