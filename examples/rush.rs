@@ -10,6 +10,7 @@
 //!
 //! rush run  --base URL --users N --seconds S --password P [--acked FILE] [--prefix rush] [--warmup 1]
 //!           [--trace FILE]   (each timed save: µs since start it was sent, latency µs, user)
+//!           [--typing FIELD] (the field that changes between two saves; overview by default)
 //! rush post --url URL --conns N --seconds S [--warmup 1]   (bare baselines: same body, no app)
 //!
 //! Both time the requests started after the warm-up (1 s by default) and
@@ -76,21 +77,34 @@ async fn send(http: &Http, req: Request<Full<Bytes>>) -> anyhow::Result<Resp> {
 }
 
 /// The autosave body as the browser sends it (static/app.js): the draft's
-/// pairs as a JSON array, the token and `_version` last. Given as the text
-/// before and after the version number.
-fn autosave_body(draft: &[(String, String)], csrf: &str) -> (String, &'static str) {
-    let tail = [("_csrf", csrf), ("_version", "")];
-    let pairs: Vec<(&str, &str)> = draft
+/// pairs as a JSON array, the token and `_version` last. As a person types
+/// between two autosaves, one field changes each time: `typing` ends with a
+/// count of the saves. Given as the text around that count and the version
+/// number: body = `[0]` count `[1]` version `[2]`.
+fn autosave_body(draft: &[(String, String)], typing: &str, csrf: &str) -> [String; 3] {
+    const COUNT: &str = "@@COUNT@@";
+    let typed: Vec<(&str, String)> = draft
         .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .map(|(k, v)| match k == typing {
+            true => (k.as_str(), format!("{v}（已保存{COUNT}次）")),
+            false => (k.as_str(), v.clone()),
+        })
+        .collect();
+    let tail = [("_csrf", csrf), ("_version", "")];
+    let pairs: Vec<(&str, &str)> = typed
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
         .chain(tail)
         .collect();
     let json = serde_json::to_string(&pairs).expect("strings serialize");
+    let (head, rest) = json
+        .split_once(COUNT)
+        .unwrap_or_else(|| panic!("the draft has no field {typing}"));
     let suffix = "\"]]";
-    let prefix = json
+    let middle = rest
         .strip_suffix(suffix)
         .expect("ends with the empty version");
-    (prefix.to_string(), suffix)
+    [head.to_string(), middle.to_string(), suffix.to_string()]
 }
 
 fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
@@ -325,6 +339,8 @@ async fn run() -> anyhow::Result<()> {
             let n: usize = arg("--users", "32").parse()?;
             let password = arg("--password", "Bench-Pass-2021");
             let prefix = arg("--prefix", "rush");
+            // The field typed in between two saves (its text grows a count).
+            let typing = arg("--typing", "overview");
             let acked_path = arg("--acked", "");
             let trace_path = arg("--trace", "");
             let mut users = Vec::new();
@@ -349,16 +365,27 @@ async fn run() -> anyhow::Result<()> {
             );
             let body_pairs = shenbao::web::form_io::sample_draft_pairs();
             let body_len = {
-                let (prefix, suffix) = autosave_body(&body_pairs, &users[0].csrf);
-                prefix.len() + "1".len() + suffix.len()
+                let [a, b, c] = autosave_body(&body_pairs, &typing, &users[0].csrf);
+                a.len() + b.len() + c.len() + 2
             };
-            let json_len = {
+            let (json_len, change_len) = {
                 let def = shenbao::domain::form::ProgramDef::builtin();
                 let plan = shenbao::web::form_io::Plan::new(&def.form);
-                let pairs = body_pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-                shenbao::web::form_io::answers(&plan, pairs).to_json().len()
+                let draft = |count: &str| {
+                    let body = autosave_body(&body_pairs, &typing, "").join(count);
+                    let pairs: Vec<(String, String)> =
+                        serde_json::from_str(&body).expect("the body is JSON pairs");
+                    let pairs = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+                    shenbao::web::form_io::answers(&plan, pairs).to_draft()
+                };
+                let (one, two) = (draft("1"), draft("2"));
+                let change = two.changes_since(&one).map_or(0, |c| c.len());
+                (two.json.len(), change)
             };
-            println!("users {n}, form body {body_len} bytes, stored draft {json_len} bytes");
+            println!(
+                "users {n}, form body {body_len} bytes, stored draft {json_len} bytes, \
+                 typing in {typing}: each save stores a change of {change_len} bytes"
+            );
             let stop = Arc::new(AtomicBool::new(false));
             let errors = Arc::new(AtomicU64::new(0));
             let start = Instant::now();
@@ -369,7 +396,7 @@ async fn run() -> anyhow::Result<()> {
                 let (base, stop, errors) = (base.clone(), stop.clone(), errors.clone());
                 // Encoded once, as the baseline's body is: the load generator
                 // shares the two cores with the server, so it must stay cheap.
-                let (prefix, suffix) = autosave_body(&body_pairs, &u.csrf);
+                let [head, middle, suffix] = autosave_body(&body_pairs, &typing, &u.csrf);
                 tasks.push(tokio::spawn(async move {
                     // (sent, µs after start; latency, µs; user) of each timed save.
                     let mut timed = Vec::new();
@@ -378,14 +405,20 @@ async fn run() -> anyhow::Result<()> {
                     let mut conn = RawConn::new(&base);
                     let path = format!("/apply/{}/autosave", u.app);
                     while !stop.load(Ordering::Relaxed) {
-                        let version = u.version.to_string();
+                        let (count, version) = (acked.0.to_string(), u.version.to_string());
                         let t = Instant::now();
                         let saved = match conn
                             .post(
                                 &path,
                                 &u.cookie,
                                 &u.csrf,
-                                &[prefix.as_bytes(), version.as_bytes(), suffix.as_bytes()],
+                                &[
+                                    head.as_bytes(),
+                                    count.as_bytes(),
+                                    middle.as_bytes(),
+                                    version.as_bytes(),
+                                    suffix.as_bytes(),
+                                ],
                             )
                             .await
                         {
@@ -452,9 +485,12 @@ async fn run() -> anyhow::Result<()> {
             // A token as long as a real one (64 hex digits): the same bytes go over the wire.
             let token = "0".repeat(64);
             let body = {
-                let (prefix, suffix) =
-                    autosave_body(&shenbao::web::form_io::sample_draft_pairs(), &token);
-                format!("{prefix}1{suffix}")
+                autosave_body(
+                    &shenbao::web::form_io::sample_draft_pairs(),
+                    "overview",
+                    &token,
+                )
+                .join("1")
             };
             let stop = Arc::new(AtomicBool::new(false));
             let timed_from = Instant::now() + warmup;

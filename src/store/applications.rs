@@ -6,6 +6,8 @@ use std::sync::LazyLock;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use super::audit::{self, Action, Actor};
+use super::deltas;
+pub use super::deltas::Draft;
 use super::{Batch, Db, Millis, Result, Row, StoreError, Value, new_id};
 use crate::domain::lifecycle::{self, State};
 use crate::domain::role::Role;
@@ -118,29 +120,47 @@ pub async fn for_credit_code(
     .await
 }
 
-/// The current version and its answers. Content lives only in
-/// `application_versions`: a save writes it once.
+/// The current version and its answers (for a submitted application, its
+/// snapshot's answers).
 pub async fn content(db: &Db, id: &str) -> Result<Option<(i64, serde_json::Value)>> {
-    let row = db
-        .query_opt(
-            "SELECT a.version, v.kind, v.content FROM applications a \
-             JOIN application_versions v ON v.row_key = a.head WHERE a.id = $1",
+    let rows = db
+        .query(
+            "WITH RECURSIVE chain(k) AS ( \
+               SELECT head FROM applications WHERE id = $1 \
+               UNION ALL \
+               SELECT v.prev FROM application_versions v JOIN chain ON v.row_key = chain.k \
+               WHERE v.depth > 0 AND v.prev IS NOT NULL) \
+             SELECT v.version, v.kind, v.depth, v.content \
+             FROM chain JOIN application_versions v ON v.row_key = chain.k ORDER BY v.version",
             params![id],
         )
         .await?;
-    Ok(row.map(|r| {
-        let stored = serde_json::from_str::<serde_json::Value>(&r.text(2)).ok();
-        let answers = if r.text(1) == "submitted" {
-            // A snapshot holds the answers under "content".
-            stored.and_then(|mut v| v.get_mut("content").map(serde_json::Value::take))
-        } else {
-            stored
-        };
-        (
-            r.int(0),
-            answers.unwrap_or_else(|| serde_json::Value::Object(Default::default())),
-        )
-    }))
+    Ok(deltas::rebuild(&rows)?.map(|(version, kind, text)| (version, answers_of(&kind, &text))))
+}
+
+/// [`content`] when the application is known to be at `version`: the
+/// server's copy of the draft it last saved, if it still holds that version.
+pub async fn content_at(
+    db: &Db,
+    id: &str,
+    version: i64,
+) -> Result<Option<(i64, serde_json::Value)>> {
+    match db.drafts().answers_at(id, version) {
+        Some(answers) => Ok(Some((version, answers))),
+        None => content(db, id).await,
+    }
+}
+
+/// The answers in a version row's content.
+fn answers_of(kind: &str, text: &str) -> serde_json::Value {
+    let stored = serde_json::from_str::<serde_json::Value>(text).ok();
+    let answers = if kind == "submitted" {
+        // A snapshot holds the answers under "content".
+        stored.and_then(|mut v| v.get_mut("content").map(serde_json::Value::take))
+    } else {
+        stored
+    };
+    answers.unwrap_or_else(|| serde_json::Value::Object(Default::default()))
 }
 
 /// Version rows are keyed by an increasing number, not by (application,
@@ -208,14 +228,31 @@ pub(super) fn push_version(
     by: &str,
     now: Millis,
 ) -> i64 {
+    push_row(b, app_id, version, kind, 0, content, fingerprint, by, now)
+}
+
+/// [`push_version`] of a row at `depth` (0: whole content; see `deltas`).
+#[allow(clippy::too_many_arguments)]
+#[must_use = "the key must become the application's head"]
+fn push_row(
+    b: &mut Batch,
+    app_id: &str,
+    version: i64,
+    kind: &'static str,
+    depth: i64,
+    content: impl Into<Value>,
+    fingerprint: Option<&str>,
+    by: &str,
+    now: Millis,
+) -> i64 {
     // Taken as it comes: a draft's JSON is moved in, not copied.
     let content: Value = content.into();
     let key = next_row_key();
     b.push(
         "INSERT INTO application_versions \
-         (row_key, prev, application_id, version, kind, content, fingerprint, created_at, created_by) \
-         VALUES ($1, (SELECT head FROM applications WHERE id = $2), $2, $3, $4, $5, $6, $7, $8)",
-        params![key, app_id, version, kind, content, fingerprint, now, by],
+         (row_key, prev, application_id, version, kind, depth, content, fingerprint, created_at, created_by) \
+         VALUES ($1, (SELECT head FROM applications WHERE id = $2), $2, $3, $4, $5, $6, $7, $8, $9)",
+        params![key, app_id, version, kind, depth, content, fingerprint, now, by],
     );
     key
 }
@@ -287,12 +324,15 @@ pub async fn save_draft(
     id: &str,
     enterprise_id: &str,
     expected: i64,
-    content: String,
+    draft: Draft,
     summary: &DraftSummary<'_>,
     actor_name: &str,
     now: Millis,
 ) -> Result<SaveOutcome> {
     let mut b = Batch::new();
+    // Only what changed since `expected`, when the server still holds it.
+    let stored = db.drafts().to_store(id, expected, &draft);
+    let depth = stored.depth;
     // The version row first (it is chained after the current head); the
     // update that follows checks owner, state and version, and undoes the
     // whole save when one does not hold. Only the version and head move on
@@ -300,12 +340,13 @@ pub async fn save_draft(
     // rewritten only when they really changed (the third statement matches
     // no row in the common case and writes nothing), which keeps a save to
     // the pages it must touch.
-    let head = push_version(
+    let head = push_row(
         &mut b,
         id,
         expected + 1,
         "draft",
-        content,
+        depth,
+        stored.content,
         None,
         actor_name,
         now,
@@ -328,9 +369,12 @@ pub async fn save_draft(
         ],
     );
     match db.write(b).await {
-        Ok(_) => Ok(SaveOutcome::Saved {
-            version: expected + 1,
-        }),
+        Ok(_) => {
+            db.drafts().saved(id, expected + 1, depth, draft);
+            Ok(SaveOutcome::Saved {
+                version: expected + 1,
+            })
+        }
         Err(StoreError::Conflict(_)) | Err(StoreError::Unique(_)) => {
             let row = db
                 .query_opt(
@@ -405,20 +449,26 @@ pub async fn versions(db: &Db, id: &str) -> Result<Vec<VersionInfo>> {
         .collect())
 }
 
+/// The kind and content of `version`, as it was saved (a change row is
+/// rebuilt into the whole answers).
 pub async fn version_content(db: &Db, id: &str, version: i64) -> Result<Option<(String, String)>> {
-    let row = db
-        .query_opt(
+    // From the head back to `version`, then on to the whole row it was
+    // built on.
+    let rows = db
+        .query(
             "WITH RECURSIVE chain(k) AS ( \
                SELECT head FROM applications WHERE id = $1 \
                UNION ALL \
                SELECT v.prev FROM application_versions v JOIN chain ON v.row_key = chain.k \
-               WHERE v.version > $2 AND v.prev IS NOT NULL) \
-             SELECT v.kind, v.content FROM chain JOIN application_versions v ON v.row_key = chain.k \
-             WHERE v.version = $2",
+               WHERE (v.version > $2 OR v.depth > 0) AND v.prev IS NOT NULL) \
+             SELECT v.version, v.kind, v.depth, v.content FROM chain JOIN application_versions v ON v.row_key = chain.k \
+             WHERE v.version <= $2 ORDER BY v.version",
             params![id, version],
         )
         .await?;
-    Ok(row.map(|r| (r.text(0), r.text(1))))
+    Ok(deltas::rebuild(&rows)?
+        .filter(|(v, _, _)| *v == version)
+        .map(|(_, kind, text)| (kind, text)))
 }
 
 #[derive(Debug, Clone)]

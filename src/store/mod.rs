@@ -13,6 +13,7 @@ pub mod applications;
 pub mod attachments;
 pub mod audit;
 pub mod batches;
+pub mod deltas;
 pub mod recommendations;
 pub mod scoring;
 pub mod screening;
@@ -237,6 +238,14 @@ impl Db {
 
     pub async fn query_opt(&self, sql: &'static str, params: Vec<Value>) -> Result<Option<Row>> {
         Ok(self.query(sql, params).await?.into_iter().next())
+    }
+
+    /// The last saved draft of applications being edited (see `deltas`).
+    fn drafts(&self) -> &deltas::DraftCache {
+        match self {
+            Db::Sqlite(db) => db.drafts(),
+            Db::Postgres(db) => db.drafts(),
+        }
     }
 
     /// The cache of session reads (SQLite only; see `sessions`).

@@ -24,11 +24,16 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../migrations/postgres/0005_version_chain.sql"),
     ),
+    (
+        6,
+        include_str!("../../migrations/postgres/0006_version_deltas.sql"),
+    ),
 ];
 
 #[derive(Clone)]
 pub struct PgDb {
     pool: PgPool,
+    drafts: std::sync::Arc<super::deltas::DraftCache>,
 }
 
 fn err(e: sqlx::Error) -> StoreError {
@@ -81,6 +86,10 @@ fn convert(row: &PgRow) -> Result<Row> {
 }
 
 impl PgDb {
+    pub(super) fn drafts(&self) -> &super::deltas::DraftCache {
+        &self.drafts
+    }
+
     pub async fn open(url: &str, schema: Option<&str>) -> anyhow::Result<PgDb> {
         let mut opts: PgConnectOptions = url.parse()?;
         if let Some(s) = schema {
@@ -99,7 +108,10 @@ impl PgDb {
             .min_connections(0)
             .connect_with(opts)
             .await?;
-        let db = PgDb { pool };
+        let db = PgDb {
+            pool,
+            drafts: Default::default(),
+        };
         db.migrate().await?;
         Ok(db)
     }

@@ -33,6 +33,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../migrations/sqlite/0005_version_chain.sql"),
     ),
+    (
+        6,
+        include_str!("../../migrations/sqlite/0006_version_deltas.sql"),
+    ),
 ];
 const MAX_GROUP: usize = 512;
 /// The WAL is copied back into the database by a background thread, but
@@ -89,6 +93,7 @@ pub struct SqliteDb {
 struct Inner {
     path: PathBuf,
     logins: super::sessions::LoginCache,
+    drafts: super::deltas::DraftCache,
     readers: Mutex<Vec<Connection>>,
     writer: Mutex<mpsc::Sender<Job>>,
 }
@@ -244,6 +249,7 @@ impl SqliteDb {
         let inner = Arc::new(Inner {
             path: path.to_path_buf(),
             logins: Default::default(),
+            drafts: Default::default(),
             readers: Mutex::new(Vec::new()),
             writer: Mutex::new(tx),
         });
@@ -302,6 +308,10 @@ impl SqliteDb {
         let out = run_query(&conn, sql, &params).map_err(err);
         self.give_back(conn);
         out
+    }
+
+    pub(super) fn drafts(&self) -> &super::deltas::DraftCache {
+        &self.inner.drafts
     }
 
     pub(super) fn login_cache(&self) -> &super::sessions::LoginCache {

@@ -426,7 +426,7 @@ async fn render_form(
 
 /// The answers shown for `app`: the draft, or for a submitted application its snapshot.
 pub async fn current_answers(state: &AppState, app: &Application) -> AppResult<(i64, Value)> {
-    applications::content(&state.db, &app.id)
+    applications::content_at(&state.db, &app.id, app.version)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -537,7 +537,7 @@ async fn do_save<'a>(
         id,
         &user.id,
         posted_version(form.pairs()),
-        answers.to_json(),
+        answers.to_draft(),
         &DraftSummary {
             industry: &industry,
             city_code: city,

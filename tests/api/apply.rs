@@ -443,6 +443,107 @@ async fn versions_are_listed_and_compared() {
     assert!(r.body.contains("共1处不同"));
 }
 
+/// Autosaves store what changed; every version still reads back whole, and
+/// a whole row is written at least every `WHOLE_EVERY` versions.
+#[tokio::test]
+async fn a_long_draft_history_is_stored_as_changes_and_read_back_whole() {
+    use shenbao::store::applications;
+    use shenbao::store::deltas::WHOLE_EVERY;
+    use shenbao::web::form_io;
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut c = app.login("qiye3", DEMO_PASSWORD).await;
+    let id = start(&mut c).await;
+    let path = format!("/apply/{id}/autosave");
+    let last = 2 * WHOLE_EVERY + 5;
+    let mut expected = Vec::new();
+    for v in 1..last {
+        // One field changes each time, another now and then.
+        let products = format!("产品第{v}版");
+        let address = format!("武汉市第{}号", v / 10);
+        // A long text typed into: stored as the edit, escapes and all.
+        let overview = format!(
+            "{}第{v}段，\"引号\"\n{}",
+            "概况".repeat(300),
+            "续".repeat(v as usize)
+        );
+        let pairs = [
+            ("products", products.as_str()),
+            ("address", address.as_str()),
+            ("overview", overview.as_str()),
+        ];
+        let mut body: Vec<(&str, &str)> = pairs.to_vec();
+        let version = v.to_string();
+        body.push(("_version", &version));
+        let r = c
+            .post_json(&path, &serde_json::to_string(&body).unwrap(), true)
+            .await;
+        assert!(
+            r.body.contains(&format!("已自动保存（第{}版", v + 1)),
+            "{}",
+            r.body
+        );
+        expected.push(form_io::answers(&app.state.form_plan, pairs.into_iter()).to_json());
+    }
+    let rows = app
+        .state
+        .db
+        .query(
+            "SELECT version, depth, length(content) FROM application_versions \
+             WHERE application_id = $1 ORDER BY version",
+            vec![id.clone().into()],
+        )
+        .await
+        .unwrap();
+    let depths: Vec<i64> = rows.iter().map(|r| r.int(1)).collect();
+    // The first save had no version in memory to compare with; then changes,
+    // with a whole row again once the run is WHOLE_EVERY long.
+    assert_eq!(depths[..3], [0, 0, 1]);
+    assert!(depths.iter().all(|d| *d < WHOLE_EVERY), "{depths:?}");
+    assert_eq!(depths.iter().filter(|d| **d == 0).count(), 4, "{depths:?}");
+    let whole_len = rows[1].int(2);
+    for r in rows.iter().filter(|r| r.int(1) > 0) {
+        assert!(r.int(2) * 10 < whole_len, "a change row is small: {r:?}");
+    }
+    for (i, json) in expected.iter().enumerate() {
+        let v = i as i64 + 2;
+        let (kind, text) = applications::version_content(&app.state.db, &id, v)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("version {v}"));
+        assert_eq!(
+            (kind.as_str(), text.as_str()),
+            ("draft", json.as_str()),
+            "version {v}"
+        );
+    }
+    assert!(
+        applications::version_content(&app.state.db, &id, last + 1)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (version, current) = applications::content(&app.state.db, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(version, last);
+    assert_eq!(current.to_string(), expected[expected.len() - 1]);
+    // The form page, the history and the comparison read the same versions.
+    let page = c.get(&format!("/apply/{id}")).await;
+    assert!(page.body.contains(&format!("产品第{}版", last - 1)));
+    let r = c.get(&format!("/apply/{id}/diff?a=3&b={last}")).await;
+    assert!(r.body.contains("产品第2版"), "{}", r.body);
+    assert!(r.body.contains("共3处不同"), "{}", r.body);
+    let r = c.get(&format!("/apply/{id}/versions")).await;
+    assert!(r.body.contains(&format!("第{last}版")));
+    // Two neighbours differ in the fields typed in.
+    let r = c
+        .get(&format!("/apply/{id}/diff?a={}&b={last}", last - 1))
+        .await;
+    assert!(r.body.contains("共2处不同"), "{}", r.body);
+}
+
 #[tokio::test]
 async fn attachments_are_judged_by_content_and_bounded_in_size() {
     let app = spawn_with(Config {

@@ -138,7 +138,7 @@ async fn an_older_database_is_upgraded_to_the_version_chain() {
         "app-b",
         "ent",
         3,
-        content("app-b", 4),
+        applications::Draft::from_value(&serde_json::from_str(&content("app-b", 4)).expect("json")),
         &applications::DraftSummary::default(),
         "test",
         0,
