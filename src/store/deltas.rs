@@ -125,22 +125,43 @@ const EDIT_FROM: usize = 64;
 /// and common end, on character boundaries).
 fn edit<'a>(old: &str, new: &'a str) -> (usize, usize, &'a str) {
     let (o, n) = (old.as_bytes(), new.as_bytes());
-    let mut at = o.iter().zip(n).take_while(|(a, b)| a == b).count();
+    let mut at = common_start(o, n);
     while !new.is_char_boundary(at) {
         at -= 1;
     }
-    let most = o.len().min(n.len()) - at;
-    let mut tail = o
-        .iter()
-        .rev()
-        .zip(n.iter().rev())
-        .take(most)
-        .take_while(|(a, b)| a == b)
-        .count();
+    let mut tail = common_end(&o[at..], &n[at..]);
     while !new.is_char_boundary(n.len() - tail) || !old.is_char_boundary(o.len() - tail) {
         tail -= 1;
     }
     (at, o.len() - at - tail, &new[at..n.len() - tail])
+}
+
+/// How many bytes `a` and `b` share at their start, compared 32 at a time
+/// (the text of a long answer is several kilobytes).
+fn common_start(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 32 <= n && a[i..i + 32] == b[i..i + 32] {
+        i += 32;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
+}
+
+/// How many bytes `a` and `b` share at their end.
+fn common_end(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - n..], &b[b.len() - n..]);
+    let mut i = 0;
+    while i + 32 <= n && a[n - i - 32..n - i] == b[n - i - 32..n - i] {
+        i += 32;
+    }
+    while i < n && a[n - i - 1] == b[n - i - 1] {
+        i += 1;
+    }
+    i
 }
 
 /// Applies one changed entry (see [`Draft::changes_since`]) to the value before.
@@ -329,6 +350,35 @@ mod tests {
             }
             let rows = [row(1, 0, &a.json), row(2, 1, &change)];
             assert_eq!(rebuild(&rows).unwrap().unwrap().2, b.json);
+        }
+    }
+
+    #[test]
+    fn common_runs_are_found_across_the_32_byte_steps() {
+        let naive_start = |a: &[u8], b: &[u8]| a.iter().zip(b).take_while(|(x, y)| x == y).count();
+        let naive_end = |a: &[u8], b: &[u8]| {
+            let n = a
+                .iter()
+                .rev()
+                .zip(b.iter().rev())
+                .take_while(|(x, y)| x == y)
+                .count();
+            n.min(a.len()).min(b.len())
+        };
+        for len in 0..100 {
+            let a: Vec<u8> = (0..len).map(|i| (i % 7) as u8).collect();
+            for at in 0..=len {
+                let mut b = a.clone();
+                if at < len {
+                    b[at] = 9;
+                }
+                b.extend_from_slice(&a[..at.min(3)]);
+                assert_eq!(common_start(&a, &b), naive_start(&a, &b), "{len} {at}");
+                assert_eq!(common_end(&a, &b), naive_end(&a, &b), "{len} {at}");
+                let mut c = a.clone();
+                c.insert(0, 9);
+                assert_eq!(common_end(&a, &c), naive_end(&a, &c), "{len}");
+            }
         }
     }
 
