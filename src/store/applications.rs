@@ -123,19 +123,28 @@ pub async fn for_credit_code(
 /// The current version and its answers (for a submitted application, its
 /// snapshot's answers).
 pub async fn content(db: &Db, id: &str) -> Result<Option<(i64, serde_json::Value)>> {
+    Ok(rebuilt(db, id, i64::MAX)
+        .await?
+        .map(|(version, kind, text)| (version, answers_of(&kind, &text))))
+}
+
+/// The newest version of `id` up to `upto`, rebuilt: its number, kind and
+/// content. The chain is walked from the head back to that version, then on
+/// to the whole row it was built on.
+async fn rebuilt(db: &Db, id: &str, upto: i64) -> Result<Option<(i64, String, String)>> {
     let rows = db
         .query(
             "WITH RECURSIVE chain(k) AS ( \
                SELECT head FROM applications WHERE id = $1 \
                UNION ALL \
                SELECT v.prev FROM application_versions v JOIN chain ON v.row_key = chain.k \
-               WHERE v.depth > 0 AND v.prev IS NOT NULL) \
-             SELECT v.version, v.kind, v.depth, v.content \
-             FROM chain JOIN application_versions v ON v.row_key = chain.k ORDER BY v.version",
-            params![id],
+               WHERE (v.version > $2 OR v.depth > 0) AND v.prev IS NOT NULL) \
+             SELECT v.version, v.kind, v.depth, v.content FROM chain JOIN application_versions v ON v.row_key = chain.k \
+             WHERE v.version <= $2 ORDER BY v.version",
+            params![id, upto],
         )
         .await?;
-    Ok(deltas::rebuild(&rows)?.map(|(version, kind, text)| (version, answers_of(&kind, &text))))
+    deltas::rebuild(&rows)
 }
 
 /// [`content`] when the application is known to be at `version`: the
@@ -452,21 +461,8 @@ pub async fn versions(db: &Db, id: &str) -> Result<Vec<VersionInfo>> {
 /// The kind and content of `version`, as it was saved (a change row is
 /// rebuilt into the whole answers).
 pub async fn version_content(db: &Db, id: &str, version: i64) -> Result<Option<(String, String)>> {
-    // From the head back to `version`, then on to the whole row it was
-    // built on.
-    let rows = db
-        .query(
-            "WITH RECURSIVE chain(k) AS ( \
-               SELECT head FROM applications WHERE id = $1 \
-               UNION ALL \
-               SELECT v.prev FROM application_versions v JOIN chain ON v.row_key = chain.k \
-               WHERE (v.version > $2 OR v.depth > 0) AND v.prev IS NOT NULL) \
-             SELECT v.version, v.kind, v.depth, v.content FROM chain JOIN application_versions v ON v.row_key = chain.k \
-             WHERE v.version <= $2 ORDER BY v.version",
-            params![id, version],
-        )
-        .await?;
-    Ok(deltas::rebuild(&rows)?
+    Ok(rebuilt(db, id, version)
+        .await?
         .filter(|(v, _, _)| *v == version)
         .map(|(_, kind, text)| (kind, text)))
 }

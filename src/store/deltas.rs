@@ -17,6 +17,7 @@
 //! whole draft, as before.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
@@ -48,22 +49,35 @@ impl Draft {
                 entries: Vec::new(),
             };
         };
+        Draft::object(
+            map.iter(),
+            |out, (k, _)| out.push_str(&serde_json::to_string(k).expect("a str serializes")),
+            |out, (_, v)| out.push_str(&v.to_string()),
+        )
+    }
+
+    /// An object written entry by entry, each as `key` writes its quoted key
+    /// and `value` its value; the place of each is recorded.
+    pub fn object<T>(
+        items: impl ExactSizeIterator<Item = T>,
+        mut key: impl FnMut(&mut String, &T),
+        mut value: impl FnMut(&mut String, &T),
+    ) -> Draft {
         let mut d = Draft {
             json: String::with_capacity(8 * 1024),
-            entries: Vec::with_capacity(map.len()),
+            entries: Vec::with_capacity(items.len()),
         };
         d.json.push('{');
-        for (i, (k, v)) in map.iter().enumerate() {
-            if i > 0 {
+        for item in items {
+            if !d.entries.is_empty() {
                 d.json.push(',');
             }
-            let key = d.json.len();
-            d.json
-                .push_str(&serde_json::Value::from(k.as_str()).to_string());
+            let start = d.json.len();
+            key(&mut d.json, &item);
             let colon = d.json.len();
             d.json.push(':');
-            d.json.push_str(&v.to_string());
-            d.entries.push((key..colon, colon + 1..d.json.len()));
+            value(&mut d.json, &item);
+            d.entries.push((start..colon, colon + 1..d.json.len()));
         }
         d.json.push('}');
         d
@@ -105,8 +119,8 @@ impl Draft {
             out.push_str(":[");
             let (at, cut, inserted) = edit(old, new);
             if new.len() > EDIT_FROM && inserted.len() + 32 < new.len() {
-                out.push_str(&format!("{at},{cut},"));
-                out.push_str(&serde_json::Value::from(inserted).to_string());
+                let _ = write!(out, "{at},{cut},");
+                out.push_str(&serde_json::to_string(inserted).expect("a str serializes"));
             } else {
                 out.push_str(new);
             }
@@ -245,23 +259,24 @@ impl DraftCache {
         let Ok(mut map) = self.map.lock() else {
             return;
         };
-        if map.get(id).is_some_and(|c| c.version >= version) {
+        let cached = Arc::new(Cached {
+            version,
+            depth,
+            draft,
+        });
+        // The common case, the application's next save: replaced in place.
+        if let Some(slot) = map.get_mut(id) {
+            if slot.version < version {
+                *slot = cached;
+            }
             return;
         }
         if map.len() >= CACHE_CAPACITY
-            && !map.contains_key(id)
             && let Some(k) = map.keys().next().cloned()
         {
             map.remove(&k);
         }
-        map.insert(
-            id.to_string(),
-            Arc::new(Cached {
-                version,
-                depth,
-                draft,
-            }),
-        );
+        map.insert(id.to_string(), cached);
     }
 }
 
@@ -284,7 +299,7 @@ pub(super) fn rebuild(rows: &[Row]) -> Result<Option<(i64, String, String)>> {
     let mut whole: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&first.text(3)).map_err(|_| broken())?;
     for (n, row) in changes.iter().enumerate() {
-        if row.int(2) != first.int(2) + n as i64 + 1 {
+        if row.int(2) != n as i64 + 1 {
             return Err(broken());
         }
         let changed: serde_json::Map<String, serde_json::Value> =

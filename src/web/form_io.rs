@@ -228,24 +228,11 @@ impl<'a> Answer<'a> {
                 entries: Vec::new(),
             };
         };
-        let mut d = Draft {
-            json: String::with_capacity(8 * 1024),
-            entries: Vec::with_capacity(entries.len()),
-        };
-        d.json.push('{');
-        for (i, (k, v)) in entries.iter().enumerate() {
-            if i > 0 {
-                d.json.push(',');
-            }
-            let key = d.json.len();
-            write_json_str(&mut d.json, k);
-            let colon = d.json.len();
-            d.json.push(':');
-            v.write_json(&mut d.json);
-            d.entries.push((key..colon, colon + 1..d.json.len()));
-        }
-        d.json.push('}');
-        d
+        Draft::object(
+            entries.iter(),
+            |out, (k, _)| write_json_str(out, k),
+            |out, (_, v)| v.write_json(out),
+        )
     }
 
     /// Compact JSON, escaped as serde_json escapes (tested against it).
