@@ -56,6 +56,21 @@ enum Command {
     Export(crate::docs::cli::ExportArgs),
     /// Write the blank 申报书 template (.docx).
     ExportBlank(crate::docs::cli::BlankArgs),
+    /// The expert review: `review replay --draw ID` re-runs a recorded draw for an auditor.
+    Review {
+        #[command(subcommand)]
+        cmd: ReviewCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReviewCmd {
+    /// Re-run a recorded draw from its stored inputs and seed, and compare.
+    Replay {
+        /// The draw's 编号 (shown on the province's review page).
+        #[arg(long)]
+        draw: String,
+    },
 }
 
 #[derive(Args)]
@@ -195,6 +210,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::docs::cli::export(&db, &load_program(&cli.store)?, &cli.store.data, a).await?;
         }
         Command::ExportBlank(a) => crate::docs::cli::export_blank(&load_program(&cli.store)?, a)?,
+        Command::Review {
+            cmd: ReviewCmd::Replay { draw },
+        } => {
+            let db = open(&cli.store).await?;
+            let (same, pairs) = crate::services::review::replay(&db, &draw).await?;
+            if same {
+                println!("复核一致：按记录的输入和随机种子重新抽取，得到相同的 {pairs} 对分配。");
+            } else {
+                anyhow::bail!("复核不一致：重新抽取的结果与记录不同（{pairs} 对）");
+            }
+        }
     }
     Ok(())
 }

@@ -8,5 +8,6 @@ pub mod demo;
 pub mod docs;
 pub mod domain;
 pub mod files;
+pub mod services;
 pub mod store;
 pub mod web;

@@ -25,6 +25,7 @@ pub mod cli;
 pub mod export;
 mod package;
 mod recommend;
+pub mod review;
 mod select;
 mod values;
 mod word;

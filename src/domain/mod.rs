@@ -1,5 +1,8 @@
 //! The domain: programs, codes, rules. No I/O.
 
+pub mod aggregate;
+pub mod assignment;
+pub mod conflict;
 pub mod contact;
 pub mod credit_code;
 pub mod form;

@@ -120,6 +120,21 @@ pub async fn for_credit_code(
     .await
 }
 
+/// Every application of a batch past its draft, in the province's view.
+pub async fn submitted_in_batch(db: &Db, batch_id: &str) -> Result<Vec<Application>> {
+    let rows = db
+        .query(
+            concat!(
+                "SELECT ",
+                app_cols!(),
+                " FROM applications WHERE batch_id = $1 AND state <> 'draft' ORDER BY city_code, enterprise_name, id"
+            ),
+            params![batch_id],
+        )
+        .await?;
+    Ok(rows.iter().map(Application::from_row).collect())
+}
+
 /// The current version and its answers (for a submitted application, its
 /// snapshot's answers).
 pub async fn content(db: &Db, id: &str) -> Result<Option<(i64, serde_json::Value)>> {

@@ -41,10 +41,21 @@ pub enum Action {
     RecommendationSubmit,
     RecommendationReopen,
     CityCapChange,
+    ReviewSettingsChange,
+    ExpertChange,
+    ExpertImport,
+    ExpertPledge,
+    ReviewDraw,
+    ReviewDecline,
+    ExpertScore,
+    ExpertScoreSubmit,
+    PanelOpinion,
+    ShortlistChange,
+    ShortlistLock,
 }
 
 impl Action {
-    pub const ALL: [Action; 33] = [
+    pub const ALL: [Action; 44] = [
         Action::LoginSuccess,
         Action::LoginFailure,
         Action::AccountLocked,
@@ -78,6 +89,17 @@ impl Action {
         Action::RecommendationSubmit,
         Action::RecommendationReopen,
         Action::CityCapChange,
+        Action::ReviewSettingsChange,
+        Action::ExpertChange,
+        Action::ExpertImport,
+        Action::ExpertPledge,
+        Action::ReviewDraw,
+        Action::ReviewDecline,
+        Action::ExpertScore,
+        Action::ExpertScoreSubmit,
+        Action::PanelOpinion,
+        Action::ShortlistChange,
+        Action::ShortlistLock,
     ];
 
     pub fn code(self) -> &'static str {
@@ -115,6 +137,17 @@ impl Action {
             Action::RecommendationSubmit => "recommendation.submit",
             Action::RecommendationReopen => "recommendation.reopen",
             Action::CityCapChange => "city_cap.change",
+            Action::ReviewSettingsChange => "review.settings",
+            Action::ExpertChange => "expert.change",
+            Action::ExpertImport => "expert.import",
+            Action::ExpertPledge => "expert.pledge",
+            Action::ReviewDraw => "review.draw",
+            Action::ReviewDecline => "review.decline",
+            Action::ExpertScore => "review.score",
+            Action::ExpertScoreSubmit => "review.submit",
+            Action::PanelOpinion => "review.panel_opinion",
+            Action::ShortlistChange => "shortlist.change",
+            Action::ShortlistLock => "shortlist.lock",
         }
     }
 
@@ -153,6 +186,17 @@ impl Action {
             Action::RecommendationSubmit => "提交推荐",
             Action::RecommendationReopen => "重新开放推荐",
             Action::CityCapChange => "修改市州推荐名额",
+            Action::ReviewSettingsChange => "修改评审设置",
+            Action::ExpertChange => "修改专家库",
+            Action::ExpertImport => "导入专家库",
+            Action::ExpertPledge => "签署保密与回避承诺",
+            Action::ReviewDraw => "随机抽取评审专家",
+            Action::ReviewDecline => "专家申请回避",
+            Action::ExpertScore => "专家评分",
+            Action::ExpertScoreSubmit => "专家提交评分",
+            Action::PanelOpinion => "专家组意见",
+            Action::ShortlistChange => "修改入围名单",
+            Action::ShortlistLock => "锁定入围名单",
         }
     }
 

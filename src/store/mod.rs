@@ -15,6 +15,7 @@ pub mod audit;
 pub mod batches;
 pub mod deltas;
 pub mod recommendations;
+pub mod review;
 pub mod scoring;
 pub mod screening;
 pub mod sessions;

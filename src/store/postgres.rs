@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../migrations/postgres/0006_version_deltas.sql"),
     ),
+    (7, include_str!("../../migrations/postgres/0007_review.sql")),
 ];
 
 #[derive(Clone)]

@@ -430,3 +430,30 @@ pub fn put_file(b: &mut Batch, f: &File, now: Millis) {
         ],
     );
 }
+
+/// Every city's list items of a batch (the province's view), by application.
+pub async fn items_for_batch(db: &Db, batch_id: &str) -> Result<HashMap<String, Item>> {
+    let rows = db
+        .query(
+            "SELECT application_id, rank, reason, opinion, updated_at, updated_by FROM recommendation_items \
+             WHERE batch_id = $1",
+            params![batch_id],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                r.text(0),
+                Item {
+                    application_id: r.text(0),
+                    rank: r.int(1),
+                    reason: r.text(2),
+                    opinion: r.text(3),
+                    updated_at: r.int(4),
+                    updated_by: r.text(5),
+                },
+            )
+        })
+        .collect())
+}

@@ -37,6 +37,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../migrations/sqlite/0006_version_deltas.sql"),
     ),
+    (7, include_str!("../../migrations/sqlite/0007_review.sql")),
 ];
 const MAX_GROUP: usize = 512;
 /// The WAL is copied back into the database by a background thread, but

@@ -54,6 +54,7 @@ pub async fn load_visible(state: &AppState, ctx: &Ctx, id: &str) -> AppResult<Ap
                 && user.city_code.as_deref() == Some(app.city_code.as_str())
         }
         Role::Province => app.state != AppStateKind::Draft,
+        // Experts read applications only in their own room (blind when so set).
         Role::Expert => false,
     };
     if visible {

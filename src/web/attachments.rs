@@ -254,12 +254,18 @@ async fn download(
     ctx: Ctx,
     Path(att): Path<String>,
 ) -> AppResult<Response> {
-    ctx.require_user()?;
+    let user = ctx.require_user()?;
     let a = attachments::by_id(&state.db, &att)
         .await?
         .ok_or(AppError::NotFound)?;
-    // Access follows the application's.
-    load_visible(&state, &ctx, &a.application_id).await?;
+    // Access follows the application's; an expert's, their live assignment's.
+    if user.role == Role::Expert {
+        if !crate::store::review::assigned(&state.db, &a.application_id, &user.id).await? {
+            return Err(AppError::NotFound);
+        }
+    } else {
+        load_visible(&state, &ctx, &a.application_id).await?;
+    }
     let file = state
         .files
         .open(&a.storage_key)

@@ -101,14 +101,14 @@ struct Posted {
 }
 
 /// The stored snapshot of submitted version `v`.
-async fn snapshot(state: &AppState, id: &str, v: i64) -> AppResult<Value> {
+pub(crate) async fn snapshot(state: &AppState, id: &str, v: i64) -> AppResult<Value> {
     let (_, text) = applications::version_content(&state.db, id, v)
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-fn slot_label(state: &AppState, key: &str) -> String {
+pub(crate) fn slot_label(state: &AppState, key: &str) -> String {
     state
         .program
         .form
@@ -119,7 +119,7 @@ fn slot_label(state: &AppState, key: &str) -> String {
 }
 
 /// (slot, file name, sha256) of each attachment listed in a snapshot.
-fn listed(snap: &Value) -> Vec<(String, String, String)> {
+pub(crate) fn listed(snap: &Value) -> Vec<(String, String, String)> {
     let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     snap.get("attachments")
         .and_then(Value::as_array)

@@ -91,3 +91,27 @@ pub fn urlencode(s: &str) -> String {
     }
     out
 }
+
+/// A generated file as a download: `ascii` names it for old clients, `name` for the rest.
+pub fn file_response(bytes: Vec<u8>, mime: &'static str, ascii: &str, name: &str) -> Response {
+    let mut resp = (StatusCode::OK, bytes).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static(mime),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        urlencode(name)
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
+}
+
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";

@@ -4,7 +4,6 @@
 pub mod account;
 pub mod apply;
 pub mod attachments;
-pub mod batches;
 pub mod city;
 pub mod city_files;
 pub mod city_inbox;
@@ -16,13 +15,14 @@ pub mod city_sheet;
 pub mod city_submit;
 pub mod context;
 pub mod documents;
+pub mod dossier;
 pub mod error;
-pub mod exports;
+pub mod expert;
 pub mod form_html;
 pub mod form_io;
+pub mod guard;
 pub mod page;
 pub mod province;
-pub mod province_city;
 pub mod public;
 pub mod submission;
 pub mod versions;
@@ -70,10 +70,8 @@ pub fn router(state: AppState) -> Router {
         .merge(submission::router())
         .merge(attachments::router())
         .merge(documents::router())
-        .merge(exports::router())
-        .merge(batches::router())
         .merge(province::router())
-        .merge(province_city::router())
+        .merge(expert::router())
         .merge(city::router())
         .merge(city_inbox::router())
         .merge(city_review::router())

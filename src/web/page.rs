@@ -38,15 +38,16 @@ fn nav_for(role: Option<Role>) -> Vec<(&'static str, &'static str)> {
             ("/dashboard", "工作台"),
             ("/province/batches", "申报批次"),
             ("/province/recommendations", "市州推荐"),
+            ("/province/applications", "申报汇总"),
+            ("/province/experts", "专家库"),
+            ("/province/review", "专家评审"),
             ("/province/users", "账号管理"),
             ("/province/benchmarks", "已有标杆名单"),
             ("/province/exports", "导出材料"),
             ("/province/audit", "审计日志"),
             ("/account", "账号与安全"),
         ]),
-        Some(Role::Expert) => {
-            items.extend([("/dashboard", "评审任务"), ("/account", "账号与安全")])
-        }
+        Some(Role::Expert) => items.extend([("/expert", "评审任务"), ("/account", "账号与安全")]),
     }
     items
 }

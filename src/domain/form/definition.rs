@@ -15,6 +15,19 @@ pub struct ProgramDef {
     pub form: FormDef,
 }
 
+impl ProgramDef {
+    /// The 评价标准 a new batch's review starts from.
+    pub fn review_criteria(&self) -> crate::domain::scoring::Sheet {
+        if self.program.review_criteria.is_empty() {
+            crate::domain::scoring::province_default()
+        } else {
+            crate::domain::scoring::Sheet {
+                criteria: self.program.review_criteria.clone(),
+            }
+        }
+    }
+}
+
 /// The program (`program.toml`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Program {
@@ -31,6 +44,8 @@ pub struct Program {
     pub commitments: Vec<Statement>,
     /// Eligibility declarations (通知“二、申报要求”), in order.
     pub declarations: Vec<Statement>,
+    /// 评价标准 for the province's experts, in order (empty: the built-in default).
+    pub review_criteria: Vec<crate::domain::scoring::Criterion>,
 }
 
 /// One batch of the program: dates and quota.

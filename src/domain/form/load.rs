@@ -198,7 +198,29 @@ fn program(raw: RawProgram, p: &mut Problems<'_>) -> Program {
         },
         commitments: statements(&raw.commitments, p),
         declarations: statements(&raw.declarations, p),
+        review_criteria: review_criteria(&raw.review_criteria, p),
     }
+}
+
+/// The 评价标准: unique keys, names given, positive maxima and weights.
+fn review_criteria(
+    raw: &[Spanned<crate::domain::scoring::Criterion>],
+    p: &mut Problems<'_>,
+) -> Vec<crate::domain::scoring::Criterion> {
+    let mut keys = std::collections::HashSet::new();
+    for c in raw {
+        let v = c.get_ref();
+        if v.key.is_empty() || !keys.insert(v.key.clone()) {
+            p.at(c, format!("评价标准的键“{}”为空或重复", v.key));
+        }
+        if v.name.trim().is_empty() {
+            p.at(c, "评价标准缺少名称（name）");
+        }
+        if !(v.max > 0.0 && v.max <= 1000.0) || !(v.weight > 0.0 && v.weight <= 100.0) {
+            p.at(c, format!("评价标准“{}”的满分或权重应为正数", v.name));
+        }
+    }
+    raw.iter().map(|c| c.get_ref().clone()).collect()
 }
 
 fn timestamp(v: &Spanned<String>, what: &str, p: &mut Problems<'_>) -> Option<Timestamp> {

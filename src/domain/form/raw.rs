@@ -74,6 +74,9 @@ pub(super) struct RawProgram {
     pub commitments: Vec<RawStatement>,
     #[serde(default)]
     pub declarations: Vec<RawStatement>,
+    /// 评价标准 for the province's experts (the built-in default when absent).
+    #[serde(default)]
+    pub review_criteria: Vec<Spanned<crate::domain::scoring::Criterion>>,
 }
 
 #[derive(Debug, Deserialize)]

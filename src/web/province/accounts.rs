@@ -7,10 +7,6 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::AppState;
-use super::context::Ctx;
-use super::error::{AppError, AppResult};
-use super::page::{Errors, Page};
 use crate::auth;
 use crate::clock;
 use crate::domain::password;
@@ -19,6 +15,10 @@ use crate::domain::role::Role;
 use crate::store::audit::{self, Action};
 use crate::store::users::{self, NewUser, User};
 use crate::store::{Batch, StoreError, new_id, sessions};
+use crate::web::AppState;
+use crate::web::context::Ctx;
+use crate::web::error::{AppError, AppResult};
+use crate::web::page::{Errors, Page};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -526,12 +526,12 @@ async fn audit_page(
     let link = |p: i64| {
         format!(
             "/province/audit?action={}&actor={}&ip={}&outcome={}&from={}&to={}&page={p}",
-            super::error::urlencode(&q.action),
-            super::error::urlencode(&q.actor),
-            super::error::urlencode(&q.ip),
-            super::error::urlencode(&q.outcome),
-            super::error::urlencode(&q.from),
-            super::error::urlencode(&q.to),
+            crate::web::error::urlencode(&q.action),
+            crate::web::error::urlencode(&q.actor),
+            crate::web::error::urlencode(&q.ip),
+            crate::web::error::urlencode(&q.outcome),
+            crate::web::error::urlencode(&q.from),
+            crate::web::error::urlencode(&q.to),
         )
     };
     let rows = entries
@@ -699,7 +699,7 @@ async fn benchmarks_remove(
     state.db.write(b).await?;
     Ok(Redirect::to(&format!(
         "/province/benchmarks?removed={}",
-        super::error::urlencode(f.credit_code.trim())
+        crate::web::error::urlencode(f.credit_code.trim())
     ))
     .into_response())
 }

@@ -9,16 +9,16 @@ use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::AppState;
-use super::context::Ctx;
-use super::error::{AppError, AppResult};
-use super::page::{Errors, Page};
 use crate::clock;
 use crate::domain::region;
 use crate::domain::role::Role;
 use crate::store::Batch;
 use crate::store::audit::{self, Action};
 use crate::store::batches::{self, BatchRow};
+use crate::web::AppState;
+use crate::web::context::Ctx;
+use crate::web::error::{AppError, AppResult};
+use crate::web::page::{Errors, Page};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -9,11 +9,6 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::AppState;
-use super::city_inbox::{city_batch, field, with_batch};
-use super::context::Ctx;
-use super::error::{AppError, AppResult, urlencode};
-use super::page::{Errors, Page};
 use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::region;
 use crate::domain::role::Role;
@@ -24,6 +19,11 @@ use crate::store::batches::{self, BatchRow};
 use crate::store::recommendations::{self, File, FileKind};
 use crate::store::screening::{self, Item};
 use crate::store::{Batch, StoreError};
+use crate::web::AppState;
+use crate::web::city_inbox::{city_batch, field, with_batch};
+use crate::web::context::Ctx;
+use crate::web::error::{AppError, AppResult, urlencode};
+use crate::web::page::{Errors, Page};
 
 pub fn router() -> Router<AppState> {
     Router::new()

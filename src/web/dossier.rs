@@ -1,0 +1,71 @@
+//! An application as an official reads it: the submitted snapshot's answers
+//! rendered read-only and the attachments it lists. Shared by the province's
+//! and the experts' rooms; a blind review hides who the applicant is.
+
+use serde_json::Value;
+
+use super::AppState;
+use super::city_screen::{listed, slot_label, snapshot};
+use super::error::AppResult;
+use super::form_html;
+use crate::store::applications::Application;
+use crate::store::attachments;
+
+pub struct AttachmentLink {
+    pub label: String,
+    pub file_name: String,
+    pub sha_short: String,
+    /// The stored upload to open (empty when it was replaced since).
+    pub id: String,
+}
+
+pub struct Dossier {
+    pub form_html: String,
+    pub attachments: Vec<AttachmentLink>,
+}
+
+/// Answers hidden in a blind review: who the applicant is and how to reach it.
+const IDENTIFYING: [&str; 7] = [
+    "company_name",
+    "credit_code",
+    "contact_name",
+    "contact_title",
+    "contact_mobile",
+    "contact_email",
+    "address",
+];
+
+pub async fn of(state: &AppState, app: &Application, blind: bool) -> AppResult<Dossier> {
+    let snap = snapshot(state, &app.id, app.submitted_version.unwrap_or(0)).await?;
+    let mut answers = snap.get("content").cloned().unwrap_or(Value::Null);
+    if blind && let Some(map) = answers.as_object_mut() {
+        for k in IDENTIFYING {
+            if map.contains_key(k) {
+                map.insert(k.into(), Value::String("（匿名评审，已隐去）".into()));
+            }
+        }
+    }
+    let stored = attachments::for_application(&state.db, &app.id).await?;
+    let attachments = listed(&snap)
+        .into_iter()
+        .map(|(slot, file_name, sha)| AttachmentLink {
+            label: slot_label(state, &slot),
+            id: stored
+                .iter()
+                .find(|a| a.slot == slot && a.sha256 == sha)
+                .map(|a| a.id.clone())
+                .unwrap_or_default(),
+            sha_short: sha.get(..12).unwrap_or(&sha).to_string(),
+            // The file name may carry the enterprise's name.
+            file_name: if blind {
+                "（匿名）".into()
+            } else {
+                file_name
+            },
+        })
+        .collect();
+    Ok(Dossier {
+        form_html: form_html::render(&state.program.form, &answers, None, false),
+        attachments,
+    })
+}

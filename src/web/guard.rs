@@ -1,0 +1,25 @@
+//! Role guards applied to a whole room's router: a route added to a room is
+//! guarded without a call in its handler. Anonymous visitors go to the login
+//! page; other roles get 403.
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::context::Ctx;
+use crate::domain::role::Role;
+
+async fn only(role: Role, ctx: Ctx, req: Request, next: Next) -> Response {
+    match ctx.require_role(role) {
+        Ok(_) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn province(ctx: Ctx, req: Request, next: Next) -> Response {
+    only(Role::Province, ctx, req, next).await
+}
+
+pub async fn expert(ctx: Ctx, req: Request, next: Next) -> Response {
+    only(Role::Expert, ctx, req, next).await
+}
