@@ -14,5 +14,6 @@ mod documents;
 mod exports;
 mod login;
 mod registration;
+mod review;
 mod sessions;
 mod upgrade;
