@@ -247,9 +247,11 @@ async fn seed_demo(db: &Db, s: &StoreArgs) -> anyhow::Result<String> {
 
 async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
     let db = open(s).await?;
-    if a.demo {
-        seed_demo(&db, s).await?;
-    }
+    let demo_password = if a.demo {
+        Some(seed_demo(&db, s).await?)
+    } else {
+        None
+    };
     let config = Config {
         idle_timeout_ms: a.idle_timeout_minutes.max(1) * MINUTE,
         absolute_timeout_ms: a.absolute_timeout_hours.max(1) * 60 * MINUTE,
@@ -265,6 +267,12 @@ async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
         now,
     )
     .await?;
+    if let Some(p) = &demo_password {
+        let files = FileStore::local(s.data.join("attachments"));
+        if demo::stages::seed(&db, &files, &Clock::system(), &program, p).await? {
+            println!("演示数据：51份示例申报，4个市州已报送推荐，专家评审进行中。");
+        }
+    }
     let state = AppState {
         demo: demo::is_demo(&db).await?,
         db: db.clone(),

@@ -465,6 +465,8 @@ struct BatchQuery {
     batch: String,
     #[serde(default)]
     done: String,
+    #[serde(default)]
+    app: String,
 }
 
 async fn own_score_sheet(
@@ -503,6 +505,8 @@ struct PanelPage {
     batch: BatchRow,
     formula: String,
     rows: Vec<PanelRow>,
+    /// The application whose opinion form is open.
+    focus: String,
     errors: Errors,
     notice: String,
 }
@@ -526,6 +530,7 @@ async fn render_panel(
     ctx: &Ctx,
     batch: BatchRow,
     s: Settings,
+    focus: String,
     errors: Errors,
     notice: String,
 ) -> AppResult<Html<String>> {
@@ -572,6 +577,7 @@ async fn render_panel(
         formula: crate::domain::aggregate::formula(&svc::options(&s)),
         batch,
         rows,
+        focus,
         errors,
         notice,
     };
@@ -590,7 +596,7 @@ async fn panel(
         "signed" => "专家组意见已签署确认并锁定。".into(),
         _ => String::new(),
     };
-    render_panel(&state, &ctx, batch, s, Errors::default(), notice).await
+    render_panel(&state, &ctx, batch, s, q.app, Errors::default(), notice).await
 }
 
 async fn panel_save(
@@ -636,7 +642,9 @@ async fn panel_save(
         }
         Err(e) => add_refusal(&mut errors, e, "opinion", "专家组意见")?,
     }
-    Ok(render_panel(&state, &ctx, batch, s, errors, String::new())
-        .await?
-        .into_response())
+    Ok(
+        render_panel(&state, &ctx, batch, s, id, errors, String::new())
+            .await?
+            .into_response(),
+    )
 }
