@@ -47,11 +47,13 @@ pub async fn export(
     };
     let selection = package_selection(db, &batch.id).await?;
     let total: usize = selection.iter().map(|c| c.len()).sum();
+    let sent = selection.iter().filter(|c| c.submitted).count();
     eprintln!(
-        "批次：{}（{}），{} 个市州，{} 份申报书",
+        "批次：{}（{}），{} 个市州已报送推荐、{} 个未报送，{} 份申报书",
         batch.name,
         batch.id,
-        selection.len(),
+        sent,
+        selection.len() - sent,
         total
     );
     drop(selection);

@@ -13,7 +13,7 @@
 //! | 申报书 .docx (submitted, draft, blank template) | [`application_docx`] with an [`AppDoc`] |
 //! | 推荐表 .docx / .xlsx | [`recommendation_docx`], [`recommendation_xlsx`] |
 //! | province package (.zip, streamed entry by entry) | [`write_package`], [`write_package_stream`] |
-//! | which applications a city's list holds | [`package_selection`] |
+//! | what each city submitted (报送) for the package | [`package_selection`] |
 //! | loading from the store | [`submitted_doc`], [`draft_doc`], [`load_city`] |
 //!
 //! Generation is synchronous and CPU-bound: call it from a blocking thread
@@ -35,7 +35,9 @@ use serde_json::Value;
 use crate::domain::form;
 
 pub use application::{application_docx, blank_docx};
-pub use package::{CityPackage, PackageEntry, ScanOpener, write_package, write_package_stream};
+pub use package::{
+    CityFile, CityPackage, CityPart, PackageEntry, ScanOpener, write_package, write_package_stream,
+};
 pub use recommend::{
     RECOMMENDATION_COLUMNS, RecommendationRow, RecommendationSheet, recommendation_docx,
     recommendation_xlsx,

@@ -1,6 +1,12 @@
-//! The province package: one zip with a folder per city (推荐表 .docx and
-//! .xlsx, and per recommended enterprise its 申报书 .docx and its stamped scan),
-//! plus a summary .xlsx of all applications across cities.
+//! The province package: exactly what the cities submitted (报送).
+//!
+//! Each city that has submitted its recommendation has a folder: its 推荐表
+//! (.docx and .xlsx, generated from its list), its own stamped files (the
+//! 推荐文件 and the 推荐表 scan, as uploaded) and, per recommended enterprise
+//! in the city's order, its 申报书 .docx and its stamped scan. A city that has
+//! not submitted has no folder. At the top level, 报送情况.txt lists every
+//! city as 已报送 or 未报送, and 汇总表.xlsx lists the recommended
+//! applications with their state (and the same 报送情况 as a second sheet).
 //!
 //! The zip is written entry by entry: one city's documents are held at a
 //! time (its 申报书 generated on all cores, then written in order), and each
@@ -16,6 +22,7 @@ use zip::write::SimpleFileOptions;
 use super::recommend::{self, Formats, Kind, RecommendationRow, RecommendationSheet};
 use super::{AppDoc, application_docx, safe_file_name};
 use crate::domain::form::ProgramDef;
+use crate::store::Millis;
 
 /// Opens a stamped scan when its turn comes in the package.
 pub type ScanOpener = Box<dyn FnOnce() -> io::Result<Box<dyn Read>> + Send>;
@@ -29,7 +36,7 @@ pub struct PackageEntry {
     pub scan: Option<ScanOpener>,
 }
 
-/// One city's part of the package, in the city's order.
+/// One city's folder, in the city's order.
 pub struct CityPackage {
     /// GB/T 2260 code, e.g. 420100.
     pub code: String,
@@ -41,10 +48,76 @@ pub struct CityPackage {
     pub entries: Vec<PackageEntry>,
 }
 
-/// Writes the package to a seekable `out` (a file). `total` is the number of
-/// entries over all cities, for `progress(done, total)`, called once before
-/// the first entry and after each one. Returns `out`.
-pub fn write_package<W, I>(
+/// A file the city uploaded with its recommendation, copied as it is.
+pub struct CityFile {
+    /// What it is, put before its name in the package: 市州推荐文件（盖章）.
+    pub label: String,
+    /// The name it was uploaded under.
+    pub file_name: String,
+    pub open: ScanOpener,
+}
+
+/// One city as the package takes it: whether it has submitted (报送) its
+/// recommendation and, if so, its folder.
+pub struct CityPart {
+    /// Code, name, 推荐表 details and the recommended entries. The entries
+    /// of a city that has not submitted are never written.
+    pub package: CityPackage,
+    /// Only a city that has submitted gets a folder.
+    pub submitted: bool,
+    pub submitted_at: Option<Millis>,
+    /// Each entry's state (状态), in the order of `package.entries`.
+    pub states: Vec<String>,
+    /// The city's stamped 推荐文件 and 推荐表 scan.
+    pub files: Vec<CityFile>,
+}
+
+impl From<CityPackage> for CityPart {
+    /// A folder given on its own: submitted, at an unknown time, without
+    /// states or stamped files.
+    fn from(package: CityPackage) -> CityPart {
+        CityPart {
+            package,
+            submitted: true,
+            submitted_at: None,
+            states: Vec::new(),
+            files: Vec::new(),
+        }
+    }
+}
+
+/// One line of 报送情况.
+struct Report {
+    code: String,
+    name: String,
+    submitted: bool,
+    at: Option<Millis>,
+    count: usize,
+}
+
+impl Report {
+    /// 已报送（2021-09-18 10:00:00，推荐3家） or 未报送.
+    fn status(&self) -> String {
+        if !self.submitted {
+            return "未报送".into();
+        }
+        match self.at {
+            Some(t) => format!(
+                "已报送（{}，推荐{}家）",
+                crate::clock::format_datetime(t),
+                self.count
+            ),
+            None => format!("已报送（推荐{}家）", self.count),
+        }
+    }
+}
+
+/// Writes the package to a seekable `out` (a file). `cities` are every city
+/// in order ([`CityPart`]s, or [`CityPackage`]s taken as submitted).
+/// `total` is the number of entries over the cities that have submitted, for
+/// `progress(done, total)`, called once before the first entry and after
+/// each one. Returns `out`.
+pub fn write_package<W, I, C>(
     out: W,
     def: &ProgramDef,
     total: usize,
@@ -53,7 +126,8 @@ pub fn write_package<W, I>(
 ) -> anyhow::Result<W>
 where
     W: Write + Seek,
-    I: IntoIterator<Item = anyhow::Result<CityPackage>>,
+    I: IntoIterator<Item = anyhow::Result<C>>,
+    C: Into<CityPart>,
 {
     let zip = ZipWriter::new(out);
     write_all(zip, def, total, cities, progress)
@@ -61,7 +135,7 @@ where
 
 /// Writes the package to a stream that cannot seek (an HTTP response body
 /// fed from a blocking thread): entries carry data descriptors.
-pub fn write_package_stream<W, I>(
+pub fn write_package_stream<W, I, C>(
     out: W,
     def: &ProgramDef,
     total: usize,
@@ -70,7 +144,8 @@ pub fn write_package_stream<W, I>(
 ) -> anyhow::Result<W>
 where
     W: Write,
-    I: IntoIterator<Item = anyhow::Result<CityPackage>>,
+    I: IntoIterator<Item = anyhow::Result<C>>,
+    C: Into<CityPart>,
 {
     let zip = ZipWriter::new_stream(out);
     Ok(write_all(zip, def, total, cities, progress)?.into_inner())
@@ -94,7 +169,7 @@ fn options() -> SimpleFileOptions {
         .large_file(false)
 }
 
-fn write_all<W, I>(
+fn write_all<W, I, C>(
     mut zip: ZipWriter<W>,
     def: &ProgramDef,
     total: usize,
@@ -103,14 +178,32 @@ fn write_all<W, I>(
 ) -> anyhow::Result<W>
 where
     W: Write + Seek,
-    I: IntoIterator<Item = anyhow::Result<CityPackage>>,
+    I: IntoIterator<Item = anyhow::Result<C>>,
+    C: Into<CityPart>,
 {
     let o = options();
     let mut summary = Summary::new()?;
+    let mut reports = Vec::new();
     let mut done = 0;
     progress(done, total);
-    for city in cities {
-        let city = city?;
+    for part in cities {
+        let CityPart {
+            package: city,
+            submitted,
+            submitted_at,
+            states,
+            files,
+        } = part?.into();
+        reports.push(Report {
+            code: city.code.clone(),
+            name: city.name.clone(),
+            submitted,
+            at: submitted_at,
+            count: if submitted { city.entries.len() } else { 0 },
+        });
+        if !submitted {
+            continue;
+        }
         let dir = format!("{}-{}", city.code, safe_file_name(&city.name));
         let rows: Vec<RecommendationRow> = city.entries.iter().map(|e| e.row.clone()).collect();
         let sheet = RecommendationSheet {
@@ -123,10 +216,19 @@ where
         zip.start_file(format!("{dir}/推荐表.xlsx"), o)?;
         zip.write_all(&recommend::recommendation_xlsx(def, &sheet))?;
         drop(rows);
+        for f in files {
+            let mut r = (f.open)()?;
+            zip.start_file(
+                format!("{dir}/{}-{}", f.label, safe_file_name(&f.file_name)),
+                o,
+            )?;
+            io::copy(&mut r, &mut zip)?;
+        }
         let docs = generate(def, &city.entries);
         for (i, (e, docx)) in city.entries.into_iter().zip(docs).enumerate() {
             let stem = format!("{:02}-{}", i + 1, e.doc.file_stem());
-            summary.add(&city.name, i + 1, &e.row, &e.doc)?;
+            let state = states.get(i).map_or("", String::as_str);
+            summary.add(&city.name, i + 1, &e.row, &e.doc, state)?;
             zip.start_file(format!("{dir}/{stem}-申报书.docx"), o)?;
             zip.write_all(&docx)?;
             drop(docx);
@@ -139,9 +241,35 @@ where
             progress(done, total);
         }
     }
+    zip.start_file("报送情况.txt", o)?;
+    zip.write_all(report_text(&reports).as_bytes())?;
+    summary.reports(&reports)?;
     zip.start_file("汇总表.xlsx", o)?;
     zip.write_all(&summary.finish()?)?;
     Ok(zip.finish()?)
+}
+
+/// 报送情况.txt: one line per city, then the totals. UTF-8 with a byte
+/// order mark and CRLF, so that Notepad on any Windows shows it.
+fn report_text(reports: &[Report]) -> String {
+    let mut s = String::from("\u{feff}各市州推荐报送情况\r\n\r\n");
+    for (i, r) in reports.iter().enumerate() {
+        s.push_str(&format!(
+            "{}. {} {}：{}\r\n",
+            i + 1,
+            r.code,
+            r.name,
+            r.status()
+        ));
+    }
+    let sent: Vec<&Report> = reports.iter().filter(|r| r.submitted).collect();
+    s.push_str(&format!(
+        "\r\n合计：已报送{}个市州，推荐{}家；未报送{}个市州。\r\n",
+        sent.len(),
+        sent.iter().map(|r| r.count).sum::<usize>(),
+        reports.len() - sent.len()
+    ));
+    s
 }
 
 /// The 申报书 of one city's entries, generated on all cores (a city's
@@ -173,18 +301,20 @@ fn generate(def: &ProgramDef, entries: &[PackageEntry]) -> Vec<Vec<u8>> {
     })
 }
 
-/// The summary sheet of all applications across cities.
+/// The summary: the recommended applications across cities (sheet 汇总表)
+/// and each city's 报送情况 (second sheet).
 struct Summary {
     wb: Workbook,
     fmt: Formats,
     next: u32,
 }
 
-const SUMMARY_COLUMNS: [(&str, f64, Kind); 16] = [
+const SUMMARY_COLUMNS: [(&str, f64, Kind); 17] = [
     ("序号", 6.0, Kind::Int),
     ("市州", 12.0, Kind::Text),
     ("推荐排序", 7.0, Kind::Int),
     ("企业名称", 24.0, Kind::Long),
+    ("状态", 12.0, Kind::Text),
     ("统一社会信用代码", 21.0, Kind::Text),
     ("所在县(市、区)", 11.0, Kind::Text),
     ("所属行业", 10.0, Kind::Text),
@@ -199,6 +329,41 @@ const SUMMARY_COLUMNS: [(&str, f64, Kind); 16] = [
     ("指纹（SHA-256）", 70.0, Kind::Text),
 ];
 
+const REPORT_COLUMNS: [(&str, f64, Kind); 6] = [
+    ("序号", 6.0, Kind::Int),
+    ("市州代码", 10.0, Kind::Text),
+    ("市州", 12.0, Kind::Text),
+    ("报送情况", 10.0, Kind::Text),
+    ("报送时间", 20.0, Kind::Text),
+    ("推荐家数", 9.0, Kind::Int),
+];
+
+/// A header row with print setup.
+fn head(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    fmt: &Formats,
+    columns: &[(&str, f64, Kind)],
+) -> Result<(), XlsxError> {
+    ws.set_print_fit_to_pages(1, 0);
+    ws.set_footer("&C第 &P 页　共 &N 页");
+    for (col, (h, w, _)) in columns.iter().enumerate() {
+        ws.set_column_width(col as u16, *w)?;
+        ws.write_string_with_format(0, col as u16, *h, &fmt.head)?;
+    }
+    ws.set_row_height(0, 30)?;
+    ws.set_repeat_rows(0, 0)?;
+    ws.set_freeze_panes(1, 0)?;
+    Ok(())
+}
+
+fn cells(texts: Vec<String>, columns: &[(&str, f64, Kind)]) -> Vec<(String, f64, Kind)> {
+    texts
+        .into_iter()
+        .zip(columns.iter())
+        .map(|(t, c)| (t, c.1, c.2))
+        .collect()
+}
+
 impl Summary {
     fn new() -> Result<Summary, XlsxError> {
         let mut wb = Workbook::new();
@@ -206,15 +371,7 @@ impl Summary {
         let ws = wb.add_worksheet();
         ws.set_name("汇总表")?;
         ws.set_landscape().set_paper_size(9);
-        ws.set_print_fit_to_pages(1, 0);
-        ws.set_footer("&C第 &P 页　共 &N 页");
-        for (col, (h, w, _)) in SUMMARY_COLUMNS.iter().enumerate() {
-            ws.set_column_width(col as u16, *w)?;
-            ws.write_string_with_format(0, col as u16, *h, &fmt.head)?;
-        }
-        ws.set_row_height(0, 30)?;
-        ws.set_repeat_rows(0, 0)?;
-        ws.set_freeze_panes(1, 0)?;
+        head(ws, &fmt, &SUMMARY_COLUMNS)?;
         Ok(Summary { wb, fmt, next: 1 })
     }
 
@@ -224,13 +381,15 @@ impl Summary {
         rank: usize,
         r: &RecommendationRow,
         doc: &AppDoc,
+        state: &str,
     ) -> Result<(), XlsxError> {
         let rank = if r.rank > 0 { r.rank as usize } else { rank };
-        let texts = [
+        let texts = vec![
             self.next.to_string(),
             city.to_string(),
             rank.to_string(),
             r.enterprise_name.clone(),
+            state.to_string(),
             r.credit_code.clone(),
             r.county.clone(),
             r.industry.clone(),
@@ -244,14 +403,38 @@ impl Summary {
             doc.version.to_string(),
             doc.fingerprint.clone().unwrap_or_default(),
         ];
-        let cells: Vec<(String, f64, Kind)> = texts
-            .into_iter()
-            .zip(SUMMARY_COLUMNS.iter())
-            .map(|(t, c)| (t, c.1, c.2))
-            .collect();
         let ws = self.wb.worksheet_from_index(0)?;
-        recommend::write_cells(ws, &self.fmt, self.next, &cells)?;
+        recommend::write_cells(ws, &self.fmt, self.next, &cells(texts, &SUMMARY_COLUMNS))?;
         self.next += 1;
+        Ok(())
+    }
+
+    /// The sheet 报送情况: every city, 已报送 (time, count) or 未报送.
+    fn reports(&mut self, reports: &[Report]) -> Result<(), XlsxError> {
+        let ws = self.wb.add_worksheet();
+        ws.set_name("报送情况")?;
+        ws.set_paper_size(9);
+        head(ws, &self.fmt, &REPORT_COLUMNS)?;
+        for (i, r) in reports.iter().enumerate() {
+            let texts = vec![
+                (i + 1).to_string(),
+                r.code.clone(),
+                r.name.clone(),
+                if r.submitted {
+                    "已报送"
+                } else {
+                    "未报送"
+                }
+                .to_string(),
+                r.at.map(crate::clock::format_datetime).unwrap_or_default(),
+                if r.submitted {
+                    r.count.to_string()
+                } else {
+                    String::new()
+                },
+            ];
+            recommend::write_cells(ws, &self.fmt, i as u32 + 1, &cells(texts, &REPORT_COLUMNS))?;
+        }
         Ok(())
     }
 

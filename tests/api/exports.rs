@@ -1,16 +1,72 @@
+//! The province package as a job through the router: it holds exactly what
+//! the cities submitted (报送), whatever the applications' state since.
+
 use std::io::Read;
 
 use axum::http::StatusCode;
+use serde_json::Value;
 
-use crate::apply::submitted;
-use crate::helpers::{DEMO_PASSWORD, spawn};
+use crate::apply::{PDF, submitted};
+use crate::city::{python, ready_recommendation, state_of, submit_rec, wuhan_apps};
+use crate::helpers::{DEMO_PASSWORD, TestApp, spawn};
+use shenbao::domain::lifecycle::State;
+use shenbao::domain::role::Role;
+use shenbao::store::audit::Actor;
+use shenbao::store::{Batch, applications};
+
+async fn name(app: &TestApp, id: &str) -> String {
+    applications::by_id(&app.state.db, id)
+        .await
+        .expect("query")
+        .expect("application")
+        .enterprise_name
+}
+
+/// The province's expert draw moves a recommended application on.
+async fn under_review(app: &TestApp, id: &str) {
+    let a = applications::by_id(&app.state.db, id)
+        .await
+        .expect("query")
+        .expect("application");
+    let actor = Actor {
+        id: None,
+        name: "province".into(),
+        role: Some(Role::Province.as_str()),
+        ip: "test".into(),
+    };
+    let mut b = Batch::new();
+    applications::push_transition(
+        &mut b,
+        &a,
+        State::UnderReview,
+        Role::Province,
+        &actor,
+        "专家抽取",
+        app.clock.now(),
+    )
+    .expect("allowed");
+    app.state.db.write(b).await.expect("write");
+}
+
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
 
 #[tokio::test]
-async fn the_province_exports_the_package_as_a_job_and_downloads_it() {
+async fn the_province_exports_what_the_cities_submitted_as_a_job_and_downloads_it() {
     let app = spawn().await;
     app.seed_demo().await;
-    submitted(&app, "qiye1", 31).await;
-    submitted(&app, "qiye2", 32).await;
+    // 武汉 recommends two of three, in its own order, and submits.
+    let ids = wuhan_apps(&app, 3).await;
+    let mut wuhan = app.login("wuhan", DEMO_PASSWORD).await;
+    ready_recommendation(&mut wuhan, &[&ids[2], &ids[0]]).await;
+    let r = submit_rec(&mut wuhan).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    under_review(&app, &ids[2]).await;
+    assert_eq!(state_of(&app, &ids[2]).await, "under_review");
+    // 宜昌 has received an application but not submitted anything.
+    let (_, yichang_app) = submitted(&app, "qiye2", 32).await;
+
     let mut p = app.login("province", DEMO_PASSWORD).await;
     p.get("/province/exports").await;
     let r = p
@@ -43,26 +99,70 @@ async fn the_province_exports_the_package_as_a_job_and_downloads_it() {
     let names: Vec<String> = (0..zip.len())
         .map(|i| zip.by_index(i).unwrap().name().unwrap().to_string())
         .collect();
-    assert!(
-        names
-            .iter()
-            .any(|n| n.starts_with("420100-武汉市/") && n.ends_with("推荐表.xlsx")),
-        "{names:?}"
+    let mut read = |name: &str| {
+        let mut f = zip
+            .by_name(name)
+            .unwrap_or_else(|_| panic!("no {name} in {names:?}"));
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf).unwrap();
+        buf
+    };
+
+    // 武汉's folder: its stamped files as uploaded, its list in its order.
+    let dir = "420100-武汉市";
+    assert_eq!(read(&format!("{dir}/市州推荐文件（盖章）-盖章.pdf")), PDF);
+    assert_eq!(
+        read(&format!("{dir}/市州推荐表扫描件（盖章）-盖章.pdf")),
+        PDF
     );
+    let listed = [ids[2].clone(), ids[0].clone()];
+    for (i, a) in listed.iter().enumerate() {
+        let stem = format!("{dir}/{:02}-{}", i + 1, name(&app, a).await);
+        assert!(read(&format!("{stem}-申报书.docx")).starts_with(b"PK"));
+        assert!(read(&format!("{stem}-盖章扫描件.pdf")).starts_with(b"%PDF-"));
+    }
+    let unlisted = name(&app, &ids[1]).await;
     assert!(
-        names
-            .iter()
-            .any(|n| n.starts_with("420500-宜昌市/") && n.ends_with("申报书.docx")),
-        "{names:?}"
+        names.iter().all(|n| !n.contains(&unlisted)),
+        "{unlisted} was not recommended: {names:?}"
     );
-    assert!(names.contains(&"汇总表.xlsx".to_string()));
-    let pdf = names
-        .iter()
-        .find(|n| n.ends_with(".pdf"))
-        .expect("a stamped scan");
-    let mut head = [0u8; 5];
-    zip.by_name(pdf).unwrap().read_exact(&mut head).unwrap();
-    assert_eq!(&head, b"%PDF-");
+    let table = python("read_xlsx.py", &read(&format!("{dir}/推荐表.xlsx")), "xlsx");
+    let rows = table["推荐表"]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3 + 2);
+    for (i, a) in listed.iter().enumerate() {
+        assert_eq!(text(&rows[3 + i][1]), name(&app, a).await);
+        assert_eq!(text(&rows[3 + i][8]), format!("推荐理由{}", i + 1));
+        assert_eq!(rows[3 + i][9], i as u64 + 1);
+    }
+
+    // 宜昌 has no folder, nothing of its application, and reads 未报送.
+    assert!(names.iter().all(|n| !n.starts_with("420500-")), "{names:?}");
+    let yichang_name = name(&app, &yichang_app).await;
+    assert!(names.iter().all(|n| !n.contains(&yichang_name)));
+    let report = String::from_utf8(read("报送情况.txt")).unwrap();
+    assert!(report.contains("420100 武汉市：已报送（"), "{report}");
+    assert!(report.contains("推荐2家）"), "{report}");
+    assert!(report.contains("420500 宜昌市：未报送\r\n"), "{report}");
+    assert_eq!(report.matches("：未报送").count(), 16, "{report}");
+
+    // The summary: the two recommended applications with their state.
+    let summary = python("read_xlsx.py", &read("汇总表.xlsx"), "xlsx");
+    let rows = summary["汇总表"]["rows"].as_array().unwrap();
+    assert_eq!(rows[0][4], "状态");
+    assert_eq!(rows.len(), 1 + 2);
+    assert_eq!(text(&rows[1][14]), ids[2]);
+    assert_eq!(text(&rows[1][4]), "专家评审中");
+    assert_eq!(rows[1][2], 1);
+    assert_eq!(text(&rows[1][11]), "推荐理由1");
+    assert_eq!(text(&rows[2][14]), ids[0]);
+    assert_eq!(text(&rows[2][4]), "已推荐至省经信厅");
+    assert_eq!(rows[2][2], 2);
+    let sheet = summary["报送情况"]["rows"].as_array().unwrap();
+    let yichang = sheet.iter().find(|r| r[2] == "宜昌市").expect("宜昌 row");
+    assert_eq!(yichang[3], "未报送");
+    let wh = sheet.iter().find(|r| r[2] == "武汉市").expect("武汉 row");
+    assert_eq!((wh[3].as_str(), wh[5].as_u64()), (Some("已报送"), Some(2)));
+
     assert_eq!(app.audit_count("export.package").await, 1);
     // Nobody else may export or download.
     let mut city = app.login("wuhan", DEMO_PASSWORD).await;
