@@ -2,6 +2,7 @@
 
 pub mod aggregate;
 pub mod assignment;
+pub mod calendar;
 pub mod conflict;
 pub mod contact;
 pub mod credit_code;

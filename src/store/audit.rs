@@ -52,10 +52,16 @@ pub enum Action {
     PanelOpinion,
     ShortlistChange,
     ShortlistLock,
+    PublicityOpen,
+    ObjectionFile,
+    ObjectionVerifyRequest,
+    ObjectionFindings,
+    ObjectionDecision,
+    FinalPublish,
 }
 
 impl Action {
-    pub const ALL: [Action; 44] = [
+    pub const ALL: [Action; 50] = [
         Action::LoginSuccess,
         Action::LoginFailure,
         Action::AccountLocked,
@@ -100,6 +106,12 @@ impl Action {
         Action::PanelOpinion,
         Action::ShortlistChange,
         Action::ShortlistLock,
+        Action::PublicityOpen,
+        Action::ObjectionFile,
+        Action::ObjectionVerifyRequest,
+        Action::ObjectionFindings,
+        Action::ObjectionDecision,
+        Action::FinalPublish,
     ];
 
     pub fn code(self) -> &'static str {
@@ -148,6 +160,12 @@ impl Action {
             Action::PanelOpinion => "review.panel_opinion",
             Action::ShortlistChange => "shortlist.change",
             Action::ShortlistLock => "shortlist.lock",
+            Action::PublicityOpen => "publicity.open",
+            Action::ObjectionFile => "objection.file",
+            Action::ObjectionVerifyRequest => "objection.verify_request",
+            Action::ObjectionFindings => "objection.findings",
+            Action::ObjectionDecision => "objection.decision",
+            Action::FinalPublish => "publicity.final",
         }
     }
 
@@ -197,6 +215,12 @@ impl Action {
             Action::PanelOpinion => "专家组意见",
             Action::ShortlistChange => "修改入围名单",
             Action::ShortlistLock => "锁定入围名单",
+            Action::PublicityOpen => "发布公示",
+            Action::ObjectionFile => "提出异议",
+            Action::ObjectionVerifyRequest => "交市州核查异议",
+            Action::ObjectionFindings => "市州核查异议",
+            Action::ObjectionDecision => "异议处理决定",
+            Action::FinalPublish => "公布最终名单",
         }
     }
 

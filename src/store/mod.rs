@@ -14,6 +14,7 @@ pub mod attachments;
 pub mod audit;
 pub mod batches;
 pub mod deltas;
+pub mod publication;
 pub mod recommendations;
 pub mod review;
 pub mod scoring;

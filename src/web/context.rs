@@ -330,7 +330,12 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     } else {
         state.db.read_scope(next.run(req)).await
     };
-    if let Some(t) = new_csrf_cookie {
+    // A page shared through caches (the public 公示) carries no cookie.
+    let shared = resp
+        .headers()
+        .get(header::CACHE_CONTROL)
+        .is_some_and(|v| v.as_bytes().starts_with(b"public"));
+    if let Some(t) = new_csrf_cookie.filter(|_| !shared) {
         resp.headers_mut().append(
             header::SET_COOKIE,
             set_cookie(&state, CSRF_COOKIE, &t, None),

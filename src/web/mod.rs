@@ -7,6 +7,7 @@ pub mod attachments;
 pub mod city;
 pub mod city_files;
 pub mod city_inbox;
+pub mod city_objections;
 pub mod city_ranking;
 pub mod city_recommend;
 pub mod city_review;
@@ -74,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .merge(expert::router())
         .merge(city::router())
         .merge(city_inbox::router())
+        .merge(city_objections::router())
         .merge(city_review::router())
         .merge(city_ranking::router())
         .merge(city_recommend::router())

@@ -32,6 +32,7 @@ fn nav_for(role: Option<Role>) -> Vec<(&'static str, &'static str)> {
             ("/city/ranking", "评审排名"),
             ("/city/recommendation", "推荐报送"),
             ("/city/enterprises", "本地区企业"),
+            ("/city/objections", "异议核查"),
             ("/account", "账号与安全"),
         ]),
         Some(Role::Province) => items.extend([
@@ -41,6 +42,7 @@ fn nav_for(role: Option<Role>) -> Vec<(&'static str, &'static str)> {
             ("/province/applications", "申报汇总"),
             ("/province/experts", "专家库"),
             ("/province/review", "专家评审"),
+            ("/province/publication", "公示公告"),
             ("/province/users", "账号管理"),
             ("/province/benchmarks", "已有标杆名单"),
             ("/province/exports", "导出材料"),
@@ -53,6 +55,26 @@ fn nav_for(role: Option<Role>) -> Vec<(&'static str, &'static str)> {
 }
 
 impl Page {
+    /// The frame of a page that is the same for every visitor (cached by
+    /// browsers and proxies): no user, no form token.
+    pub fn public(state: &AppState, title: impl Into<String>) -> Page {
+        Page {
+            title: title.into(),
+            user_name: None,
+            role_label: "",
+            csrf: String::new(),
+            demo: state.demo,
+            nav: nav_for(None)
+                .into_iter()
+                .map(|(href, label)| Nav {
+                    href,
+                    label,
+                    current: false,
+                })
+                .collect(),
+        }
+    }
+
     pub fn new(state: &AppState, ctx: &Ctx, title: impl Into<String>) -> Page {
         let role = ctx.user.as_ref().map(|u| u.role);
         let path = ctx.path.split('?').next().unwrap_or("/");

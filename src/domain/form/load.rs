@@ -216,7 +216,8 @@ fn review_criteria(
         if v.name.trim().is_empty() {
             p.at(c, "评价标准缺少名称（name）");
         }
-        if !(v.max > 0.0 && v.max <= 1000.0) || !(v.weight > 0.0 && v.weight <= 100.0) {
+        let in_range = v.max > 0.0 && v.max <= 1000.0 && v.weight > 0.0 && v.weight <= 100.0;
+        if !in_range {
             p.at(c, format!("评价标准“{}”的满分或权重应为正数", v.name));
         }
     }

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod applications;
 pub mod batches;
 pub mod experts;
+pub mod publication;
 pub mod exports;
 pub mod recommendations;
 pub mod review;
@@ -26,5 +27,6 @@ pub fn router() -> Router<AppState> {
         .merge(applications::router())
         .merge(experts::router())
         .merge(review::router())
+        .merge(publication::router())
         .route_layer(middleware::from_fn(guard::province))
 }

@@ -7,13 +7,16 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
-use super::AppState;
-use super::context::Ctx;
-use super::error::{AppError, AppResult};
-use super::page::Page;
+use crate::web::AppState;
+use crate::web::context::Ctx;
+use crate::web::error::{AppError, AppResult};
+use crate::web::page::Page;
+
+pub mod publicity;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(publicity::router())
         .route("/", get(home))
         .route("/healthz", get(healthz))
         .route("/static/{file}", get(static_file))
@@ -46,17 +49,17 @@ const STATIC: &[(&str, &str, &[u8])] = &[
     (
         "app.css",
         "text/css; charset=utf-8",
-        include_bytes!("../../static/app.css"),
+        include_bytes!("../../../static/app.css"),
     ),
     (
         "app.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../../static/app.js"),
+        include_bytes!("../../../static/app.js"),
     ),
     (
         "htmx.min.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../../static/htmx.min.js"),
+        include_bytes!("../../../static/htmx.min.js"),
     ),
 ];
 
