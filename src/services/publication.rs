@@ -164,7 +164,10 @@ fn receipt() -> String {
 pub fn check_objection(input: &ObjectionInput, listed: &[Item]) -> Vec<(&'static str, String)> {
     let mut errors = Vec::new();
     let len = |s: &str| s.trim().chars().count();
-    if !listed.iter().any(|i| i.application_id == input.application_id) {
+    if !listed
+        .iter()
+        .any(|i| i.application_id == input.application_id)
+    {
         errors.push(("application", "请选择被异议的公示企业".to_string()));
     }
     if len(&input.name) == 0 {
@@ -230,7 +233,9 @@ pub async fn file_objection(
     if ps::count_by_phone(db, batch_id, &phone).await? >= PER_PHONE {
         return Err(Refusal::Fields(vec![(
             "phone",
-            format!("同一手机号在本次公示期内最多提交{PER_PHONE}件异议，已达上限。如需补充材料，请联系省经信厅信息化推进处。"),
+            format!(
+                "同一手机号在本次公示期内最多提交{PER_PHONE}件异议，已达上限。如需补充材料，请联系省经信厅信息化推进处。"
+            ),
         )]));
     }
     if ps::count_by_ip(db, ip, now - DAY_MS).await? >= PER_ADDRESS_PER_DAY {
@@ -295,7 +300,10 @@ pub async fn request_verification(
 ) -> Outcome<()> {
     let mut errors = Vec::new();
     if request.trim().is_empty() || request.chars().count() > 2000 {
-        errors.push(("request", "请写明需要市州核查的事项（不超过2000字）".to_string()));
+        errors.push((
+            "request",
+            "请写明需要市州核查的事项（不超过2000字）".to_string(),
+        ));
     }
     let deadline = match deadline {
         Some(d) if d > now => d,
@@ -402,8 +410,16 @@ pub async fn decide(
         true,
         &format!(
             "{}{}",
-            if upheld { "异议成立" } else { "异议不成立" },
-            if cancel { "，取消入选" } else { "，维持入选" }
+            if upheld {
+                "异议成立"
+            } else {
+                "异议不成立"
+            },
+            if cancel {
+                "，取消入选"
+            } else {
+                "，维持入选"
+            }
         ),
         now,
     );
@@ -447,7 +463,10 @@ pub async fn publish_final(
     let mut errors = Vec::new();
     let doc_number = doc_number.trim();
     if doc_number.is_empty() || doc_number.chars().count() > 50 {
-        errors.push(("doc_number", "请填写公告文号（如：鄂经信办函〔2021〕90号）".to_string()));
+        errors.push((
+            "doc_number",
+            "请填写公告文号（如：鄂经信办函〔2021〕90号）".to_string(),
+        ));
     }
     let date_ok = date.trim().parse::<Date>().is_ok();
     if !date_ok {

@@ -29,7 +29,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/postgres/0006_version_deltas.sql"),
     ),
     (7, include_str!("../../migrations/postgres/0007_review.sql")),
-    (8, include_str!("../../migrations/postgres/0008_publication.sql")),
+    (
+        8,
+        include_str!("../../migrations/postgres/0008_publication.sql"),
+    ),
 ];
 
 #[derive(Clone)]

@@ -38,7 +38,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0006_version_deltas.sql"),
     ),
     (7, include_str!("../../migrations/sqlite/0007_review.sql")),
-    (8, include_str!("../../migrations/sqlite/0008_publication.sql")),
+    (
+        8,
+        include_str!("../../migrations/sqlite/0008_publication.sql"),
+    ),
 ];
 const MAX_GROUP: usize = 512;
 /// The WAL is copied back into the database by a background thread, but

@@ -154,7 +154,9 @@ async fn findings(
     let mut errors = Errors::default();
     match svc::record_findings(&state.db, &ctx.actor(), &city, &o, &text, state.clock.now()).await {
         Ok(()) => {
-            return Ok(Redirect::to(&format!("/city/objections/{}", urlencode(&id))).into_response());
+            return Ok(
+                Redirect::to(&format!("/city/objections/{}", urlencode(&id))).into_response(),
+            );
         }
         Err(Refusal::Fields(fs)) => {
             for (k, m) in fs {

@@ -13,6 +13,7 @@ mod city_recommend;
 mod documents;
 mod exports;
 mod login;
+mod publication;
 mod registration;
 mod review;
 mod sessions;

@@ -57,7 +57,7 @@ async fn import(c: &mut Client, bytes: &[u8]) -> String {
     r.body
 }
 
-async fn name(app: &TestApp, id: &str) -> String {
+pub(crate) async fn name(app: &TestApp, id: &str) -> String {
     app.state
         .db
         .query(

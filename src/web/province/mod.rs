@@ -7,8 +7,8 @@ pub mod accounts;
 pub mod applications;
 pub mod batches;
 pub mod experts;
-pub mod publication;
 pub mod exports;
+pub mod publication;
 pub mod recommendations;
 pub mod review;
 

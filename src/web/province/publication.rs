@@ -193,9 +193,22 @@ async fn open(
     let batch = city_batch(&state, Some(&field(&pairs, "batch"))).await?;
     let (start, days) = (field(&pairs, "start"), field(&pairs, "days"));
     let mut errors = Errors::default();
-    match (start.parse::<jiff::civil::Date>(), days.trim().parse::<u32>()) {
+    match (
+        start.parse::<jiff::civil::Date>(),
+        days.trim().parse::<u32>(),
+    ) {
         (Ok(s), Ok(n)) => {
-            match svc::open(&state.db, &state.program, &ctx.actor(), &batch, s, n, state.clock.now()).await {
+            match svc::open(
+                &state.db,
+                &state.program,
+                &ctx.actor(),
+                &batch,
+                s,
+                n,
+                state.clock.now(),
+            )
+            .await
+            {
                 Ok(_) => {
                     return Ok(Redirect::to(&format!(
                         "/province/publication?batch={}&done=opened",
@@ -208,7 +221,17 @@ async fn open(
         }
         _ => errors.add("start", "公示开始日期", "请选择开始日期并填写工作日天数"),
     }
-    render(&state, &ctx, batch, start, days, errors, String::new(), Default::default()).await
+    render(
+        &state,
+        &ctx,
+        batch,
+        start,
+        days,
+        errors,
+        String::new(),
+        Default::default(),
+    )
+    .await
 }
 
 async fn publish_final(
@@ -219,7 +242,16 @@ async fn publish_final(
     let batch = city_batch(&state, Some(&field(&pairs, "batch"))).await?;
     let (doc, date) = (field(&pairs, "doc_number"), field(&pairs, "date"));
     let mut errors = Errors::default();
-    match svc::publish_final(&state.db, &ctx.actor(), &batch, &doc, &date, state.clock.now()).await {
+    match svc::publish_final(
+        &state.db,
+        &ctx.actor(),
+        &batch,
+        &doc,
+        &date,
+        state.clock.now(),
+    )
+    .await
+    {
         Ok(_) => {
             return Ok(Redirect::to(&format!(
                 "/province/publication?batch={}&done=final",
@@ -308,8 +340,21 @@ async fn verify(
     let deadline = clock::parse_local_datetime(&field(&pairs, "deadline"));
     let mut errors = Errors::default();
     let now = state.clock.now();
-    match svc::request_verification(&state.db, &ctx.actor(), &o, &field(&pairs, "request"), deadline, now).await {
-        Ok(()) => return Ok(Redirect::to(&format!("/province/objections/{}", urlencode(&id))).into_response()),
+    match svc::request_verification(
+        &state.db,
+        &ctx.actor(),
+        &o,
+        &field(&pairs, "request"),
+        deadline,
+        now,
+    )
+    .await
+    {
+        Ok(()) => {
+            return Ok(
+                Redirect::to(&format!("/province/objections/{}", urlencode(&id))).into_response(),
+            );
+        }
         Err(e) => add(&mut errors, e, "request")?,
     }
     render_objection(&state, &ctx, &id, errors).await
@@ -330,7 +375,17 @@ async fn decide(
     let cancel = field(&pairs, "outcome") == "cancel";
     let mut errors = Errors::default();
     let now = state.clock.now();
-    match svc::decide(&state.db, &ctx.actor(), &o, upheld, cancel, &field(&pairs, "reason"), now).await {
+    match svc::decide(
+        &state.db,
+        &ctx.actor(),
+        &o,
+        upheld,
+        cancel,
+        &field(&pairs, "reason"),
+        now,
+    )
+    .await
+    {
         Ok(()) => {
             return Ok(Redirect::to(&format!(
                 "/province/publication?batch={}",
@@ -346,7 +401,11 @@ async fn decide(
 /// The evidence an objector uploaded (the province's and the city's view).
 pub async fn evidence_response(state: &AppState, o: &Objection) -> AppResult<Response> {
     let e = o.evidence.as_ref().ok_or(AppError::NotFound)?;
-    let file = state.files.open(&e.key).await.map_err(|_| AppError::NotFound)?;
+    let file = state
+        .files
+        .open(&e.key)
+        .await
+        .map_err(|_| AppError::NotFound)?;
     let mut head = [0u8; 8];
     let mut f = file.try_clone().await.map_err(anyhow::Error::from)?;
     use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -354,7 +413,8 @@ pub async fn evidence_response(state: &AppState, o: &Objection) -> AppResult<Res
     f.seek(std::io::SeekFrom::Start(0))
         .await
         .map_err(anyhow::Error::from)?;
-    let mime = crate::files::FileKind::sniff(&head[..n]).map_or("application/octet-stream", |k| k.mime());
+    let mime =
+        crate::files::FileKind::sniff(&head[..n]).map_or("application/octet-stream", |k| k.mime());
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(f));
     let mut resp = (StatusCode::OK, body).into_response();
     let h = resp.headers_mut();
@@ -368,10 +428,7 @@ pub async fn evidence_response(state: &AppState, o: &Objection) -> AppResult<Res
     Ok(resp)
 }
 
-async fn evidence(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> AppResult<Response> {
+async fn evidence(State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Response> {
     let (o, _) = load(&state, &id).await?;
     evidence_response(&state, &o).await
 }

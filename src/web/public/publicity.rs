@@ -5,11 +5,11 @@
 //! attachments, and never an objector's identity.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -415,7 +415,9 @@ async fn final_page(
         .as_deref()
         .and_then(|s| serde_json::from_str(s).ok())
         .ok_or(AppError::NotFound)?;
-    let s = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+    let s = |v: &serde_json::Value, k: &str| {
+        v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string()
+    };
     let rows = list
         .get("enterprises")
         .and_then(|e| e.as_array())

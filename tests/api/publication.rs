@@ -1,0 +1,381 @@
+//! Publication through the real router: the 公示 period in working days
+//! across National Day and its 调休 Saturday, objections refused before the
+//! start and one second after the end, the per-phone and per-address limits,
+//! nothing private on any public page, the objector's identity hidden from
+//! the city, the decision, and the final 公告.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+
+use crate::city::{BATCH, wuhan_apps};
+use crate::helpers::{Client, DEMO_PASSWORD, START, TestApp, spawn};
+
+const HOUR: i64 = 3600 * 1000;
+/// 2021-09-28 00:00 Asia/Shanghai, the first day of the 公示 below.
+const SEPT_28: i64 = 1_632_758_400_000;
+/// 2021-10-09 23:59:59.999 Asia/Shanghai, its last moment.
+const OCT_09_END: i64 = 1_633_795_200_000 - 1;
+
+/// Three 武汉 applications on a locked shortlist (set up in the store: the
+/// review that leads here is tested in `review.rs`).
+async fn shortlisted(app: &TestApp) -> Vec<String> {
+    let ids = wuhan_apps(app, 3).await;
+    let mut b = shenbao::store::Batch::new();
+    b.push(
+        "INSERT INTO shortlists (batch_id, locked_at, locked_by, rule, updated_at) VALUES ($1, $2, 'test', '', $2)",
+        vec![BATCH.into(), START.into()],
+    );
+    for (i, id) in ids.iter().enumerate() {
+        b.push(
+            "UPDATE applications SET state = 'shortlisted' WHERE id = $1",
+            vec![id.clone().into()],
+        );
+        b.push(
+            "INSERT INTO shortlist_items (batch_id, application_id, rank, final_h, reason) VALUES ($1, $2, $3, 8000, '')",
+            vec![BATCH.into(), id.clone().into(), (i as i64 + 1).into()],
+        );
+    }
+    app.state.db.write(b).await.expect("setup");
+    ids
+}
+
+async fn object(c: &mut Client, app_id: &str, name: &str, phone: &str) -> (StatusCode, String) {
+    if !c.cookies.contains_key("sb_csrf") {
+        c.get(&format!("/gongshi/{BATCH}/objection")).await;
+    }
+    let token = c.cookies.get("sb_csrf").cloned().unwrap_or_default();
+    let boundary = "----shenbaoobjection";
+    let mut body = Vec::new();
+    for (k, v) in [
+        ("application", app_id),
+        ("name", name),
+        ("unit", "某某科技有限公司"),
+        ("phone", phone),
+        ("email", "objector@example.com"),
+        (
+            "facts",
+            "该企业申报书所列上云投入与其审计报告不符，2020年度并无相关支出记录。",
+        ),
+    ] {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"evidence\"; filename=\"证据.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(crate::apply::PDF);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let req = Request::post(format!("/gongshi/{BATCH}/objection?_csrf={token}"))
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .expect("request");
+    let r = c.send(req).await;
+    (r.status, r.body)
+}
+
+fn receipt_of(body: &str) -> String {
+    let i = body
+        .find("您的查询码：<strong class=\"mono\">")
+        .expect("receipt")
+        + "您的查询码：<strong class=\"mono\">".len();
+    body[i..i + 12].to_string()
+}
+
+async fn contacts(app: &TestApp, ids: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for id in ids {
+        let (_, answers) = shenbao::store::applications::content(&app.state.db, id)
+            .await
+            .expect("q")
+            .expect("content");
+        for k in ["contact_mobile", "contact_email", "contact_name"] {
+            if let Some(v) = answers.get(k).and_then(|v| v.as_str())
+                && !v.is_empty()
+            {
+                out.push(v.to_string());
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_publicity_runs_from_opening_to_the_final_list() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let ids = shortlisted(&app).await;
+    let mut prov = app.login("province", DEMO_PASSWORD).await;
+
+    // Five working days from Tuesday 2021-09-28: 9-28, 9-29, 9-30, then
+    // National Day (10-01..10-07), Friday 10-08 and Saturday 10-09 (调休).
+    let r = prov
+        .get(&format!(
+            "/province/publication?batch={BATCH}&start=2021-09-28&days=5"
+        ))
+        .await;
+    assert!(
+        r.body.contains("公示期：2021-09-28 至 2021-10-09"),
+        "{}",
+        r.body
+    );
+    let r = prov
+        .post(
+            "/province/publication/open",
+            &[("batch", BATCH), ("start", "2021-09-28"), ("days", "5")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let p = shenbao::store::publication::publicity(&app.state.db, BATCH)
+        .await
+        .expect("q")
+        .expect("opened");
+    assert_eq!((p.start_at, p.end_at), (SEPT_28, OCT_09_END));
+    // Opened once only.
+    let r = prov
+        .post(
+            "/province/publication/open",
+            &[("batch", BATCH), ("start", "2021-09-28"), ("days", "5")],
+        )
+        .await;
+    assert!(r.body.contains("不能重复发布"));
+
+    // The public page: the list, the period, how to object; cached briefly, no cookie.
+    let mut visitor = app.client();
+    let r = visitor.get(&format!("/gongshi/{BATCH}")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("2021-09-28 至 2021-10-09"));
+    assert_eq!(
+        r.headers.get(header::CACHE_CONTROL).unwrap(),
+        "public, max-age=60"
+    );
+    assert!(r.headers.get(header::SET_COOKIE).is_none());
+    let etag = r.headers.get(header::ETAG).expect("etag").clone();
+    let again = visitor
+        .send(
+            Request::get(format!("/gongshi/{BATCH}"))
+                .header(header::IF_NONE_MATCH, etag)
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+
+    // Before the start: refused, nothing stored.
+    let (status, body) = object(&mut visitor, &ids[0], "张伟", "13812345678").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("开始前不受理异议"), "{body}");
+
+    // During the period: a 实名 objection with evidence gets a receipt.
+    app.clock.advance(SEPT_28 - START + 10 * HOUR);
+    let (status, body) = object(&mut visitor, &ids[0], "张伟", "13812345678").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let receipt = receipt_of(&body);
+    let r = visitor
+        .get(&format!("/gongshi/query?receipt={receipt}"))
+        .await;
+    assert!(r.body.contains("已受理"), "{}", r.body);
+    // Anonymous objections are refused at the field.
+    let (status, body) = object(&mut visitor, &ids[1], "", "13812345679").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("请填写真实姓名"));
+
+    // Per phone: three in one 公示.
+    for _ in 0..2 {
+        let (s, b) = object(&mut visitor, &ids[1], "张伟", "13812345678").await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    let (s, b) = object(&mut visitor, &ids[1], "张伟", "13812345678").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(b.contains("同一手机号在本次公示期内最多提交3件异议"), "{b}");
+    // Per address: ten in 24 hours, whatever the phone.
+    for i in 0..7 {
+        let (s, b) = object(&mut visitor, &ids[2], "王五", &format!("1390000{:04}", i)).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    let (s, b) = object(&mut visitor, &ids[2], "王五", "13900009999").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(b.contains("同一网络地址24小时内最多提交10件异议"), "{b}");
+    let mut other = app.client();
+    let (s, b) = object(&mut other, &ids[2], "赵六", "13900009999").await;
+    assert_eq!(s, StatusCode::OK, "another address is not blocked: {b}");
+
+    // The city verifies without learning who objected; another city sees nothing.
+    let first = app
+        .state
+        .db
+        .query(
+            "SELECT id FROM objections WHERE receipt = $1",
+            vec![receipt.clone().into()],
+        )
+        .await
+        .expect("q")[0]
+        .text(0);
+    // Sessions end after 30 idle minutes: the clock moved on by days.
+    let mut prov = app.login("province", DEMO_PASSWORD).await;
+    let r = prov
+        .post(
+            &format!("/province/objections/{first}/verify"),
+            &[
+                ("request", "请核实该企业2020年度上云投入"),
+                ("deadline", "2021-10-08T17:00"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let mut wuhan = app.login("wuhan", DEMO_PASSWORD).await;
+    let r = wuhan.get(&format!("/city/objections/{first}")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("2020年度并无相关支出记录"));
+    for private in [
+        "张伟",
+        "13812345678",
+        "objector@example.com",
+        "某某科技有限公司",
+        receipt.as_str(),
+    ] {
+        assert!(!r.body.contains(private), "the city sees {private}");
+    }
+    let mut yichang = app.login("yichang", DEMO_PASSWORD).await;
+    assert_eq!(
+        yichang
+            .get(&format!("/city/objections/{first}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let r = wuhan
+        .post(
+            &format!("/city/objections/{first}/findings"),
+            &[(
+                "findings",
+                "经核查，该企业2020年度上云投入有合同和发票，异议所述不属实。",
+            )],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // The enterprise's own pages never show the objector either.
+    let mut owner = app.client();
+    let user = app
+        .state
+        .db
+        .query(
+            "SELECT u.username FROM users u JOIN applications a ON a.enterprise_id = u.id WHERE a.id = $1",
+            vec![ids[0].clone().into()],
+        )
+        .await
+        .expect("q")[0]
+        .text(0);
+    owner.login(&user, DEMO_PASSWORD).await;
+    let r = owner.get("/dashboard").await;
+    assert!(!r.body.contains("张伟"));
+
+    // One second after the end: refused.
+    let now = app.clock.now();
+    app.clock.advance(OCT_09_END + 1000 - now);
+    let (s, b) = object(&mut other, &ids[0], "赵六", "13900008888").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(b.contains("不再受理异议"), "{b}");
+
+    // The final list waits for every objection to be decided.
+    let mut prov = app.login("province", DEMO_PASSWORD).await;
+    let r = prov
+        .post(
+            "/province/publication/final",
+            &[
+                ("batch", BATCH),
+                ("doc_number", "鄂经信办函〔2021〕90号"),
+                ("date", "2021-10-12"),
+            ],
+        )
+        .await;
+    assert!(r.body.contains("件异议未办结"), "{}", r.body);
+    let all = shenbao::store::publication::for_batch(&app.state.db, BATCH)
+        .await
+        .expect("q");
+    for o in &all {
+        let (decision, outcome) = if o.id == first {
+            ("upheld", "cancel")
+        } else {
+            ("rejected", "keep")
+        };
+        let r = prov
+            .post(
+                &format!("/province/objections/{}/decide", o.id),
+                &[
+                    ("decision", decision),
+                    ("outcome", outcome),
+                    ("reason", "经核查并研究决定。"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    let r = visitor
+        .get(&format!("/gongshi/query?receipt={receipt}"))
+        .await;
+    assert!(r.body.contains("异议成立，取消入选"), "{}", r.body);
+    let r = prov
+        .post(
+            "/province/publication/final",
+            &[
+                ("batch", BATCH),
+                ("doc_number", "鄂经信办函〔2021〕90号"),
+                ("date", "2021-10-12"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(crate::city::state_of(&app, &ids[0]).await, "not_selected");
+    assert_eq!(crate::city::state_of(&app, &ids[1]).await, "selected");
+    assert_eq!(crate::city::state_of(&app, &ids[2]).await, "selected");
+    let r = visitor.get(&format!("/gonggao/{BATCH}")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("鄂经信办函〔2021〕90号"));
+    let names: Vec<String> = {
+        let mut v = Vec::new();
+        for id in &ids {
+            v.push(crate::review::name(&app, id).await);
+        }
+        v
+    };
+    assert!(!r.body.contains(&names[0]) && r.body.contains(&names[1]));
+    // Published once.
+    let r = prov
+        .post(
+            "/province/publication/final",
+            &[
+                ("batch", BATCH),
+                ("doc_number", "改"),
+                ("date", "2021-10-13"),
+            ],
+        )
+        .await;
+    assert!(r.body.contains("不能再修改"));
+
+    // Nothing private on any public page.
+    let private = contacts(&app, &ids).await;
+    assert!(!private.is_empty());
+    for path in [
+        "/".to_string(),
+        format!("/gongshi/{BATCH}"),
+        format!("/gonggao/{BATCH}"),
+        format!("/gongshi/query?receipt={receipt}"),
+    ] {
+        let body = visitor.get(&path).await.body;
+        for v in private.iter().map(String::as_str).chain([
+            "张伟",
+            "赵六",
+            "objector@example.com",
+            "13812345678",
+        ]) {
+            assert!(!body.contains(v), "{path} shows {v}");
+        }
+    }
+    assert_eq!(app.audit_count("publicity.final").await, 1);
+    assert_eq!(app.audit_count("objection.file").await, 11);
+}
