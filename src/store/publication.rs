@@ -76,6 +76,7 @@ pub fn open(b: &mut Batch, p: &Publicity) {
 }
 
 /// Records the final 公告, once.
+#[allow(clippy::too_many_arguments)]
 pub fn finalize(
     b: &mut Batch,
     batch_id: &str,

@@ -145,6 +145,7 @@ struct ObjectionPage {
     open: bool,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn render_objection(
     state: &AppState,
     ctx: &Ctx,
