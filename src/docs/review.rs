@@ -213,3 +213,47 @@ pub fn panel_opinion_docx(
     doc = doc.add_paragraph(Paragraph::new().add_run(text("日期：____年__月__日", 24, false)));
     super::word::pack(doc)
 }
+
+/// The 入选证书 of a selected enterprise: its name, the batch, the 公告's
+/// number and date, and the issuer, on one A4 page for printing.
+pub fn certificate_docx(
+    enterprise: &str,
+    batch: &str,
+    doc_number: &str,
+    date: &str,
+    issuer: &str,
+) -> Vec<u8> {
+    let centred = |s: &str, size: usize, bold: bool| {
+        Paragraph::new()
+            .align(AlignmentType::Center)
+            .add_run(text(s, size, bold))
+    };
+    let mut doc = super::word::document();
+    for _ in 0..4 {
+        doc = doc.add_paragraph(Paragraph::new());
+    }
+    doc = doc
+        .add_paragraph(centred("证　书", 72, true))
+        .add_paragraph(Paragraph::new())
+        .add_paragraph(centred(enterprise, 40, true))
+        .add_paragraph(Paragraph::new())
+        .add_paragraph(centred(&format!("被认定为{batch}"), 32, false));
+    if !doc_number.is_empty() {
+        doc = doc.add_paragraph(centred(&format!("（{doc_number}）"), 28, false));
+    }
+    for _ in 0..4 {
+        doc = doc.add_paragraph(Paragraph::new());
+    }
+    doc = doc
+        .add_paragraph(
+            Paragraph::new()
+                .align(AlignmentType::Right)
+                .add_run(text(issuer, 32, false)),
+        )
+        .add_paragraph(
+            Paragraph::new()
+                .align(AlignmentType::Right)
+                .add_run(text(date, 32, false)),
+        );
+    super::word::pack(doc)
+}

@@ -120,6 +120,21 @@ pub async fn for_credit_code(
     .await
 }
 
+/// Every application of an enterprise, newest first.
+pub async fn of_enterprise(db: &Db, enterprise_id: &str) -> Result<Vec<Application>> {
+    let rows = db
+        .query(
+            concat!(
+                "SELECT ",
+                app_cols!(),
+                " FROM applications WHERE enterprise_id = $1 ORDER BY created_at DESC, id"
+            ),
+            params![enterprise_id],
+        )
+        .await?;
+    Ok(rows.iter().map(Application::from_row).collect())
+}
+
 /// Every application of a batch past its draft, in the province's view.
 pub async fn submitted_in_batch(db: &Db, batch_id: &str) -> Result<Vec<Application>> {
     let rows = db

@@ -557,6 +557,8 @@ struct DashboardPage {
     region_name: String,
     welcome: bool,
     staff_counts: Vec<(&'static str, i64)>,
+    /// The enterprise's applications: (application, batch name, final 公告 number if selected).
+    applications: Vec<(crate::store::applications::Application, String, String)>,
 }
 
 #[derive(Deserialize, Default)]
@@ -605,8 +607,23 @@ async fn dashboard(
     } else {
         Vec::new()
     };
+    let mut applications = Vec::new();
+    if user.role == Role::Enterprise {
+        for a in crate::store::applications::of_enterprise(&state.db, &user.id).await? {
+            let batch = crate::store::batches::by_id(&state.db, &a.batch_id)
+                .await?
+                .map(|b| b.name)
+                .unwrap_or_default();
+            let doc = crate::store::publication::publicity(&state.db, &a.batch_id)
+                .await?
+                .and_then(|p| p.final_doc_number)
+                .unwrap_or_default();
+            applications.push((a, batch, doc));
+        }
+    }
     let page = DashboardPage {
         page: Page::new(&state, &ctx, "工作台"),
+        applications,
         user,
         enterprise,
         region_name,

@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/forms/blank.docx", get(blank))
         .route("/apply/{id}/document.docx", get(application))
+        .route("/apply/{id}/certificate.docx", get(certificate))
 }
 
 pub fn download(bytes: Vec<u8>, mime: &'static str, file_name: &str) -> Response {
@@ -82,4 +83,42 @@ async fn application(
     let program = state.program.clone();
     let bytes = tokio::task::spawn_blocking(move || docs::application_docx(&program, &doc)).await?;
     Ok(download(bytes, DOCX, &name))
+}
+
+/// The 入选证书 of a selected application (its enterprise and the province).
+async fn certificate(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let app = load_visible(&state, &ctx, &id).await?;
+    if app.state != crate::domain::lifecycle::State::Selected {
+        return Err(AppError::NotFound);
+    }
+    let batch = crate::store::batches::by_id(&state.db, &app.batch_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let p = crate::store::publication::publicity(&state.db, &app.batch_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let date = p
+        .final_date
+        .as_deref()
+        .and_then(|d| d.parse::<jiff::civil::Date>().ok())
+        .map(|d| format!("{}年{}月{}日", d.year(), d.month(), d.day()))
+        .unwrap_or_default();
+    let (name, issuer) = (
+        app.enterprise_name.clone(),
+        state.program.program.issuer.clone(),
+    );
+    let doc_number = p.final_doc_number.unwrap_or_default();
+    let bytes = tokio::task::spawn_blocking(move || {
+        docs::review::certificate_docx(&name, &batch.name, &doc_number, &date, &issuer)
+    })
+    .await?;
+    Ok(download(
+        bytes,
+        DOCX,
+        &format!("{}入选证书.docx", app.enterprise_name),
+    ))
 }

@@ -357,6 +357,33 @@ async fn the_publicity_runs_from_opening_to_the_final_list() {
         .await;
     assert!(r.body.contains("不能再修改"));
 
+    // A winner sees 入选 on its dashboard and prints its certificate; the cancelled one has none.
+    let winner = app
+        .state
+        .db
+        .query(
+            "SELECT u.username FROM users u JOIN applications a ON a.enterprise_id = u.id WHERE a.id = $1",
+            vec![ids[1].clone().into()],
+        )
+        .await
+        .expect("q")[0]
+        .text(0);
+    let mut w = app.login(&winner, DEMO_PASSWORD).await;
+    let r = w.get("/dashboard").await;
+    assert!(r.body.contains("贵单位已入选"), "{}", r.body);
+    let cert =
+        crate::city::download(&app, &w, &format!("/apply/{}/certificate.docx", ids[1])).await;
+    let text = crate::city::python("read_docx.py", &cert, "docx").to_string();
+    assert!(
+        text.contains(&names[1]) && text.contains("鄂经信办函〔2021〕90号"),
+        "{text}"
+    );
+    let mut loser = app.login(&user, DEMO_PASSWORD).await;
+    let r = loser
+        .get(&format!("/apply/{}/certificate.docx", ids[0]))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
     // Nothing private on any public page.
     let private = contacts(&app, &ids).await;
     assert!(!private.is_empty());
