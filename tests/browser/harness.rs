@@ -58,6 +58,11 @@ impl TestApp {
         TestApp::start(true, Clock::system()).await
     }
 
+    /// With the demo accounts and the server clock standing at `at` (moved with `state.clock`).
+    pub async fn spawn_demo_at(at: i64) -> TestApp {
+        TestApp::start(true, Clock::manual(at)).await
+    }
+
     async fn start(seed_demo: bool, clock: Clock) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = match std::env::var("TEST_DATABASE_URL") {
@@ -600,6 +605,57 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no upload button under {heading:?}: {e}"));
         self.press(button, &format!("upload under {heading:?}"), None)
             .await;
+    }
+
+    /// What an automated accessibility check finds on the page: form
+    /// controls without a label, not exactly one h1, skipped heading levels,
+    /// images without alt text, and text whose contrast against its
+    /// background is below WCAG AA (4.5:1; 3:1 for large text).
+    pub async fn accessibility_problems(&self) -> Vec<String> {
+        let script = r#"
+const out = [];
+for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+  const id = el.id;
+  const labelled = (id && document.querySelector('label[for="' + id + '"]')) || el.closest('label')
+    || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+  if (!labelled) out.push('unlabelled control ' + (el.name || el.id || el.type));
+}
+const h1 = document.querySelectorAll('h1').length;
+if (h1 !== 1) out.push(h1 + ' h1 elements');
+let last = 0;
+for (const h of document.querySelectorAll('h1, h2, h3, h4, h5, h6')) {
+  const level = Number(h.tagName[1]);
+  if (last && level > last + 1) out.push('heading jumps to h' + level + ': ' + h.textContent.trim());
+  last = level;
+}
+for (const img of document.querySelectorAll('img:not([alt])')) out.push('image without alt ' + img.src);
+const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); })
+  .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+const bg = (el) => { for (let e = el; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c.length >= 3 && (c.length < 4 || c[3] > 0.5)) return c; } return [255, 255, 255]; };
+for (const el of document.querySelectorAll('p, a, td, th, label, button, li, dd, dt, h1, h2, h3, span, legend, caption')) {
+  if (!el.offsetParent || !el.textContent.trim()) continue;
+  const s = getComputedStyle(el);
+  const fg = rgb(s.color);
+  const [l1, l2] = [lum(fg), lum(bg(el))].sort((a, b) => b - a);
+  const ratio = (l1 + 0.05) / (l2 + 0.05);
+  const large = parseFloat(s.fontSize) >= 24 || (parseFloat(s.fontSize) >= 18.66 && Number(s.fontWeight) >= 700);
+  if (ratio < (large ? 3 : 4.5)) out.push('contrast ' + ratio.toFixed(2) + ' for ' + el.tagName + ': ' + el.textContent.trim().slice(0, 30));
+}
+return out;
+"#;
+        let v = self
+            .client
+            .execute(script, vec![])
+            .await
+            .expect("accessibility check");
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Logs in through the `/login` form.

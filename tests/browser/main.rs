@@ -8,6 +8,7 @@
 mod apply;
 mod city;
 mod harness;
+mod publication;
 mod review;
 
 use harness::{Browser, DEMO_PASSWORD, TestApp};

@@ -92,6 +92,8 @@ struct PublicityPage {
     end_text: String,
     uncovered: bool,
     office: String,
+    /// 《notice title》（doc number） the 公示 follows from.
+    basis: String,
 }
 
 fn phase(p: &Publicity, now: i64) -> &'static str {
@@ -123,6 +125,10 @@ async fn publicity_page(
         uncovered: !calendar::covers(end.year()),
         items: ps::items(&state.db, &batch.id).await?,
         office: state.program.program.office.clone(),
+        basis: format!(
+            "《{}》（{}）",
+            state.program.program.batch.notice_title, state.program.program.batch.doc_number
+        ),
         batch,
         p,
     }
