@@ -15,6 +15,7 @@ CREATE TABLE review_settings (
     spread_threshold BIGINT NOT NULL,
     score_deadline BIGINT,
     leader_expert_id TEXT,
+    panels TEXT NOT NULL DEFAULT '[]',
     version BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     updated_by TEXT NOT NULL

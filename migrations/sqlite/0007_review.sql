@@ -15,6 +15,7 @@ CREATE TABLE review_settings (
     spread_threshold INTEGER NOT NULL,
     score_deadline INTEGER,
     leader_expert_id TEXT,
+    panels TEXT NOT NULL DEFAULT '[]',
     version INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
     updated_by TEXT NOT NULL

@@ -55,6 +55,20 @@ pub async fn save_settings(db: &Db, actor: &Actor, new: Settings, now: Millis) -
     if new.criteria.criteria.is_empty() {
         errors.push(("criteria", "评价标准至少应有一项".into()));
     }
+    let mut taken = HashSet::new();
+    for p in &new.panels {
+        if p.name.trim().is_empty() || p.name.chars().count() > 30 {
+            errors.push(("panels", "每个评审组应有名称（不超过30字）".into()));
+        }
+        if p.industries.is_empty() {
+            errors.push(("panels", format!("评审组“{}”应至少负责一个行业", p.name)));
+        }
+        for i in &p.industries {
+            if !taken.insert(i.clone()) {
+                errors.push(("panels", format!("行业“{i}”分在了两个评审组")));
+            }
+        }
+    }
     if !errors.is_empty() {
         return Err(Refusal::Fields(errors));
     }
@@ -536,6 +550,10 @@ pub async fn draw(
             };
             if let Some(why) = conflict::reason(&applicant, &r, s.same_city) {
                 forbidden.push((ai, ei, why));
+            } else if let Some(panel) = s.panel_of(&app.industry)
+                && !panel.admits(&e.fields)
+            {
+                forbidden.push((ai, ei, format!("专业领域不属于{}", panel.name)));
             }
         }
     }
@@ -900,7 +918,7 @@ pub async fn save_opinion(
     sign: bool,
     now: Millis,
 ) -> Outcome<()> {
-    if settings.leader_expert_id.as_deref() != Some(leader.id.as_str()) {
+    if settings.leader_for(&app.industry) != Some(leader.id.as_str()) {
         return Err(Refusal::Forbidden);
     }
     let live: Vec<Assignment> = rs::for_application(db, &app.id)

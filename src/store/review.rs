@@ -3,9 +3,42 @@
 //! expert and application), the panel's opinions and the shortlist. Rules
 //! live in `services::review`; this module only reads and writes.
 
+use serde::{Deserialize, Serialize};
+
 use super::{Batch, Db, Millis, Result, Row};
 use crate::domain::scoring::{Scores, Sheet};
 use crate::params;
+
+/// A 评审组: the applications of some industries, reviewed by experts of
+/// some fields, with its 组长 who records the 专家组意见.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Panel {
+    pub name: String,
+    /// 所属行业 of the applications it reviews.
+    pub industries: Vec<String>,
+    /// 专业领域 an expert must have one of (empty: any).
+    pub fields: Vec<String>,
+    pub leader: Option<String>,
+}
+
+impl Panel {
+    /// Whether an application of `industry` belongs here.
+    pub fn takes(&self, industry: &str) -> bool {
+        self.industries
+            .iter()
+            .any(|i| !i.is_empty() && (industry == i || industry.starts_with(i.as_str())))
+    }
+
+    /// Whether an expert of `fields` may sit on it.
+    pub fn admits(&self, fields: &[String]) -> bool {
+        self.fields.is_empty()
+            || fields.iter().any(|f| {
+                self.fields
+                    .iter()
+                    .any(|p| f.contains(p.as_str()) || p.contains(f.as_str()))
+            })
+    }
+}
 
 /// What the province set for one batch's review.
 #[derive(Debug, Clone)]
@@ -27,8 +60,10 @@ pub struct Settings {
     /// Points between the highest and lowest total that flag an application.
     pub spread_threshold: i64,
     pub score_deadline: Option<Millis>,
-    /// The 评审组组长 who records the 专家组意见.
+    /// The 组长 of the panel that takes every application no other panel takes.
     pub leader_expert_id: Option<String>,
+    /// 评审组 by specialty (empty: one panel for all).
+    pub panels: Vec<Panel>,
     /// 0 while nothing was saved (defaults shown).
     pub version: i64,
 }
@@ -47,8 +82,31 @@ impl Settings {
             spread_threshold: 20,
             score_deadline: None,
             leader_expert_id: None,
+            panels: Vec::new(),
             version: 0,
         }
+    }
+
+    /// The panel an application of `industry` goes to (None: the general panel).
+    pub fn panel_of(&self, industry: &str) -> Option<&Panel> {
+        self.panels.iter().find(|p| p.takes(industry))
+    }
+
+    /// The 组长 for an application of `industry`.
+    pub fn leader_for(&self, industry: &str) -> Option<&str> {
+        match self.panel_of(industry) {
+            Some(p) => p.leader.as_deref(),
+            None => self.leader_expert_id.as_deref(),
+        }
+    }
+
+    /// Whether `expert_id` leads any panel.
+    pub fn leads(&self, expert_id: &str) -> bool {
+        self.leader_expert_id.as_deref() == Some(expert_id)
+            || self
+                .panels
+                .iter()
+                .any(|p| p.leader.as_deref() == Some(expert_id))
     }
 
     fn from_row(r: &Row) -> Settings {
@@ -65,6 +123,7 @@ impl Settings {
             score_deadline: r.opt_int(9),
             leader_expert_id: r.opt_text(10),
             version: r.int(11),
+            panels: serde_json::from_str(&r.text(12)).unwrap_or_default(),
         }
     }
 }
@@ -73,7 +132,7 @@ pub async fn settings(db: &Db, batch_id: &str) -> Result<Option<Settings>> {
     let row = db
         .query_opt(
             "SELECT batch_id, criteria, per_application, max_per_expert, same_city, blind, trimmed, zscore, \
-             spread_threshold, score_deadline, leader_expert_id, version FROM review_settings WHERE batch_id = $1",
+             spread_threshold, score_deadline, leader_expert_id, version, panels FROM review_settings WHERE batch_id = $1",
             params![batch_id],
         )
         .await?;
@@ -86,29 +145,8 @@ pub fn save_settings(b: &mut Batch, s: &Settings, by: &str, now: Millis) {
     if s.version == 0 {
         b.push_one(
             "INSERT INTO review_settings (batch_id, criteria, per_application, max_per_expert, same_city, blind, trimmed, \
-             zscore, spread_threshold, score_deadline, leader_expert_id, version, updated_at, updated_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13)",
-            params![
-                s.batch_id.as_str(),
-                s.criteria.to_json(),
-                s.per_application,
-                s.max_per_expert,
-                s.same_city,
-                s.blind,
-                s.trimmed,
-                s.zscore,
-                s.spread_threshold,
-                s.score_deadline,
-                s.leader_expert_id.clone(),
-                now,
-                by
-            ],
-        );
-    } else {
-        b.push_one(
-            "UPDATE review_settings SET criteria = $2, per_application = $3, max_per_expert = $4, same_city = $5, blind = $6, \
-             trimmed = $7, zscore = $8, spread_threshold = $9, score_deadline = $10, leader_expert_id = $11, \
-             version = version + 1, updated_at = $12, updated_by = $13 WHERE batch_id = $1 AND version = $14",
+             zscore, spread_threshold, score_deadline, leader_expert_id, version, updated_at, updated_by, panels) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14)",
             params![
                 s.batch_id.as_str(),
                 s.criteria.to_json(),
@@ -123,7 +161,30 @@ pub fn save_settings(b: &mut Batch, s: &Settings, by: &str, now: Millis) {
                 s.leader_expert_id.clone(),
                 now,
                 by,
-                s.version
+                serde_json::to_string(&s.panels).unwrap_or_else(|_| "[]".into())
+            ],
+        );
+    } else {
+        b.push_one(
+            "UPDATE review_settings SET criteria = $2, per_application = $3, max_per_expert = $4, same_city = $5, blind = $6, \
+             trimmed = $7, zscore = $8, spread_threshold = $9, score_deadline = $10, leader_expert_id = $11, \
+             version = version + 1, updated_at = $12, updated_by = $13, panels = $15 WHERE batch_id = $1 AND version = $14",
+            params![
+                s.batch_id.as_str(),
+                s.criteria.to_json(),
+                s.per_application,
+                s.max_per_expert,
+                s.same_city,
+                s.blind,
+                s.trimmed,
+                s.zscore,
+                s.spread_threshold,
+                s.score_deadline,
+                s.leader_expert_id.clone(),
+                now,
+                by,
+                s.version,
+                serde_json::to_string(&s.panels).unwrap_or_else(|_| "[]".into())
             ],
         );
     }

@@ -566,3 +566,105 @@ async fn review_rooms_admit_only_their_role() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn a_panel_by_specialty_draws_experts_of_its_fields_and_has_its_own_leader() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let ids = wuhan_apps(&app, 3).await;
+    let mut wuhan = app.login("wuhan", DEMO_PASSWORD).await;
+    ready_recommendation(&mut wuhan, &[&ids[0], &ids[1], &ids[2]]).await;
+    assert_eq!(submit_rec(&mut wuhan).await.status, StatusCode::SEE_OTHER);
+    let mut prov = app.login("province", DEMO_PASSWORD).await;
+    let body = import(&mut prov, &sheet(&EXPERTS)).await;
+    assert!(body.contains("已添加 6 名专家"), "{body}");
+    usable(&app).await;
+    let industry = app
+        .state
+        .db
+        .query(
+            "SELECT industry FROM applications WHERE id = $1",
+            vec![ids[0].clone().into()],
+        )
+        .await
+        .expect("q")[0]
+        .text(0);
+    let expert_id = |name: &'static str| {
+        let db = app.state.db.clone();
+        async move {
+            db.query("SELECT id FROM experts WHERE name = $1", vec![name.into()])
+                .await
+                .expect("q")[0]
+                .text(0)
+        }
+    };
+    let (zhao, li) = (expert_id("赵强").await, expert_id("李华").await);
+    let page = prov.get(&format!("/province/review?batch={BATCH}")).await;
+    let version = crate::city::hidden(&page.body, "_version");
+    let mut fields: Vec<(String, String)> = vec![
+        ("batch".into(), BATCH.into()),
+        ("_version".into(), version),
+        ("per_application".into(), "2".into()),
+        ("max_per_expert".into(), "10".into()),
+        ("spread_threshold".into(), "20".into()),
+        ("same_city".into(), "1".into()),
+        ("p.0.name".into(), "智能制造组".into()),
+        ("p.0.industries".into(), industry.clone()),
+        ("p.0.fields".into(), "智能制造、大数据".into()),
+        ("p.0.leader".into(), zhao.clone()),
+        ("leader".into(), li.clone()),
+    ];
+    for (i, c) in shenbao::domain::scoring::province_default()
+        .criteria
+        .iter()
+        .enumerate()
+    {
+        fields.push((format!("c.{i}.key"), c.key.clone()));
+        fields.push((format!("c.{i}.name"), c.name.clone()));
+        fields.push((format!("c.{i}.max"), shenbao::domain::scoring::show(c.max)));
+        fields.push((format!("c.{i}.weight"), "1".into()));
+    }
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = prov.post("/province/review/settings", &refs).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = prov
+        .post("/province/review/draw", &[("batch", BATCH)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // Every application of the panel's industry got only experts of its fields.
+    let rows = app
+        .state
+        .db
+        .query(
+            "SELECT a.application_id, e.fields FROM review_assignments a JOIN experts e ON e.id = a.expert_id \
+             JOIN applications p ON p.id = a.application_id WHERE p.industry = $1",
+            vec![industry.clone().into()],
+        )
+        .await
+        .expect("q");
+    assert!(!rows.is_empty());
+    for r in &rows {
+        let f = r.text(1);
+        assert!(f.contains("智能制造") || f.contains("大数据"), "{f}");
+    }
+    // The panel's leader leads it; the general panel's leader does not.
+    let s = shenbao::services::review::settings(&app.state.db, &app.state.program, BATCH)
+        .await
+        .expect("settings");
+    assert_eq!(s.leader_for(&industry), Some(zhao.as_str()));
+    assert_eq!(s.panels.len(), 1);
+    // An industry in two panels is refused.
+    let page = prov.get(&format!("/province/review?batch={BATCH}")).await;
+    fields[1].1 = crate::city::hidden(&page.body, "_version");
+    fields.push(("p.1.name".into(), "另一组".into()));
+    fields.push(("p.1.industries".into(), industry.clone()));
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = prov.post("/province/review/settings", &refs).await;
+    assert!(r.body.contains("分在了两个评审组"), "{}", r.body);
+}

@@ -119,7 +119,7 @@ async fn tasks(
                 .score_deadline
                 .map(clock::format_deadline)
                 .unwrap_or_default(),
-            leader: s.leader_expert_id.as_deref() == Some(expert.id.as_str()),
+            leader: s.leads(&expert.id),
             batch,
             pledged,
             tasks,
@@ -519,7 +519,7 @@ async fn led_batch(
 ) -> AppResult<(BatchRow, Settings)> {
     let batch = city_batch(state, Some(requested)).await?;
     let s = svc::settings(&state.db, &state.program, &batch.id).await?;
-    if s.leader_expert_id.as_deref() != Some(expert.id.as_str()) {
+    if !s.leads(&expert.id) {
         return Err(AppError::Forbidden);
     }
     Ok((batch, s))
@@ -551,7 +551,13 @@ async fn render_panel(
         .collect();
     let assignments = rs::for_batch(&state.db, &batch.id).await?;
     let mut rows = Vec::new();
+    let me = ctx.user.as_ref().map(|u| u.id.clone()).unwrap_or_default();
+    let me = rs::expert_by_user(&state.db, &me).await?.map(|e| e.id);
     for app in applications::submitted_in_batch(&state.db, &batch.id).await? {
+        // A 组长 sees the applications of their own panel.
+        if s.leader_for(&app.industry) != me.as_deref() {
+            continue;
+        }
         let live: Vec<_> = assignments
             .iter()
             .filter(|a| a.application_id == app.id && a.status != Status::Declined)

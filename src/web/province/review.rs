@@ -289,6 +289,49 @@ fn posted_criteria(pairs: &[(String, String)], errors: &mut Errors) -> Sheet {
     sheet
 }
 
+/// Reads the panel rows `p.N.*` of the settings form; rows without a name are dropped.
+fn posted_panels(pairs: &[(String, String)]) -> Vec<rs::Panel> {
+    let mut rows: BTreeMap<usize, BTreeMap<String, String>> = BTreeMap::new();
+    for (k, v) in pairs {
+        if let Some(rest) = k.strip_prefix("p.")
+            && let Some((i, part)) = rest.split_once('.')
+            && let Ok(i) = i.parse::<usize>()
+            && i < 20
+        {
+            rows.entry(i)
+                .or_default()
+                .insert(part.to_string(), v.clone());
+        }
+    }
+    let list = |s: Option<&String>| -> Vec<String> {
+        s.map(|s| {
+            s.split(['、', '，', ',', ';', '；'])
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    rows.values()
+        .filter_map(|r| {
+            let name = r
+                .get("name")
+                .map(|s| s.trim().to_string())
+                .unwrap_or_default();
+            if name.is_empty() {
+                return None;
+            }
+            Some(rs::Panel {
+                name,
+                industries: list(r.get("industries")),
+                fields: list(r.get("fields")),
+                leader: r.get("leader").filter(|l| !l.is_empty()).cloned(),
+            })
+        })
+        .collect()
+}
+
 async fn save_settings(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -310,6 +353,7 @@ async fn save_settings(
         d
     };
     let leader = field(&pairs, "leader");
+    let panels = posted_panels(&pairs);
     let new = Settings {
         batch_id: batch.id.clone(),
         criteria,
@@ -322,6 +366,7 @@ async fn save_settings(
         spread_threshold: int("spread_threshold").unwrap_or(-1),
         score_deadline,
         leader_expert_id: (!leader.is_empty()).then_some(leader),
+        panels,
         version: int("_version").unwrap_or(-1),
     };
     if new.version != old.version {
@@ -672,7 +717,7 @@ async fn opinions_docx(
         .into_iter()
         .filter(|e| assigned.contains(&e.id))
         .map(|e| {
-            if s.leader_expert_id.as_deref() == Some(e.id.as_str()) {
+            if s.leads(&e.id) {
                 format!("{}（组长）", e.name)
             } else {
                 e.name
