@@ -13,6 +13,7 @@ mod city_recommend;
 mod documents;
 mod exports;
 mod login;
+mod notice;
 mod publication;
 mod registration;
 mod review;

@@ -13,6 +13,9 @@ use serde::{Serialize, Serializer};
 pub struct ProgramDef {
     pub program: Program,
     pub form: FormDef,
+    /// The notice that announced the batch (`notice.md`), when the program
+    /// directory has one.
+    pub notice: Option<Notice>,
 }
 
 impl ProgramDef {
@@ -66,6 +69,38 @@ pub struct Batch {
     /// Deadline for cities to submit their recommendation to the province.
     #[serde(serialize_with = "display")]
     pub recommend_deadline: Timestamp,
+}
+
+/// The published notice (通知) of the batch, as issued: who signed it, the
+/// contacts it names and its text. Doc number, title and date are in [`Batch`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Notice {
+    /// 湖北省经济和信息化厅办公室
+    pub issuer: String,
+    /// 联系人, in the order the notice names them.
+    pub contacts: Vec<NoticeContact>,
+    pub email: String,
+    /// 邮寄地址
+    pub address: String,
+    /// The text in order, from the salutation to the date.
+    pub blocks: Vec<NoticeBlock>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoticeContact {
+    pub name: String,
+    pub phone: String,
+}
+
+/// One block of a notice's text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "text", rename_all = "snake_case")]
+pub enum NoticeBlock {
+    /// 一、工作目标
+    Heading(String),
+    Paragraph(String),
+    /// The signature and the date, set right.
+    Closing(String),
 }
 
 /// A text the applicant confirms (a commitment or an eligibility declaration).

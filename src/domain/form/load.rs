@@ -1,5 +1,6 @@
-//! Loading a program directory (`program.toml` + `form.toml`) into a checked
-//! [`ProgramDef`], with errors that name the file, the line and the reason.
+//! Loading a program directory (`program.toml` + `form.toml`, and an optional
+//! `notice.md`) into a checked [`ProgramDef`], with errors that name the file,
+//! the line and the reason.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -11,18 +12,23 @@ use jiff::civil::Date;
 use serde::de::DeserializeOwned;
 use toml::Spanned;
 
-use super::definition::{Batch, Program, ProgramDef, Statement};
-use super::raw::{Problems, RawForm, RawProgram, RawStatement};
+use super::definition::{
+    Batch, Notice, NoticeBlock, NoticeContact, Program, ProgramDef, Statement,
+};
+use super::raw::{Problems, RawForm, RawNotice, RawProgram, RawStatement};
 
 pub const PROGRAM_FILE: &str = "program.toml";
 pub const FORM_FILE: &str = "form.toml";
+/// The batch's notice (optional): a TOML head between `+++` lines, then the text.
+pub const NOTICE_FILE: &str = "notice.md";
 
 const BUILTIN_PROGRAM: &str =
     include_str!("../../../programs/hubei-cloud-benchmark-2021/program.toml");
 const BUILTIN_FORM: &str = include_str!("../../../programs/hubei-cloud-benchmark-2021/form.toml");
+const BUILTIN_NOTICE: &str = include_str!("../../../programs/hubei-cloud-benchmark-2021/notice.md");
 
 static BUILTIN: LazyLock<ProgramDef> = LazyLock::new(|| {
-    ProgramDef::from_sources(BUILTIN_PROGRAM, BUILTIN_FORM)
+    ProgramDef::from_sources_with_notice(BUILTIN_PROGRAM, BUILTIN_FORM, Some(BUILTIN_NOTICE))
         .unwrap_or_else(|e| panic!("the shipped program definition is broken:\n{e}"))
 });
 
@@ -76,7 +82,8 @@ impl DefError {
 }
 
 impl ProgramDef {
-    /// Reads and checks `program.toml` and `form.toml` in `dir`.
+    /// Reads and checks `program.toml` and `form.toml` in `dir`, and
+    /// `notice.md` when there is one.
     pub fn load(dir: &Path) -> Result<ProgramDef, DefError> {
         let read = |name: &str| {
             let path = dir.join(name);
@@ -84,7 +91,14 @@ impl ProgramDef {
         };
         let program = read(PROGRAM_FILE)?;
         let form = read(FORM_FILE)?;
-        Self::from_sources(&program, &form)
+        let notice = match read(NOTICE_FILE) {
+            Ok(text) => Some(text),
+            Err(DefError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        Self::from_sources_with_notice(&program, &form, notice.as_deref())
     }
 
     /// The shipped 2021 program (第二批湖北省上云标杆企业), embedded in the binary.
@@ -92,8 +106,18 @@ impl ProgramDef {
         &BUILTIN
     }
 
-    /// Checks a definition given as the texts of `program.toml` and `form.toml`.
+    /// Checks a definition given as the texts of `program.toml` and `form.toml`
+    /// (no notice).
     pub fn from_sources(program_toml: &str, form_toml: &str) -> Result<ProgramDef, DefError> {
+        Self::from_sources_with_notice(program_toml, form_toml, None)
+    }
+
+    /// Checks a definition given as the texts of its files, `notice.md` if any.
+    pub fn from_sources_with_notice(
+        program_toml: &str,
+        form_toml: &str,
+        notice_md: Option<&str>,
+    ) -> Result<ProgramDef, DefError> {
         let mut pp = Problems::new(PROGRAM_FILE, program_toml);
         let program = parse::<RawProgram>(&mut pp).map(|raw| program(raw, &mut pp));
         let mut fp = Problems::new(FORM_FILE, form_toml);
@@ -109,8 +133,18 @@ impl ProgramDef {
         ];
         let form = super::check::form(raw_form, &sources, &mut fp);
         problems.extend(finish(fp));
+        let notice = notice_md.and_then(|src| {
+            let mut np = Problems::new(NOTICE_FILE, src);
+            let n = notice(&mut np);
+            problems.extend(finish(np));
+            n
+        });
         if problems.is_empty() {
-            Ok(ProgramDef { program, form })
+            Ok(ProgramDef {
+                program,
+                form,
+                notice,
+            })
         } else {
             Err(DefError::Invalid(problems))
         }
@@ -259,4 +293,169 @@ pub(super) fn statements(list: &[RawStatement], p: &mut Problems<'_>) -> Vec<Sta
             }
         })
         .collect()
+}
+
+/// Reads `notice.md`: the TOML head between `+++` lines, then the text, one
+/// block per non-blank line (`## ` heading, `> ` closing line, else a
+/// paragraph). Every contact in the head must appear in the text as written.
+fn notice(p: &mut Problems<'_>) -> Option<Notice> {
+    let src = p.src;
+    let head_start = src.strip_prefix("+++").and_then(|r| {
+        let r = r.trim_start_matches([' ', '\t', '\r']);
+        r.strip_prefix('\n').map(|rest| src.len() - rest.len())
+    });
+    let Some(head_start) = head_start else {
+        p.at_offset(
+            0,
+            "通知文件应以 +++ 行开头，其后为 TOML 格式的发文单位和联系方式",
+        );
+        return None;
+    };
+    let Some(head_len) = src[head_start..]
+        .split_inclusive('\n')
+        .scan(0, |at, line| {
+            let start = *at;
+            *at += line.len();
+            Some((start, line))
+        })
+        .find(|(_, line)| line.trim_end() == "+++")
+        .map(|(start, _)| start)
+    else {
+        p.at_offset(0, "通知文件开头的 TOML 部分缺少结束的 +++ 行");
+        return None;
+    };
+    let head = &src[head_start..head_start + head_len];
+    let body_start =
+        head_start + head_len + src[head_start + head_len..].find('\n').map_or(0, |i| i + 1);
+    let raw: RawNotice = match toml::from_str(head) {
+        Ok(v) => v,
+        Err(e) => {
+            let at = head_start + e.span().map_or(0, |s| s.start);
+            p.at_offset(at, format!("TOML 格式错误：{}", e.message().trim()));
+            return None;
+        }
+    };
+    let body = &src[body_start.min(src.len())..];
+    let blocks: Vec<NoticeBlock> = body
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            if let Some(h) = l.strip_prefix("## ") {
+                NoticeBlock::Heading(h.trim().to_string())
+            } else if let Some(c) = l.strip_prefix('>') {
+                NoticeBlock::Closing(c.trim().to_string())
+            } else {
+                NoticeBlock::Paragraph(l.to_string())
+            }
+        })
+        .collect();
+    if !blocks
+        .iter()
+        .any(|b| matches!(b, NoticeBlock::Paragraph(_)))
+    {
+        p.at_offset(body_start, "通知正文为空");
+    }
+    let mut named = |what: &str, v: &Spanned<String>| {
+        let (value, at) = (v.get_ref(), head_start + v.span().start);
+        if value.trim().is_empty() {
+            p.at_offset(at, format!("{what}不能为空"));
+        } else if !body.contains(value.as_str()) {
+            p.at_offset(at, format!("{what}“{value}”未出现在通知正文中"));
+        }
+    };
+    for c in &raw.contacts {
+        named("联系人姓名", &c.name);
+        named("联系电话", &c.phone);
+    }
+    named("电子邮箱", &raw.email);
+    named("邮寄地址", &raw.address);
+    if raw.issuer.get_ref().trim().is_empty() {
+        p.at_offset(
+            head_start + raw.issuer.span().start,
+            "发文单位（issuer）不能为空",
+        );
+    }
+    if raw.contacts.is_empty() {
+        p.at_offset(head_start, "缺少联系人（contacts）");
+    }
+    Some(Notice {
+        issuer: raw.issuer.into_inner(),
+        contacts: raw
+            .contacts
+            .into_iter()
+            .map(|c| NoticeContact {
+                name: c.name.into_inner(),
+                phone: c.phone.into_inner(),
+            })
+            .collect(),
+        email: raw.email.into_inner(),
+        address: raw.address.into_inner(),
+        blocks,
+    })
+}
+
+#[cfg(test)]
+mod notice_tests {
+    use super::*;
+
+    const PROGRAM: &str = BUILTIN_PROGRAM;
+    const FORM: &str = BUILTIN_FORM;
+
+    #[test]
+    fn shipped_notice_is_loaded_with_the_program() {
+        let n = ProgramDef::builtin().notice.as_ref().expect("notice");
+        assert_eq!(n.issuer, "湖北省经济和信息化厅办公室");
+        assert_eq!(n.contacts.len(), 2);
+        let headings: Vec<&str> = n
+            .blocks
+            .iter()
+            .filter_map(|b| match b {
+                NoticeBlock::Heading(h) => Some(h.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(headings, ["一、工作目标", "二、申报要求", "三、申报流程"]);
+        assert_eq!(
+            n.blocks.last(),
+            Some(&NoticeBlock::Closing("2021年9月7日".into()))
+        );
+    }
+
+    #[test]
+    fn a_program_directory_without_a_notice_still_loads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join(PROGRAM_FILE), PROGRAM).expect("write");
+        std::fs::write(dir.path().join(FORM_FILE), FORM).expect("write");
+        let def = ProgramDef::load(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(def.notice.is_none());
+        std::fs::write(dir.path().join(NOTICE_FILE), BUILTIN_NOTICE).expect("write");
+        let def = ProgramDef::load(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(def.notice.is_some());
+    }
+
+    #[test]
+    fn a_contact_missing_from_the_text_names_file_and_line() {
+        let broken = BUILTIN_NOTICE.replacen("13507162678\"", "13500000000\"", 1);
+        let line = broken
+            .lines()
+            .position(|l| l.contains("13500000000"))
+            .expect("phone line")
+            + 1;
+        let err = ProgramDef::from_sources_with_notice(PROGRAM, FORM, Some(&broken))
+            .expect_err("refused");
+        let found: Vec<String> = err.problems().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            found,
+            [format!(
+                "notice.md:{line}: 联系电话“13500000000”未出现在通知正文中"
+            )]
+        );
+        let err =
+            ProgramDef::from_sources_with_notice(PROGRAM, FORM, Some("正文")).expect_err("no head");
+        assert!(
+            err.to_string()
+                .starts_with("notice.md:1: 通知文件应以 +++ 行开头")
+        );
+    }
 }

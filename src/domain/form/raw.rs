@@ -255,3 +255,21 @@ pub(super) struct RawSlot {
     pub types: Option<Spanned<Vec<String>>>,
     pub max_size_mb: Option<Spanned<i64>>,
 }
+
+/// The TOML head of `notice.md` (between its `+++` lines).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNotice {
+    pub issuer: Spanned<String>,
+    pub email: Spanned<String>,
+    pub address: Spanned<String>,
+    #[serde(default)]
+    pub contacts: Vec<RawContact>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawContact {
+    pub name: Spanned<String>,
+    pub phone: Spanned<String>,
+}

@@ -1,4 +1,5 @@
-//! Public pages: the call, health check, static files.
+//! Public pages: the home page, the notice of each batch, health check,
+//! static files.
 
 use askama::Template;
 use axum::Router;
@@ -7,31 +8,76 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
+use crate::clock;
+use crate::store::batches::{self, BatchRow};
+use crate::store::publication;
 use crate::web::AppState;
 use crate::web::context::Ctx;
 use crate::web::error::{AppError, AppResult};
 use crate::web::page::Page;
 
+pub mod notice;
 pub mod publicity;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(publicity::router())
+        .merge(notice::router())
         .route("/", get(home))
         .route("/healthz", get(healthz))
         .route("/static/{file}", get(static_file))
+}
+
+/// The batch enterprises apply to now, with what has been published for it.
+struct Current {
+    batch: BatchRow,
+    enterprise_deadline: String,
+    recommend_deadline: String,
+    /// Some cities have their own enterprise deadline.
+    city_deadlines: bool,
+    publicity: bool,
+    final_list: bool,
 }
 
 #[derive(Template)]
 #[template(path = "home.html")]
 struct Home {
     page: Page,
+    /// 鄂经信办函〔2021〕75号 and the quota, of the program this server runs.
+    doc_number: String,
+    quota: u32,
+    current: Option<Current>,
+    /// The contacts named in the program's notice.
+    notice: Option<crate::domain::form::Notice>,
+    office: String,
 }
 
 async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>> {
+    let current = match batches::current(&state.db, state.clock.now()).await? {
+        Some(batch) => {
+            let p = publication::publicity(&state.db, &batch.id).await?;
+            Some(Current {
+                enterprise_deadline: clock::format_deadline(batch.enterprise_deadline),
+                recommend_deadline: clock::format_deadline(batch.recommend_deadline),
+                city_deadlines: !batches::city_deadlines(&state.db, &batch.id)
+                    .await?
+                    .is_empty(),
+                publicity: p.is_some(),
+                final_list: p.is_some_and(|p| p.final_at.is_some()),
+                batch,
+            })
+        }
+        None => None,
+    };
+    let b = &state.program.program.batch;
     Ok(Html(
         Home {
             page: Page::new(&state, &ctx, "首页"),
+            doc_number: b.doc_number.clone(),
+            quota: b.quota,
+            current,
+            notice: state.program.notice.clone(),
+            office: state.program.program.office.clone(),
         }
         .render()?,
     ))
