@@ -57,8 +57,41 @@ CREATE TABLE objections (
     decided_at BIGINT,
     decided_by TEXT,
     version BIGINT NOT NULL DEFAULT 0,
+    -- The enterprise's answer (申辩), once.
+    answer TEXT NOT NULL DEFAULT '',
+    answered_at BIGINT,
     created_at BIGINT NOT NULL
 );
 CREATE INDEX objections_batch ON objections(batch_id, created_at);
 CREATE INDEX objections_phone ON objections(batch_id, phone);
 CREATE INDEX objections_ip ON objections(ip, created_at);
+
+-- 典型案例: a selected enterprise writes its case from its 申报书; the province
+-- edits and approves it; approved cases are public.
+CREATE TABLE cases (
+    application_id TEXT PRIMARY KEY REFERENCES applications(id),
+    batch_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('draft', 'submitted', 'approved', 'returned')),
+    note TEXT NOT NULL DEFAULT '',
+    version BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    updated_by TEXT NOT NULL,
+    approved_at BIGINT,
+    approved_by TEXT
+);
+CREATE INDEX cases_status ON cases(status, approved_at);
+
+CREATE TABLE case_images (
+    id TEXT PRIMARY KEY,
+    application_id TEXT NOT NULL REFERENCES applications(id),
+    file_name TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    sha256 TEXT NOT NULL,
+    storage_key TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX case_images_app ON case_images(application_id, created_at);

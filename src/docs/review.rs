@@ -257,3 +257,53 @@ pub fn certificate_docx(
         );
     super::word::pack(doc)
 }
+
+/// One case of the 典型案例汇编.
+pub struct CaseEntry {
+    pub title: String,
+    pub enterprise: String,
+    pub city: String,
+    pub industry: String,
+    pub summary: String,
+    pub body: String,
+}
+
+/// The 典型案例汇编: a title page line, then each approved case with its
+/// enterprise, city and industry, summary and text (one paragraph per line).
+pub fn case_compilation_docx(title: &str, cases: &[CaseEntry]) -> Vec<u8> {
+    let mut doc = super::word::document().add_paragraph(
+        Paragraph::new()
+            .align(AlignmentType::Center)
+            .add_run(text(title, 40, true)),
+    );
+    doc = doc.add_paragraph(Paragraph::new().align(AlignmentType::Center).add_run(text(
+        &format!("共 {} 个案例", cases.len()),
+        24,
+        false,
+    )));
+    for (i, c) in cases.iter().enumerate() {
+        doc = doc
+            .add_paragraph(Paragraph::new())
+            .add_paragraph(Paragraph::new().add_run(text(
+                &format!("案例{}　{}", i + 1, c.title),
+                32,
+                true,
+            )))
+            .add_paragraph(Paragraph::new().add_run(text(
+                &format!("{}（{}，{}）", c.enterprise, c.city, c.industry),
+                24,
+                false,
+            )));
+        if !c.summary.is_empty() {
+            doc = doc.add_paragraph(Paragraph::new().add_run(text(
+                &format!("摘要：{}", c.summary),
+                24,
+                false,
+            )));
+        }
+        for line in c.body.lines().filter(|l| !l.trim().is_empty()) {
+            doc = doc.add_paragraph(Paragraph::new().add_run(text(line.trim(), 24, false)));
+        }
+    }
+    super::word::pack(doc)
+}

@@ -266,6 +266,8 @@ pub async fn file_objection(
         cancel: None,
         decided_at: None,
         version: 0,
+        answer: String::new(),
+        answered_at: None,
         created_at: now,
     };
     let mut b = Batch::new();
@@ -534,4 +536,50 @@ pub async fn publish_final(
     );
     db.write(b).await.map_err(Refusal::from_write)?;
     Ok(fp)
+}
+
+/// The enterprise answers (申辩) an objection about its own application,
+/// once, while it is open. It sees the facts, never who objected.
+pub async fn answer_objection(
+    db: &Db,
+    actor: &Actor,
+    enterprise_id: &str,
+    o: &Objection,
+    text: &str,
+    now: Millis,
+) -> Outcome<()> {
+    let app = applications::by_id(db, &o.application_id)
+        .await?
+        .ok_or(Refusal::Forbidden)?;
+    if app.enterprise_id != enterprise_id {
+        return Err(Refusal::Forbidden);
+    }
+    if o.answered_at.is_some() {
+        return Err(Refusal::Rule(
+            "每件异议只能申辩一次，贵单位已提交申辩。".into(),
+        ));
+    }
+    if o.status == Status::Decided {
+        return Err(Refusal::Rule("该异议已办结，不能再申辩。".into()));
+    }
+    let n = text.trim().chars().count();
+    if !(10..=5000).contains(&n) {
+        return Err(Refusal::Fields(vec![(
+            "answer",
+            "请写明申辩的事实和理由（10–5000字）".to_string(),
+        )]));
+    }
+    let mut b = Batch::new();
+    ps::answer(&mut b, o, text.trim(), now);
+    audit::record(
+        &mut b,
+        actor,
+        Action::ObjectionAnswer,
+        Some(&o.id),
+        true,
+        "企业提交申辩",
+        now,
+    );
+    db.write(b).await.map_err(Refusal::from_write)?;
+    Ok(())
 }

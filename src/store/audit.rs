@@ -58,10 +58,15 @@ pub enum Action {
     ObjectionFindings,
     ObjectionDecision,
     FinalPublish,
+    ObjectionAnswer,
+    CaseSave,
+    CaseSubmit,
+    CaseApprove,
+    CaseReturn,
 }
 
 impl Action {
-    pub const ALL: [Action; 50] = [
+    pub const ALL: [Action; 55] = [
         Action::LoginSuccess,
         Action::LoginFailure,
         Action::AccountLocked,
@@ -112,6 +117,11 @@ impl Action {
         Action::ObjectionFindings,
         Action::ObjectionDecision,
         Action::FinalPublish,
+        Action::ObjectionAnswer,
+        Action::CaseSave,
+        Action::CaseSubmit,
+        Action::CaseApprove,
+        Action::CaseReturn,
     ];
 
     pub fn code(self) -> &'static str {
@@ -166,6 +176,11 @@ impl Action {
             Action::ObjectionFindings => "objection.findings",
             Action::ObjectionDecision => "objection.decision",
             Action::FinalPublish => "publicity.final",
+            Action::ObjectionAnswer => "objection.answer",
+            Action::CaseSave => "case.save",
+            Action::CaseSubmit => "case.submit",
+            Action::CaseApprove => "case.approve",
+            Action::CaseReturn => "case.return",
         }
     }
 
@@ -221,6 +236,11 @@ impl Action {
             Action::ObjectionFindings => "市州核查异议",
             Action::ObjectionDecision => "异议处理决定",
             Action::FinalPublish => "公布最终名单",
+            Action::ObjectionAnswer => "企业申辩",
+            Action::CaseSave => "保存典型案例",
+            Action::CaseSubmit => "提交典型案例",
+            Action::CaseApprove => "审定发布典型案例",
+            Action::CaseReturn => "退回典型案例",
         }
     }
 

@@ -13,6 +13,7 @@ pub mod applications;
 pub mod attachments;
 pub mod audit;
 pub mod batches;
+pub mod cases;
 pub mod deltas;
 pub mod publication;
 pub mod recommendations;

@@ -215,6 +215,9 @@ pub struct Objection {
     pub cancel: Option<bool>,
     pub decided_at: Option<Millis>,
     pub version: i64,
+    /// The enterprise's 申辩 (empty: none yet).
+    pub answer: String,
+    pub answered_at: Option<Millis>,
     pub created_at: Millis,
 }
 
@@ -222,7 +225,7 @@ macro_rules! obj_cols {
     () => {
         "SELECT id, receipt, batch_id, application_id, name, unit, phone, email, facts, evidence_name, evidence_key, \
          evidence_sha256, evidence_size, ip, status, verify_request, verify_deadline, findings, verified_at, verified_by, \
-         decision, decision_reason, outcome, decided_at, version, created_at FROM objections "
+         decision, decision_reason, outcome, decided_at, version, created_at, answer, answered_at FROM objections "
     };
 }
 
@@ -257,6 +260,8 @@ impl Objection {
             decided_at: r.opt_int(23),
             version: r.int(24),
             created_at: r.int(25),
+            answer: r.text(26),
+            answered_at: r.opt_int(27),
         }
     }
 
@@ -400,5 +405,28 @@ pub fn decide(
             by,
             o.version
         ],
+    );
+}
+
+/// Objections about one application, oldest first.
+pub async fn for_application(db: &Db, application_id: &str) -> Result<Vec<Objection>> {
+    let rows = db
+        .query(
+            concat!(
+                obj_cols!(),
+                "WHERE application_id = $1 ORDER BY created_at, id"
+            ),
+            params![application_id],
+        )
+        .await?;
+    Ok(rows.iter().map(Objection::from_row).collect())
+}
+
+/// The enterprise's 申辩, once, before the decision.
+pub fn answer(b: &mut Batch, o: &Objection, text: &str, now: Millis) {
+    b.push_one(
+        "UPDATE objections SET answer = $2, answered_at = $3, version = version + 1 \
+         WHERE id = $1 AND answered_at IS NULL AND status <> 'decided'",
+        params![o.id.as_str(), text, now],
     );
 }

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod apply;
+pub mod apply_case;
 pub mod attachments;
 pub mod city;
 pub mod city_files;
@@ -67,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .merge(public::router())
         .merge(account::router())
         .merge(apply::router())
+        .merge(apply_case::router())
         .merge(versions::router())
         .merge(submission::router())
         .merge(attachments::router())

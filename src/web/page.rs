@@ -22,7 +22,12 @@ pub struct Page {
 fn nav_for(role: Option<Role>) -> Vec<(&'static str, &'static str)> {
     let mut items = vec![("/", "首页")];
     match role {
-        None => items.extend([("/login", "登录"), ("/register", "企业注册")]),
+        None => items.extend([
+            ("/tongzhi", "通知公告"),
+            ("/anli", "典型案例"),
+            ("/login", "登录"),
+            ("/register", "企业注册"),
+        ]),
         Some(Role::Enterprise) => {
             items.extend([("/dashboard", "我的申报"), ("/account", "账号与安全")])
         }
@@ -43,6 +48,7 @@ fn nav_for(role: Option<Role>) -> Vec<(&'static str, &'static str)> {
             ("/province/experts", "专家库"),
             ("/province/review", "专家评审"),
             ("/province/publication", "公示公告"),
+            ("/province/cases", "典型案例"),
             ("/province/users", "账号管理"),
             ("/province/benchmarks", "已有标杆名单"),
             ("/province/exports", "导出材料"),

@@ -23,6 +23,7 @@ pub async fn start(c: &mut Client) -> String {
                 ("declaration", "industrial_enterprise"),
                 ("declaration", "good_credit"),
                 ("declaration", "continuous_cloud_investment"),
+                ("declaration", "case_consent"),
             ],
         )
         .await;

@@ -273,6 +273,34 @@ async fn the_publicity_runs_from_opening_to_the_final_list() {
     owner.login(&user, DEMO_PASSWORD).await;
     let r = owner.get("/dashboard").await;
     assert!(!r.body.contains("张伟"));
+    // It answers (申辩) once, seeing the facts but not who objected.
+    let r = owner.get(&format!("/apply/{}/objections", ids[0])).await;
+    assert!(r.body.contains("2020年度并无相关支出记录"), "{}", r.body);
+    for private in [
+        "张伟",
+        "13812345678",
+        "objector@example.com",
+        "某某科技有限公司",
+    ] {
+        assert!(!r.body.contains(private), "the enterprise sees {private}");
+    }
+    let answer = "2020年度上云投入见审计报告附注第12项及相关合同发票，异议不实。";
+    let r = owner
+        .post(
+            &format!("/apply/{}/objections/{first}/answer", ids[0]),
+            &[("answer", answer)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = owner
+        .post(
+            &format!("/apply/{}/objections/{first}/answer", ids[0]),
+            &[("answer", answer)],
+        )
+        .await;
+    assert!(r.body.contains("只能申辩一次"), "{}", r.body);
+    let r = prov.get(&format!("/province/objections/{first}")).await;
+    assert!(r.body.contains("审计报告附注第12项"));
 
     // One second after the end: refused.
     let now = app.clock.now();
@@ -405,4 +433,261 @@ async fn the_publicity_runs_from_opening_to_the_final_list() {
     }
     assert_eq!(app.audit_count("publicity.final").await, 1);
     assert_eq!(app.audit_count("objection.file").await, 11);
+}
+
+#[tokio::test]
+async fn a_winner_writes_its_case_the_province_approves_it_and_it_is_public() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let ids = wuhan_apps(&app, 2).await;
+    app.state
+        .db
+        .write(shenbao::store::Batch::one(
+            "UPDATE applications SET state = 'selected' WHERE id = $1 OR id = $2",
+            vec![ids[0].clone().into(), ids[1].clone().into()],
+        ))
+        .await
+        .expect("setup");
+    let user_of = |id: String| {
+        let db = app.state.db.clone();
+        async move {
+            db.query(
+                "SELECT u.username FROM users u JOIN applications a ON a.enterprise_id = u.id WHERE a.id = $1",
+                vec![id.into()],
+            )
+            .await
+            .expect("q")[0]
+                .text(0)
+        }
+    };
+    let mut owner = app
+        .login(&user_of(ids[0].clone()).await, DEMO_PASSWORD)
+        .await;
+    let mut other = app
+        .login(&user_of(ids[1].clone()).await, DEMO_PASSWORD)
+        .await;
+    let case = format!("/apply/{}/case", ids[0]);
+
+    // Prefilled from the 申报书; another enterprise cannot open it.
+    let r = owner.get(&case).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("一、项目建设内容"), "{}", r.body);
+    assert_eq!(other.get(&case).await.status, StatusCode::NOT_FOUND);
+    let body = {
+        let i = r.body.find("name=\"body\"").expect("body field");
+        let start = i + r.body[i..].find('>').expect(">") + 1;
+        let end = start + r.body[start..].find("</textarea>").expect("end");
+        r.body[start..end].replace("&#10;", "\n")
+    };
+    // Too short to submit: refused at the field, nothing lost.
+    let r = owner
+        .post(
+            &case,
+            &[
+                ("_version", "0"),
+                ("title", "云帆案例"),
+                ("summary", "摘要"),
+                ("body", "太短"),
+                ("action", "submit"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("案例正文不少于200字") && r.body.contains("太短"));
+    // A picture: PNG accepted, PDF refused.
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+    let (s1, _) = upload_image(&mut owner, &ids[0], "现场.png", png).await;
+    assert_eq!(s1, StatusCode::SEE_OTHER);
+    let (s2, b2) = upload_image(&mut owner, &ids[0], "说明.pdf", crate::apply::PDF).await;
+    assert_eq!(s2, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(b2.contains("只接受 JPG 或 PNG"), "{b2}");
+    let image = app
+        .state
+        .db
+        .query(
+            "SELECT id FROM case_images WHERE application_id = $1",
+            vec![ids[0].clone().into()],
+        )
+        .await
+        .expect("q")[0]
+        .text(0);
+    let r = owner
+        .post(
+            &case,
+            &[
+                ("_version", "0"),
+                ("title", "云帆上云典型案例"),
+                ("summary", "设备上云，年节约成本120万元。"),
+                ("body", &body),
+                ("action", "submit"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("案例已提交"));
+    // Not public yet, nor its picture.
+    let mut visitor = app.client();
+    assert!(!visitor.get("/anli").await.body.contains("云帆上云典型案例"));
+    assert_eq!(
+        visitor.get(&format!("/anli/images/{image}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // The province returns it with a note, then approves the corrected case.
+    let mut prov = app.login("province", DEMO_PASSWORD).await;
+    let page = prov.get(&format!("/province/cases/{}", ids[0])).await;
+    let v = crate::city::hidden(&page.body, "_version");
+    let r = prov
+        .post(
+            &format!("/province/cases/{}", ids[0]),
+            &[
+                ("_version", &v),
+                ("title", "云帆上云典型案例"),
+                ("summary", "设备上云，年节约成本120万元。"),
+                ("body", &body),
+                ("note", ""),
+                ("action", "return"),
+            ],
+        )
+        .await;
+    assert!(r.body.contains("退回时请写明修改意见"));
+    let r = prov
+        .post(
+            &format!("/province/cases/{}", ids[0]),
+            &[
+                ("_version", &v),
+                ("title", "云帆上云典型案例"),
+                ("summary", "设备上云，年节约成本120万元。"),
+                ("body", &body),
+                ("note", "请补充量化成效"),
+                ("action", "return"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = owner.get(&case).await;
+    assert!(r.body.contains("请补充量化成效"));
+    let v = crate::city::hidden(&r.body, "_version");
+    let body2 = format!("{body}\n六、量化成效\n设备综合效率提升18%，年节约成本120万元。");
+    let r = owner
+        .post(
+            &case,
+            &[
+                ("_version", &v),
+                ("title", "云帆上云典型案例"),
+                ("summary", "设备上云，年节约成本120万元。"),
+                ("body", &body2),
+                ("action", "submit"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let page = prov.get(&format!("/province/cases/{}", ids[0])).await;
+    let v = crate::city::hidden(&page.body, "_version");
+    let r = prov
+        .post(
+            &format!("/province/cases/{}", ids[0]),
+            &[
+                ("_version", &v),
+                ("title", "云帆上云典型案例"),
+                ("summary", "设备上云，年节约成本120万元。"),
+                ("body", &body2),
+                ("note", ""),
+                ("action", "approve"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+    // Public: in the gallery, filterable, on its own page with its picture.
+    let name = crate::review::name(&app, &ids[0]).await;
+    let industry = app
+        .state
+        .db
+        .query(
+            "SELECT industry FROM applications WHERE id = $1",
+            vec![ids[0].clone().into()],
+        )
+        .await
+        .expect("q")[0]
+        .text(0);
+    let r = visitor
+        .get(&format!(
+            "/anli?industry={}",
+            shenbao::web::error::urlencode(&industry)
+        ))
+        .await;
+    assert!(r.body.contains("云帆上云典型案例"), "{}", r.body);
+    let r = visitor.get("/anli?city=%E9%BB%84%E7%9F%B3%E5%B8%82").await;
+    assert!(!r.body.contains("云帆上云典型案例"));
+    let r = visitor.get(&format!("/anli/{}", ids[0])).await;
+    assert!(r.body.contains("设备综合效率提升18%") && r.body.contains(&name));
+    assert_eq!(
+        visitor.get(&format!("/anli/images/{image}")).await.status,
+        StatusCode::OK
+    );
+    // The enterprise can no longer change it; the province's 汇编 has it.
+    let r = owner
+        .post(
+            &case,
+            &[
+                ("_version", "9"),
+                ("title", "改"),
+                ("summary", "改"),
+                ("body", &body2),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert!(r.body.contains("已审定发布，不能再修改"), "{}", r.body);
+    let doc = crate::city::download(&app, &prov, "/province/cases/compilation.docx").await;
+    let text = crate::city::python("read_docx.py", &doc, "docx").to_string();
+    assert!(
+        text.contains("云帆上云典型案例") && text.contains("设备综合效率提升18%"),
+        "{text}"
+    );
+
+    // Without consent, no case.
+    app.state
+        .db
+        .write(shenbao::store::Batch::one(
+            "UPDATE applications SET declarations = '[]' WHERE id = $1",
+            vec![ids[1].clone().into()],
+        ))
+        .await
+        .expect("consent");
+    let r = other
+        .post(
+            &format!("/apply/{}/case", ids[1]),
+            &[
+                ("_version", "0"),
+                ("title", "案例"),
+                ("summary", ""),
+                ("body", ""),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert!(r.body.contains("未同意公开发布典型案例"), "{}", r.body);
+    assert_eq!(app.audit_count("case.approve").await, 1);
+}
+
+async fn upload_image(c: &mut Client, id: &str, name: &str, bytes: &[u8]) -> (StatusCode, String) {
+    let boundary = "----shenbaocaseimage";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let token = c.csrf.clone().unwrap_or_default();
+    let req = Request::post(format!("/apply/{id}/case/images?_csrf={token}"))
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .expect("request");
+    let r = c.send(req).await;
+    (r.status, r.body)
 }

@@ -26,7 +26,7 @@ async fn register(b: &Browser) {
     assert_eq!(b.heading().await, "我的申报");
 }
 
-/// From the dashboard: confirms the four 申报条件 and opens the new draft.
+/// From the dashboard: confirms the five 申报条件 and opens the new draft.
 async fn start_application(b: &Browser) -> String {
     b.click("填写 / 查看申报书").await;
     assert_eq!(b.path().await, "/apply");
@@ -35,6 +35,7 @@ async fn start_application(b: &Browser) -> String {
         "工业企业",
         "信用良好且无违法记录",
         "近两年上云持续投入",
+        "同意公开发布典型案例",
     ] {
         b.check(d).await;
     }

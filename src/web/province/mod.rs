@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod applications;
 pub mod batches;
+pub mod cases;
 pub mod experts;
 pub mod exports;
 pub mod publication;
@@ -28,5 +29,6 @@ pub fn router() -> Router<AppState> {
         .merge(experts::router())
         .merge(review::router())
         .merge(publication::router())
+        .merge(cases::router())
         .route_layer(middleware::from_fn(guard::province))
 }

@@ -16,12 +16,14 @@ use crate::web::context::Ctx;
 use crate::web::error::{AppError, AppResult};
 use crate::web::page::Page;
 
+pub mod cases;
 pub mod notice;
 pub mod publicity;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(publicity::router())
+        .merge(cases::router())
         .merge(notice::router())
         .route("/", get(home))
         .route("/healthz", get(healthz))
