@@ -1,7 +1,7 @@
 //! Publication walked in Chromium: the province opens the 公示, a visitor
 //! objects with evidence, the city verifies, the province decides, and after
-//! the period the final list is published. Public pages pass an automated
-//! accessibility check.
+//! the period the final list is published; a winner's case is approved and
+//! appears in the gallery. Public pages pass an automated accessibility check.
 
 use crate::harness::{Browser, DEMO_PASSWORD, TestApp};
 
@@ -78,7 +78,7 @@ async fn city_of(app: &TestApp, id: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn province_opens_the_publicity_a_visitor_objects_city_verifies_province_decides_and_publishes()
+async fn province_opens_the_publicity_a_visitor_objects_city_verifies_province_decides_and_publishes_a_case()
  {
     let app = TestApp::spawn_demo_at(SEPT_10).await;
     let apps = shortlisted(&app).await;
@@ -92,7 +92,7 @@ async fn province_opens_the_publicity_a_visitor_objects_city_verifies_province_d
     .expect("pdf");
     let b = Browser::open(
         &app,
-        "province_opens_the_publicity_a_visitor_objects_city_verifies_province_decides_and_publishes",
+        "province_opens_the_publicity_a_visitor_objects_city_verifies_province_decides_and_publishes_a_case",
     )
     .await;
 
@@ -213,5 +213,42 @@ async fn province_opens_the_publicity_a_visitor_objects_city_verifies_province_d
     let problems = b.accessibility_problems().await;
     assert!(problems.is_empty(), "公告 page: {problems:?}");
     b.screenshot_step("05-final").await;
+
+    // The winner writes its case (prefilled from its 申报书) and submits it.
+    let owner = app
+        .state
+        .db
+        .query(
+            "SELECT u.username FROM users u JOIN applications a ON a.enterprise_id = u.id WHERE a.id = $1",
+            vec![target_id.clone().into()],
+        )
+        .await
+        .expect("q")[0]
+        .text(0);
+    b.login(&owner, DEMO_PASSWORD).await;
+    b.wait_for_text("贵单位已入选").await;
+    b.click("撰写典型案例").await;
+    b.wait_for_text("一、项目建设内容").await;
+    b.fill("案例标题", "仙桃九州设备上云典型案例").await;
+    b.click_and_confirm("提交审定", "提交后由省经信厅审定")
+        .await;
+    b.wait_for_text("案例已提交").await;
+    b.click("退出登录").await;
+
+    // The province approves it; it appears in the public gallery.
+    b.login("province", DEMO_PASSWORD).await;
+    b.goto("/province/cases").await;
+    b.click("仙桃九州设备上云典型案例").await;
+    b.click_and_confirm("审定发布", "审定后案例在本平台公开")
+        .await;
+    b.wait_for_text("已审定发布").await;
+    b.click("退出登录").await;
+    b.goto("/anli").await;
+    b.wait_for_text("仙桃九州设备上云典型案例").await;
+    let problems = b.accessibility_problems().await;
+    assert!(problems.is_empty(), "gallery: {problems:?}");
+    b.click("仙桃九州设备上云典型案例").await;
+    b.wait_for_text("一、项目建设内容").await;
+    b.screenshot_step("06-case").await;
     b.close().await;
 }
