@@ -86,6 +86,23 @@ fn receipt_of(body: &str) -> String {
     body[i..i + 12].to_string()
 }
 
+async fn contacts_of(app: &TestApp, id: &str) -> Vec<(String, String)> {
+    let (_, answers) = shenbao::store::applications::content(&app.state.db, id)
+        .await
+        .expect("q")
+        .expect("content");
+    ["contact_mobile", "contact_email"]
+        .iter()
+        .filter_map(|k| {
+            answers
+                .get(*k)
+                .and_then(|v| v.as_str())
+                .filter(|v| !v.is_empty())
+                .map(|v| (k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
 async fn contacts(app: &TestApp, ids: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     for id in ids {
@@ -417,9 +434,14 @@ async fn the_publicity_runs_from_opening_to_the_final_list() {
     assert!(!private.is_empty());
     for path in [
         "/".to_string(),
+        "/tongzhi".to_string(),
+        format!("/tongzhi/{BATCH}"),
+        format!("/tongzhi/{BATCH}/feed.atom"),
         format!("/gongshi/{BATCH}"),
+        format!("/gongshi/{BATCH}/objection"),
         format!("/gonggao/{BATCH}"),
         format!("/gongshi/query?receipt={receipt}"),
+        "/anli".to_string(),
     ] {
         let body = visitor.get(&path).await.body;
         for v in private.iter().map(String::as_str).chain([
@@ -622,6 +644,10 @@ async fn a_winner_writes_its_case_the_province_approves_it_and_it_is_public() {
     assert!(!r.body.contains("云帆上云典型案例"));
     let r = visitor.get(&format!("/anli/{}", ids[0])).await;
     assert!(r.body.contains("设备综合效率提升18%") && r.body.contains(&name));
+    // The case page shows the case, never the contacts of the 申报书.
+    for (_, v) in contacts_of(&app, &ids[0]).await {
+        assert!(!r.body.contains(&v), "the case page shows {v}");
+    }
     assert_eq!(
         visitor.get(&format!("/anli/images/{image}")).await.status,
         StatusCode::OK
