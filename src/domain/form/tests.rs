@@ -54,7 +54,8 @@ fn shipped_definition_loads_from_disk_and_embedded() {
             "独立法人",
             "工业企业",
             "信用良好且无违法记录",
-            "近两年上云持续投入"
+            "近两年上云持续投入",
+            "同意公开发布典型案例"
         ]
     );
     let numbers: Vec<&str> = def
