@@ -16,7 +16,6 @@ use super::city_inbox::field;
 use super::context::Ctx;
 use super::error::{AppError, AppResult, urlencode};
 use super::page::{Errors, Page};
-use crate::services::Refusal;
 use crate::services::cases::{self as svc, CaseInput, MAX_IMAGE};
 use crate::services::publication;
 use crate::store::applications::Application;
@@ -34,21 +33,6 @@ pub fn router() -> Router<AppState> {
             post(image_upload).layer(DefaultBodyLimit::disable()),
         )
         .route("/apply/{id}/case/images/{img}/delete", post(image_delete))
-}
-
-fn add(errors: &mut Errors, e: Refusal, field: &'static str, label: &'static str) -> AppResult<()> {
-    match e {
-        Refusal::Fields(fs) => {
-            for (k, m) in fs {
-                errors.add(k, label, m);
-            }
-        }
-        Refusal::Rule(m) => errors.add(field, label, m),
-        Refusal::Stale => errors.add(field, label, Refusal::Stale.to_string()),
-        Refusal::Forbidden => return Err(AppError::NotFound),
-        e => return Err(anyhow::anyhow!(e.to_string()).into()),
-    }
-    Ok(())
 }
 
 // ───────────────────────────── 申辩 ─────────────────────────────
@@ -150,7 +134,7 @@ async fn answer(
                 Redirect::to(&format!("/apply/{}/objections", urlencode(&id))).into_response(),
             );
         }
-        Err(e) => add(&mut errors, e, "answer", "申辩")?,
+        Err(e) => errors.refusal(e, "answer", "申辩")?,
     }
     render_objections(&state, &ctx, app, errors, text).await
 }
@@ -265,7 +249,7 @@ async fn case_save(
             };
             return render_case(&state, &ctx, app, None, errors, notice.into()).await;
         }
-        Err(e) => add(&mut errors, e, "body", "典型案例")?,
+        Err(e) => errors.refusal(e, "body", "典型案例")?,
     }
     render_case(&state, &ctx, app, Some(input), errors, String::new()).await
 }
@@ -297,7 +281,7 @@ async fn image_upload(
                 };
                 if let Err(e) = svc::add_image(&state.db, &app, &image, state.clock.now()).await {
                     let _ = state.files.delete(&key).await;
-                    add(&mut errors, e, "image", "案例图片")?;
+                    errors.refusal(e, "image", "案例图片")?;
                 }
             }
             Err(StreamError::Put(e)) => errors.add("image", "案例图片", e.to_string()),

@@ -15,7 +15,6 @@ use super::context::Ctx;
 use super::error::{AppError, AppResult, urlencode};
 use super::page::{Errors, Page};
 use crate::clock;
-use crate::services::Refusal;
 use crate::services::publication as svc;
 use crate::store::applications;
 use crate::store::publication::{self as ps, Objection};
@@ -158,15 +157,7 @@ async fn findings(
                 Redirect::to(&format!("/city/objections/{}", urlencode(&id))).into_response(),
             );
         }
-        Err(Refusal::Fields(fs)) => {
-            for (k, m) in fs {
-                errors.add(k, "核查情况", m);
-            }
-        }
-        Err(Refusal::Rule(m)) => errors.add("findings", "核查情况", m),
-        Err(Refusal::Stale) => errors.add("findings", "核查情况", Refusal::Stale.to_string()),
-        Err(Refusal::Forbidden) => return Err(AppError::NotFound),
-        Err(e) => return Err(anyhow::anyhow!(e.to_string()).into()),
+        Err(e) => errors.refusal(e, "findings", "核查情况")?,
     }
     render(&state, &ctx, &id, Some(text), errors).await
 }

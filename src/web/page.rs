@@ -125,6 +125,30 @@ pub struct FieldError {
 pub struct Errors(pub Vec<FieldError>);
 
 impl Errors {
+    /// Shows a refused state change on its form: each field problem at its
+    /// field, a broken rule or a stale page at `field`. Anything else is not
+    /// the user's to fix and becomes the handler's error.
+    pub fn refusal(
+        &mut self,
+        e: crate::services::Refusal,
+        field: &'static str,
+        label: &'static str,
+    ) -> Result<(), super::error::AppError> {
+        use crate::services::Refusal;
+        match e {
+            Refusal::Fields(fs) => {
+                for (k, m) in fs {
+                    self.add(k, label, m);
+                }
+            }
+            Refusal::Rule(m) => self.add(field, label, m),
+            Refusal::Stale => self.add(field, label, Refusal::Stale.to_string()),
+            Refusal::Forbidden => return Err(super::error::AppError::Forbidden),
+            e => return Err(anyhow::anyhow!(e.to_string()).into()),
+        }
+        Ok(())
+    }
+
     pub fn add(&mut self, field: &'static str, label: &'static str, message: impl Into<String>) {
         self.0.push(FieldError {
             field,

@@ -200,6 +200,50 @@ impl Client {
         self.post_raw(path, &all).await
     }
 
+    /// Posts a multipart form as the upload pages do (the CSRF token in the
+    /// query): text `fields`, then `file` as (field, file name, bytes).
+    pub async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: Option<(&str, &str, &[u8])>,
+    ) -> Resp {
+        let boundary = "----shenbaotestmultipart";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        if let Some((field, name, bytes)) = file {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+                    .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        // A visitor without a session has its token only in the cookie.
+        let token = self
+            .csrf
+            .clone()
+            .or_else(|| self.cookies.get("sb_csrf").cloned())
+            .unwrap_or_default();
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let req = Request::post(format!("{path}{sep}_csrf={token}"))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .expect("request");
+        self.send(req).await
+    }
+
     /// Posts exactly `fields` (no token added).
     pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
         let body = serde_urlencoded::to_string(fields).expect("form");

@@ -43,38 +43,23 @@ async fn object(c: &mut Client, app_id: &str, name: &str, phone: &str) -> (Statu
     if !c.cookies.contains_key("sb_csrf") {
         c.get(&format!("/gongshi/{BATCH}/objection")).await;
     }
-    let token = c.cookies.get("sb_csrf").cloned().unwrap_or_default();
-    let boundary = "----shenbaoobjection";
-    let mut body = Vec::new();
-    for (k, v) in [
-        ("application", app_id),
-        ("name", name),
-        ("unit", "某某科技有限公司"),
-        ("phone", phone),
-        ("email", "objector@example.com"),
-        (
-            "facts",
-            "该企业申报书所列上云投入与其审计报告不符，2020年度并无相关支出记录。",
-        ),
-    ] {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"evidence\"; filename=\"证据.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes(),
-    );
-    body.extend_from_slice(crate::apply::PDF);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let req = Request::post(format!("/gongshi/{BATCH}/objection?_csrf={token}"))
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={boundary}"),
+    let r = c
+        .post_multipart(
+            &format!("/gongshi/{BATCH}/objection"),
+            &[
+                ("application", app_id),
+                ("name", name),
+                ("unit", "某某科技有限公司"),
+                ("phone", phone),
+                ("email", "objector@example.com"),
+                (
+                    "facts",
+                    "该企业申报书所列上云投入与其审计报告不符，2020年度并无相关支出记录。",
+                ),
+            ],
+            Some(("evidence", "证据.pdf", crate::apply::PDF)),
         )
-        .body(Body::from(body))
-        .expect("request");
-    let r = c.send(req).await;
+        .await;
     (r.status, r.body)
 }
 
@@ -699,21 +684,12 @@ async fn a_winner_writes_its_case_the_province_approves_it_and_it_is_public() {
 }
 
 async fn upload_image(c: &mut Client, id: &str, name: &str, bytes: &[u8]) -> (StatusCode, String) {
-    let boundary = "----shenbaocaseimage";
-    let mut body = Vec::new();
-    body.extend_from_slice(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
-    );
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let token = c.csrf.clone().unwrap_or_default();
-    let req = Request::post(format!("/apply/{id}/case/images?_csrf={token}"))
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={boundary}"),
+    let r = c
+        .post_multipart(
+            &format!("/apply/{id}/case/images"),
+            &[],
+            Some(("image", name, bytes)),
         )
-        .body(Body::from(body))
-        .expect("request");
-    let r = c.send(req).await;
+        .await;
     (r.status, r.body)
 }

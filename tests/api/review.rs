@@ -4,8 +4,7 @@
 //! re-draw, the locked criteria, the panel's signed opinion, the shortlist
 //! with its reasons and lock, the 评审汇总表 read back, and who may open what.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 
 use crate::city::{
     BATCH, download, python, ready_recommendation, state_of, submit_rec, wuhan_apps,
@@ -37,22 +36,13 @@ fn sheet(rows: &[[&str; 8]]) -> Vec<u8> {
 }
 
 async fn import(c: &mut Client, bytes: &[u8]) -> String {
-    let boundary = "----shenbaoreviewboundary";
-    let mut body = Vec::new();
-    body.extend_from_slice(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"experts.xlsx\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
-    );
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let token = c.csrf.clone().unwrap_or_default();
-    let req = Request::post(format!("/province/experts/import?_csrf={token}"))
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={boundary}"),
+    let r = c
+        .post_multipart(
+            "/province/experts/import",
+            &[],
+            Some(("file", "experts.xlsx", bytes)),
         )
-        .body(Body::from(body))
-        .expect("request");
-    let r = c.send(req).await;
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     r.body
 }

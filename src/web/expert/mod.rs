@@ -24,7 +24,6 @@ use super::guard;
 use super::page::{Errors, Page};
 use crate::clock;
 use crate::domain::scoring::show;
-use crate::services::Refusal;
 use crate::services::review as svc;
 use crate::store::applications::{self, Application};
 use crate::store::batches::{self, BatchRow};
@@ -318,26 +317,6 @@ async fn review_page(
     render_review(&state, &ctx, a, app, s, None, Errors::default(), notice).await
 }
 
-fn add_refusal(
-    errors: &mut Errors,
-    e: Refusal,
-    field: &'static str,
-    label: &'static str,
-) -> AppResult<()> {
-    match e {
-        Refusal::Fields(fs) => {
-            for (k, m) in fs {
-                errors.add(k, label, m);
-            }
-        }
-        Refusal::Rule(m) => errors.add(field, label, m),
-        Refusal::Stale => errors.add(field, label, Refusal::Stale.to_string()),
-        Refusal::Forbidden => return Err(AppError::Forbidden),
-        e => return Err(anyhow::anyhow!(e.to_string()).into()),
-    }
-    Ok(())
-}
-
 async fn score(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -371,7 +350,7 @@ async fn score(
                     .into_response(),
             );
         }
-        Err(e) => add_refusal(&mut errors, e, "scores", "评分")?,
+        Err(e) => errors.refusal(e, "scores", "评分")?,
     }
     Ok(
         render_review(&state, &ctx, a, app, s, Some(&pairs), errors, String::new())
@@ -402,7 +381,7 @@ async fn decline(
     .await
     {
         Ok(_) => return Ok(Redirect::to("/expert?done=declined").into_response()),
-        Err(e) => add_refusal(&mut errors, e, "reason", "回避理由")?,
+        Err(e) => errors.refusal(e, "reason", "回避理由")?,
     }
     Ok(
         render_review(&state, &ctx, a, app, s, Some(&pairs), errors, String::new())
@@ -646,7 +625,7 @@ async fn panel_save(
             ))
             .into_response());
         }
-        Err(e) => add_refusal(&mut errors, e, "opinion", "专家组意见")?,
+        Err(e) => errors.refusal(e, "opinion", "专家组意见")?,
     }
     Ok(
         render_panel(&state, &ctx, batch, s, id, errors, String::new())

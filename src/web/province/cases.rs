@@ -9,7 +9,6 @@ use axum::routing::get;
 use axum::{Form, Router};
 
 use crate::domain::region;
-use crate::services::Refusal;
 use crate::services::cases::{self as svc, CaseInput};
 use crate::store::applications::{self, Application};
 use crate::store::cases::{self as cs, Case, Image, Status};
@@ -155,14 +154,7 @@ async fn save(
     .await
     {
         Ok(()) => return Ok(Redirect::to("/province/cases").into_response()),
-        Err(Refusal::Fields(fs)) => {
-            for (k, m) in fs {
-                errors.add(k, "典型案例", m);
-            }
-        }
-        Err(Refusal::Rule(m)) => errors.add("body", "典型案例", m),
-        Err(Refusal::Stale) => errors.add("body", "典型案例", Refusal::Stale.to_string()),
-        Err(e) => return Err(anyhow::anyhow!(e.to_string()).into()),
+        Err(e) => errors.refusal(e, "body", "典型案例")?,
     }
     render(&state, &ctx, &id, Some((input, note)), errors).await
 }

@@ -14,7 +14,6 @@ use serde::Deserialize;
 
 use crate::clock;
 use crate::domain::calendar;
-use crate::services::Refusal;
 use crate::services::publication::{self as svc, DEFAULT_WORKING_DAYS};
 use crate::store::batches::BatchRow;
 use crate::store::publication::{self as ps, Objection, Publicity, Status};
@@ -170,21 +169,6 @@ async fn overview(
     .await
 }
 
-fn add(errors: &mut Errors, e: Refusal, field: &'static str) -> AppResult<()> {
-    match e {
-        Refusal::Fields(fs) => {
-            for (k, m) in fs {
-                errors.add(k, "公示与公告", m);
-            }
-        }
-        Refusal::Rule(m) => errors.add(field, "公示与公告", m),
-        Refusal::Stale => errors.add(field, "公示与公告", Refusal::Stale.to_string()),
-        Refusal::Forbidden => return Err(AppError::Forbidden),
-        e => return Err(anyhow::anyhow!(e.to_string()).into()),
-    }
-    Ok(())
-}
-
 async fn open(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -216,7 +200,7 @@ async fn open(
                     ))
                     .into_response());
                 }
-                Err(e) => add(&mut errors, e, "start")?,
+                Err(e) => errors.refusal(e, "start", "公示与公告")?,
             }
         }
         _ => errors.add("start", "公示开始日期", "请选择开始日期并填写工作日天数"),
@@ -259,7 +243,7 @@ async fn publish_final(
             ))
             .into_response());
         }
-        Err(e) => add(&mut errors, e, "final")?,
+        Err(e) => errors.refusal(e, "final", "公示与公告")?,
     }
     render(
         &state,
@@ -355,7 +339,7 @@ async fn verify(
                 Redirect::to(&format!("/province/objections/{}", urlencode(&id))).into_response(),
             );
         }
-        Err(e) => add(&mut errors, e, "request")?,
+        Err(e) => errors.refusal(e, "request", "公示与公告")?,
     }
     render_objection(&state, &ctx, &id, errors).await
 }
@@ -393,7 +377,7 @@ async fn decide(
             ))
             .into_response());
         }
-        Err(e) => add(&mut errors, e, "decision")?,
+        Err(e) => errors.refusal(e, "decision", "公示与公告")?,
     }
     render_objection(&state, &ctx, &id, errors).await
 }

@@ -375,14 +375,9 @@ async fn save_settings(
     if errors.is_empty() {
         match svc::save_settings(&state.db, &ctx.actor(), new.clone(), state.clock.now()).await {
             Ok(()) => return Ok(back(&batch.id, "settings")),
-            Err(Refusal::Fields(fs)) => {
-                for (k, m) in fs {
-                    errors.add(k, "评审设置", m);
-                }
-            }
+            // A rule here is the criteria lock.
             Err(Refusal::Rule(m)) => errors.add("criteria", "评价标准", m),
-            Err(Refusal::Stale) => errors.add("settings", "评审设置", Refusal::Stale.to_string()),
-            Err(e) => return Err(anyhow::anyhow!(e.to_string()).into()),
+            Err(e) => errors.refusal(e, "settings", "评审设置")?,
         }
     }
     let shown = Settings {
@@ -427,11 +422,7 @@ async fn draw(
                 .await?
                 .into_response());
         }
-        Err(DrawRefusal::Refused(Refusal::Rule(m))) => errors.add("draw", "随机抽取", m),
-        Err(DrawRefusal::Refused(Refusal::Stale)) => {
-            errors.add("draw", "随机抽取", Refusal::Stale.to_string())
-        }
-        Err(DrawRefusal::Refused(e)) => return Err(anyhow::anyhow!(e.to_string()).into()),
+        Err(DrawRefusal::Refused(e)) => errors.refusal(e, "draw", "随机抽取")?,
     }
     Ok(
         render(&state, &ctx, batch, s, Vec::new(), errors, String::new())
@@ -607,14 +598,7 @@ async fn shortlist(
             ))
             .into_response());
         }
-        Err(Refusal::Fields(fs)) => {
-            for (k, m) in fs {
-                errors.add(k, "入围名单", m);
-            }
-        }
-        Err(Refusal::Rule(m)) => errors.add("picks", "入围名单", m),
-        Err(Refusal::Stale) => errors.add("picks", "入围名单", Refusal::Stale.to_string()),
-        Err(e) => return Err(anyhow::anyhow!(e.to_string()).into()),
+        Err(e) => errors.refusal(e, "picks", "入围名单")?,
     }
     Ok(
         results_page(&state, &ctx, batch, Some(&pairs), errors, String::new())
