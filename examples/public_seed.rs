@@ -56,17 +56,9 @@ async fn main() -> anyhow::Result<()> {
         ..Actor::system()
     };
     let today = shenbao::clock::date_of(now);
-    shenbao::services::publication::open(
-        &db,
-        &ProgramDef::builtin(),
-        &actor,
-        &batch,
-        today,
-        5,
-        now,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    shenbao::services::publication::open(&db, ProgramDef::builtin(), &actor, &batch, today, 5, now)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.to_string()))?;
     println!("batch={}", batch.id);
     println!("listed={}", rows.len());
     Ok(())

@@ -946,7 +946,7 @@ pub async fn save_opinion(
         return Err(Refusal::Fields(errors));
     }
     let existing = rs::opinions(db, &settings.batch_id).await?;
-    let old = existing.iter().find(|o| o.application_id == app.id);
+    let old = existing.get(&app.id);
     if old.is_some_and(|o| o.signed) {
         return Err(Refusal::Rule("专家组意见已签署确认，不能再修改。".into()));
     }

@@ -635,7 +635,11 @@ pub struct Opinion {
     pub updated_by: String,
 }
 
-pub async fn opinions(db: &Db, batch_id: &str) -> Result<Vec<Opinion>> {
+/// The panel opinions of a batch, by application.
+pub async fn opinions(
+    db: &Db,
+    batch_id: &str,
+) -> Result<std::collections::HashMap<String, Opinion>> {
     let rows = db
         .query(
             "SELECT application_id, opinion, conclusion, signed, updated_at, updated_by FROM panel_opinions \
@@ -645,13 +649,18 @@ pub async fn opinions(db: &Db, batch_id: &str) -> Result<Vec<Opinion>> {
         .await?;
     Ok(rows
         .iter()
-        .map(|r| Opinion {
-            application_id: r.text(0),
-            opinion: r.text(1),
-            recommend: r.text(2) == "recommend",
-            signed: r.bool(3),
-            updated_at: r.int(4),
-            updated_by: r.text(5),
+        .map(|r| {
+            (
+                r.text(0),
+                Opinion {
+                    application_id: r.text(0),
+                    opinion: r.text(1),
+                    recommend: r.text(2) == "recommend",
+                    signed: r.bool(3),
+                    updated_at: r.int(4),
+                    updated_by: r.text(5),
+                },
+            )
         })
         .collect())
 }

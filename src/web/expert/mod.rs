@@ -523,11 +523,7 @@ async fn render_panel(
             )
         })
         .collect();
-    let opinions: HashMap<String, rs::Opinion> = rs::opinions(&state.db, &batch.id)
-        .await?
-        .into_iter()
-        .map(|o| (o.application_id.clone(), o))
-        .collect();
+    let opinions = rs::opinions(&state.db, &batch.id).await?;
     let assignments = rs::for_batch(&state.db, &batch.id).await?;
     let mut rows = Vec::new();
     let me = ctx.user.as_ref().map(|u| u.id.clone()).unwrap_or_default();

@@ -2,7 +2,7 @@
 //! progress per expert and per application, the ranked results with their
 //! formula, the shortlist, and the review's documents.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -473,11 +473,7 @@ async fn results_page(
     let s = svc::settings(&state.db, &state.program, &batch.id).await?;
     let ranked = svc::ranking(&state.db, &s).await?;
     let sl = rs::shortlist(&state.db, &batch.id).await?;
-    let opinions: HashMap<String, rs::Opinion> = rs::opinions(&state.db, &batch.id)
-        .await?
-        .into_iter()
-        .map(|o| (o.application_id.clone(), o))
-        .collect();
+    let opinions = rs::opinions(&state.db, &batch.id).await?;
     let pending = rs::for_batch(&state.db, &batch.id)
         .await?
         .iter()
@@ -616,11 +612,7 @@ async fn summary_xlsx(
     let batch = city_batch(&state, Some(&q.batch)).await?;
     let s = svc::settings(&state.db, &state.program, &batch.id).await?;
     let ranked = svc::ranking(&state.db, &s).await?;
-    let opinions: HashMap<String, rs::Opinion> = rs::opinions(&state.db, &batch.id)
-        .await?
-        .into_iter()
-        .map(|o| (o.application_id.clone(), o))
-        .collect();
+    let opinions = rs::opinions(&state.db, &batch.id).await?;
     let rows: Vec<crate::docs::review::SummaryRow> = ranked
         .iter()
         .map(|r| crate::docs::review::SummaryRow {
@@ -674,11 +666,7 @@ async fn opinions_docx(
     let batch = city_batch(&state, Some(&q.batch)).await?;
     let s = svc::settings(&state.db, &state.program, &batch.id).await?;
     let ranked = svc::ranking(&state.db, &s).await?;
-    let opinions: HashMap<String, rs::Opinion> = rs::opinions(&state.db, &batch.id)
-        .await?
-        .into_iter()
-        .map(|o| (o.application_id.clone(), o))
-        .collect();
+    let opinions = rs::opinions(&state.db, &batch.id).await?;
     let rows: Vec<(String, String, String)> = ranked
         .iter()
         .filter_map(|r| {
