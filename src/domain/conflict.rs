@@ -1,22 +1,63 @@
 //! 回避: when an expert must not review an application. No I/O; the caller
 //! gives what it knows of both sides.
 
-/// The applicant side of a 回避 check.
+/// The applicant side of a 回避 check, its names normalised once (the draw
+/// checks every pair of 1,000 applications × 200 experts: normalising per
+/// pair was 87% of its CPU).
 #[derive(Debug, Clone, Default)]
 pub struct Applicant {
-    pub enterprise_name: String,
-    pub city_code: String,
-    /// Its 云服务商 (providers named in the 申报书).
-    pub providers: Vec<String>,
+    name: String,
+    city_code: String,
+    /// (as written, normalised), one per distinct provider.
+    providers: Vec<(String, String)>,
 }
 
-/// The expert side.
+impl Applicant {
+    /// `providers` are the 云服务商 named in the 申报书.
+    pub fn new(enterprise_name: &str, city_code: &str, providers: &[String]) -> Applicant {
+        let mut ps: Vec<(String, String)> = providers
+            .iter()
+            .map(|p| (p.clone(), normalize_unit(p)))
+            .filter(|p| !p.1.is_empty())
+            .collect();
+        ps.sort_by(|a, b| a.1.cmp(&b.1));
+        ps.dedup_by(|a, b| a.1 == b.1);
+        Applicant {
+            name: normalize_unit(enterprise_name),
+            city_code: city_code.into(),
+            providers: ps,
+        }
+    }
+
+    fn provider(&self, unit: &str) -> Option<&str> {
+        self.providers
+            .iter()
+            .find(|p| p.1 == unit)
+            .map(|p| p.0.as_str())
+    }
+}
+
+/// The expert side, normalised once.
 #[derive(Debug, Clone, Default)]
 pub struct Reviewer {
-    pub unit: String,
-    pub city_code: String,
-    /// Units the expert declared to avoid.
-    pub avoid_units: Vec<String>,
+    unit: String,
+    city_code: String,
+    /// Declared units to avoid: (as written, normalised).
+    avoid: Vec<(String, String)>,
+}
+
+impl Reviewer {
+    pub fn new(unit: &str, city_code: &str, avoid_units: &[String]) -> Reviewer {
+        Reviewer {
+            unit: normalize_unit(unit),
+            city_code: city_code.into(),
+            avoid: avoid_units
+                .iter()
+                .map(|v| (v.clone(), normalize_unit(v)))
+                .filter(|v| !v.1.is_empty())
+                .collect(),
+        }
+    }
 }
 
 /// A unit name compared after dropping what varies between spellings of
@@ -25,7 +66,9 @@ pub struct Reviewer {
 pub fn normalize_unit(name: &str) -> String {
     let mut s: String = name
         .chars()
-        .filter(|c| !c.is_whitespace() && !"()（）[]【】".contains(*c))
+        .filter(|c| {
+            !c.is_whitespace() && !matches!(c, '(' | ')' | '（' | '）' | '[' | ']' | '【' | '】')
+        })
         .collect();
     for suffix in [
         "股份有限公司",
@@ -44,25 +87,19 @@ pub fn normalize_unit(name: &str) -> String {
 
 /// Why `r` must not review `a`, if it must not (the first rule that applies).
 pub fn reason(a: &Applicant, r: &Reviewer, same_city_rule: bool) -> Option<String> {
-    let unit = normalize_unit(&r.unit);
-    let applicant = normalize_unit(&a.enterprise_name);
-    if !unit.is_empty() && unit == applicant {
-        return Some("专家在申报企业工作".into());
-    }
-    if !unit.is_empty()
-        && let Some(p) = a.providers.iter().find(|p| normalize_unit(p) == unit)
-    {
-        return Some(format!("专家所在单位是申报企业的云服务商（{p}）"));
-    }
-    for avoid in &r.avoid_units {
-        let v = normalize_unit(avoid);
-        if v.is_empty() {
-            continue;
+    if !r.unit.is_empty() {
+        if r.unit == a.name {
+            return Some("专家在申报企业工作".into());
         }
-        if v == applicant {
+        if let Some(p) = a.provider(&r.unit) {
+            return Some(format!("专家所在单位是申报企业的云服务商（{p}）"));
+        }
+    }
+    for (avoid, v) in &r.avoid {
+        if *v == a.name {
             return Some(format!("专家申报的回避单位（{avoid}）"));
         }
-        if a.providers.iter().any(|p| normalize_unit(p) == v) {
+        if a.provider(v).is_some() {
             return Some(format!("专家申报的回避单位是申报企业的云服务商（{avoid}）"));
         }
     }
@@ -77,11 +114,11 @@ mod tests {
     use super::*;
 
     fn app() -> Applicant {
-        Applicant {
-            enterprise_name: "湖北某某机械股份有限公司".into(),
-            city_code: "420100".into(),
-            providers: vec!["华为云计算技术有限公司".into()],
-        }
+        Applicant::new(
+            "湖北某某机械股份有限公司",
+            "420100",
+            &["华为云计算技术有限公司".into()],
+        )
     }
 
     #[test]
@@ -100,21 +137,29 @@ mod tests {
     #[test]
     fn each_rule_applies() {
         let a = app();
-        let mut r = Reviewer {
-            unit: "湖北某某机械有限公司".into(),
-            city_code: "420500".into(),
-            avoid_units: vec![],
+        let r = |unit: &str, city: &str, avoid: &[&str]| {
+            let avoid: Vec<String> = avoid.iter().map(|s| s.to_string()).collect();
+            Reviewer::new(unit, city, &avoid)
         };
-        assert_eq!(reason(&a, &r, true).unwrap(), "专家在申报企业工作");
-        r.unit = "华为云计算技术（有限公司）".into();
-        assert!(reason(&a, &r, true).unwrap().contains("云服务商"));
-        r.unit = "武汉大学".into();
-        assert!(reason(&a, &r, true).is_none());
-        r.avoid_units = vec!["湖北某某机械".into()];
-        assert!(reason(&a, &r, true).unwrap().contains("回避单位"));
-        r.avoid_units.clear();
-        r.city_code = "420100".into();
-        assert_eq!(reason(&a, &r, true).unwrap(), "专家与申报企业同属一个市州");
-        assert!(reason(&a, &r, false).is_none());
+        assert_eq!(
+            reason(&a, &r("湖北某某机械有限公司", "420500", &[]), true).unwrap(),
+            "专家在申报企业工作"
+        );
+        assert!(
+            reason(&a, &r("华为云计算技术（有限公司）", "420500", &[]), true)
+                .unwrap()
+                .contains("云服务商")
+        );
+        assert!(reason(&a, &r("武汉大学", "420500", &[]), true).is_none());
+        assert!(
+            reason(&a, &r("武汉大学", "420500", &["湖北某某机械"]), true)
+                .unwrap()
+                .contains("回避单位")
+        );
+        assert_eq!(
+            reason(&a, &r("武汉大学", "420100", &[]), true).unwrap(),
+            "专家与申报企业同属一个市州"
+        );
+        assert!(reason(&a, &r("武汉大学", "420100", &[]), false).is_none());
     }
 }

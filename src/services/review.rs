@@ -532,25 +532,25 @@ pub async fn draw(
         }
     }
     let mut forbidden = Vec::new();
+    let reviewers: Vec<Reviewer> = experts
+        .iter()
+        .map(|e| Reviewer::new(&e.unit, &e.city_code, &e.avoid_units))
+        .collect();
     for (ai, app) in apps.iter().enumerate() {
         let answers = applications::content(db, &app.id)
             .await?
             .map(|(_, v)| v)
             .unwrap_or(Value::Null);
-        let applicant = Applicant {
-            enterprise_name: app.enterprise_name.clone(),
-            city_code: app.city_code.clone(),
-            providers: providers(program, &answers),
-        };
+        let applicant = Applicant::new(
+            &app.enterprise_name,
+            &app.city_code,
+            &providers(program, &answers),
+        );
+        let panel = s.panel_of(&app.industry);
         for (ei, e) in experts.iter().enumerate() {
-            let r = Reviewer {
-                unit: e.unit.clone(),
-                city_code: e.city_code.clone(),
-                avoid_units: e.avoid_units.clone(),
-            };
-            if let Some(why) = conflict::reason(&applicant, &r, s.same_city) {
+            if let Some(why) = conflict::reason(&applicant, &reviewers[ei], s.same_city) {
                 forbidden.push((ai, ei, why));
-            } else if let Some(panel) = s.panel_of(&app.industry)
+            } else if let Some(panel) = panel
                 && !panel.admits(&e.fields)
             {
                 forbidden.push((ai, ei, format!("专业领域不属于{}", panel.name)));
@@ -861,37 +861,50 @@ pub fn options(s: &Settings) -> Options {
     }
 }
 
-/// The ranked list from every submitted score, best first.
-pub async fn ranking(db: &Db, s: &Settings) -> Outcome<Vec<Ranked>> {
-    let apps: HashMap<String, Application> = review_applications(db, &s.batch_id)
-        .await?
-        .into_iter()
-        .chain(
-            applications::submitted_in_batch(db, &s.batch_id)
-                .await?
-                .into_iter()
-                .filter(|a| {
-                    matches!(
-                        a.state,
-                        State::Shortlisted | State::Selected | State::NotSelected
-                    )
-                }),
-        )
-        .map(|a| (a.id.clone(), a))
+/// Whether an application's state is one the review ranks.
+fn reviewed(state: State) -> bool {
+    matches!(
+        state,
+        State::Recommended
+            | State::UnderReview
+            | State::Shortlisted
+            | State::Selected
+            | State::NotSelected
+    )
+}
+
+/// The aggregated results of every submitted score of the applications in
+/// `apps` that the review ranks, best first. Reads three columns of the
+/// submitted scores only (the province list calls it on every request).
+pub async fn results(
+    db: &Db,
+    s: &Settings,
+    apps: &[Application],
+) -> Outcome<Vec<aggregate::Result>> {
+    let ids: HashSet<&str> = apps
+        .iter()
+        .filter(|a| reviewed(a.state))
+        .map(|a| a.id.as_str())
         .collect();
-    let scores: Vec<ExpertScore> = rs::for_batch(db, &s.batch_id)
+    let scores: Vec<ExpertScore> = rs::submitted_totals(db, &s.batch_id)
         .await?
         .into_iter()
-        .filter(|a| a.status == Status::Submitted && apps.contains_key(&a.application_id))
-        .filter_map(|a| {
-            Some(ExpertScore {
-                total: a.total()?,
-                expert: a.expert_id,
-                application: a.application_id,
-            })
+        .filter(|(app, _, _)| ids.contains(app.as_str()))
+        .map(|(application, expert, h)| ExpertScore {
+            total: h as f64 / 100.0,
+            expert,
+            application,
         })
         .collect();
-    Ok(aggregate::aggregate(&scores, &options(s))
+    Ok(aggregate::aggregate(&scores, &options(s)))
+}
+
+/// The ranked list from every submitted score, best first.
+pub async fn ranking(db: &Db, s: &Settings) -> Outcome<Vec<Ranked>> {
+    let all = applications::submitted_in_batch(db, &s.batch_id).await?;
+    let results = results(db, s, &all).await?;
+    let apps: HashMap<String, Application> = all.into_iter().map(|a| (a.id.clone(), a)).collect();
+    Ok(results
         .into_iter()
         .filter_map(|r| {
             Some(Ranked {

@@ -568,6 +568,41 @@ pub async fn assignment(
         .map(Assignment::from_row))
 }
 
+/// (application, expert, total in hundredths) of every submitted score of a batch.
+pub async fn submitted_totals(db: &Db, batch_id: &str) -> Result<Vec<(String, String, i64)>> {
+    let rows = db
+        .query(
+            "SELECT application_id, expert_id, total_h FROM review_assignments \
+             WHERE batch_id = $1 AND status = 'submitted' AND total_h IS NOT NULL",
+            params![batch_id],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.text(0), r.text(1), r.int(2)))
+        .collect())
+}
+
+/// The live assignment of the expert account `user_id` to `application_id`,
+/// and whether its batch's pledge is signed, in one read (a score save's).
+pub async fn for_user(
+    db: &Db,
+    user_id: &str,
+    application_id: &str,
+) -> Result<Option<(Assignment, bool)>> {
+    let row = db
+        .query_opt(
+            "SELECT a.application_id, a.expert_id, a.batch_id, a.draw_id, a.status, a.decline_reason, a.scores, \
+             a.comment, a.total_h, a.version, a.saved_at, a.submitted_at, p.accepted_at FROM experts e \
+             JOIN review_assignments a ON a.expert_id = e.id \
+             LEFT JOIN expert_pledges p ON p.batch_id = a.batch_id AND p.expert_id = e.id \
+             WHERE e.user_id = $1 AND a.application_id = $2",
+            params![user_id, application_id],
+        )
+        .await?;
+    Ok(row.map(|r| (Assignment::from_row(&r), r.opt_int(12).is_some())))
+}
+
 /// Does this expert hold a live (not declined) assignment to the application?
 pub async fn assigned(db: &Db, application_id: &str, user_id: &str) -> Result<bool> {
     Ok(db

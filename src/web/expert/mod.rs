@@ -323,8 +323,18 @@ async fn score(
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let expert = me(&state, &ctx).await?;
-    let (a, app, s, _) = load(&state, &expert, &id).await?;
+    // The hot path of the review: one read for the assignment and the
+    // pledge, the settings, and the application only to redraw a refusal.
+    let user = ctx.user.as_ref().ok_or(AppError::Forbidden)?;
+    let (a, pledged) = rs::for_user(&state.db, &user.id, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !pledged {
+        return Err(AppError::BadRequest(
+            "请先在“评审任务”页签署保密与回避承诺，再查看评审材料。".into(),
+        ));
+    }
+    let s = svc::settings(&state.db, &state.program, &a.batch_id).await?;
     let submit = field(&pairs, "action") == "submit";
     let posted: BTreeMap<String, String> = pairs.iter().cloned().collect();
     let version = field(&pairs, "_version").parse().unwrap_or(-1);
@@ -352,6 +362,9 @@ async fn score(
         }
         Err(e) => errors.refusal(e, "scores", "评分")?,
     }
+    let app = applications::by_id(&state.db, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     Ok(
         render_review(&state, &ctx, a, app, s, Some(&pairs), errors, String::new())
             .await?

@@ -100,10 +100,10 @@ async fn list(
     let all = applications::submitted_in_batch(&state.db, &batch.id).await?;
     let items = recommendations::items_for_batch(&state.db, &batch.id).await?;
     let settings = svc::settings(&state.db, &state.program, &batch.id).await?;
-    let scores: HashMap<String, f64> = svc::ranking(&state.db, &settings)
+    let scores: HashMap<String, f64> = svc::results(&state.db, &settings, &all)
         .await?
         .into_iter()
-        .map(|r| (r.app.id.clone(), r.result.final_score))
+        .map(|r| (r.application, r.final_score))
         .collect();
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut industries: Vec<String> = all.iter().map(|a| a.industry.clone()).collect();
