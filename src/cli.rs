@@ -281,6 +281,7 @@ async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
         files: FileStore::local(s.data.join("attachments")),
         data_dir: s.data.as_path().into(),
         form_plan: Arc::new(web::form_io::Plan::new(&program.form)),
+        pages: Default::default(),
         program,
     };
     spawn_housekeeping(state.clone());

@@ -58,6 +58,42 @@ pub async fn publicity(db: &Db, batch_id: &str) -> Result<Option<Publicity>> {
         .map(Publicity::from_row))
 }
 
+/// What the public 公示 page is made from, in one read: (batch name, opened,
+/// final) as one string, and the period to tell the phase.
+pub struct Stamp(pub String, Millis, Millis, bool);
+
+impl Stamp {
+    pub fn phase(&self, now: Millis) -> &'static str {
+        if self.3 {
+            "final"
+        } else if now < self.1 {
+            "before"
+        } else if now <= self.2 {
+            "open"
+        } else {
+            "ended"
+        }
+    }
+}
+
+pub async fn stamp(db: &Db, batch_id: &str) -> Result<Option<Stamp>> {
+    Ok(db
+        .query_opt(
+            "SELECT b.name, p.opened_at, p.final_at, p.start_at, p.end_at FROM publicity p \
+             JOIN batches b ON b.id = p.batch_id WHERE p.batch_id = $1",
+            params![batch_id],
+        )
+        .await?
+        .map(|r| {
+            Stamp(
+                format!("{}|{}|{:?}", r.text(0), r.int(1), r.opt_int(2)),
+                r.int(3),
+                r.int(4),
+                r.opt_int(2).is_some(),
+            )
+        }))
+}
+
 pub fn open(b: &mut Batch, p: &Publicity) {
     b.push(
         "INSERT INTO publicity (batch_id, starts_on, ends_on, start_at, end_at, working_days, opened_at, opened_by) \

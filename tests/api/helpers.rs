@@ -60,6 +60,7 @@ pub async fn spawn_with(config: Config) -> TestApp {
         files: shenbao::files::FileStore::local(dir.path().join("attachments")),
         data_dir: dir.path().into(),
         form_plan: Arc::new(shenbao::web::form_io::Plan::new(&program.form)),
+        pages: Default::default(),
         program: Arc::new(program.clone()),
     };
     TestApp {
