@@ -583,24 +583,33 @@ pub async fn submitted_totals(db: &Db, batch_id: &str) -> Result<Vec<(String, St
         .collect())
 }
 
-/// The live assignment of the expert account `user_id` to `application_id`,
-/// and whether its batch's pledge is signed, in one read (a score save's).
+/// The assignment of the expert account `user_id` to `application_id`,
+/// whether its batch's pledge is signed, and the batch's saved settings, in
+/// one read (a score save's; the benchmark's save rate is bound by reads).
 pub async fn for_user(
     db: &Db,
     user_id: &str,
     application_id: &str,
-) -> Result<Option<(Assignment, bool)>> {
+) -> Result<Option<(Assignment, bool, Option<Settings>)>> {
     let row = db
         .query_opt(
             "SELECT a.application_id, a.expert_id, a.batch_id, a.draw_id, a.status, a.decline_reason, a.scores, \
-             a.comment, a.total_h, a.version, a.saved_at, a.submitted_at, p.accepted_at FROM experts e \
+             a.comment, a.total_h, a.version, a.saved_at, a.submitted_at, p.accepted_at, \
+             s.batch_id, s.criteria, s.per_application, s.max_per_expert, s.same_city, s.blind, s.trimmed, s.zscore, \
+             s.spread_threshold, s.score_deadline, s.leader_expert_id, s.version, s.panels FROM experts e \
              JOIN review_assignments a ON a.expert_id = e.id \
              LEFT JOIN expert_pledges p ON p.batch_id = a.batch_id AND p.expert_id = e.id \
+             LEFT JOIN review_settings s ON s.batch_id = a.batch_id \
              WHERE e.user_id = $1 AND a.application_id = $2",
             params![user_id, application_id],
         )
         .await?;
-    Ok(row.map(|r| (Assignment::from_row(&r), r.opt_int(12).is_some())))
+    Ok(row.map(|r| {
+        let settings = r
+            .opt_text(13)
+            .map(|_| Settings::from_row(&Row(r.0[13..].to_vec())));
+        (Assignment::from_row(&r), r.opt_int(12).is_some(), settings)
+    }))
 }
 
 /// Does this expert hold a live (not declined) assignment to the application?

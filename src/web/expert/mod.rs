@@ -326,7 +326,7 @@ async fn score(
     // The hot path of the review: one read for the assignment and the
     // pledge, the settings, and the application only to redraw a refusal.
     let user = ctx.user.as_ref().ok_or(AppError::Forbidden)?;
-    let (a, pledged) = rs::for_user(&state.db, &user.id, &id)
+    let (a, pledged, saved) = rs::for_user(&state.db, &user.id, &id)
         .await?
         .ok_or(AppError::NotFound)?;
     if !pledged {
@@ -334,7 +334,8 @@ async fn score(
             "请先在“评审任务”页签署保密与回避承诺，再查看评审材料。".into(),
         ));
     }
-    let s = svc::settings(&state.db, &state.program, &a.batch_id).await?;
+    let s =
+        saved.unwrap_or_else(|| Settings::defaults(&a.batch_id, state.program.review_criteria()));
     let submit = field(&pairs, "action") == "submit";
     let posted: BTreeMap<String, String> = pairs.iter().cloned().collect();
     let version = field(&pairs, "_version").parse().unwrap_or(-1);
