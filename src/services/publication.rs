@@ -160,6 +160,16 @@ fn receipt() -> String {
         .collect()
 }
 
+/// The objector as the audit log and timeline name them: by receipt, never by name.
+fn who_of(o: &Objection, ip: &str) -> Actor {
+    Actor {
+        id: None,
+        name: format!("异议人（查询码 {}）", o.receipt),
+        role: None,
+        ip: ip.into(),
+    }
+}
+
 /// The field problems of an objection (before anything is stored).
 pub fn check_objection(input: &ObjectionInput, listed: &[Item]) -> Vec<(&'static str, String)> {
     let mut errors = Vec::new();
@@ -272,12 +282,21 @@ pub async fn file_objection(
     };
     let mut b = Batch::new();
     ps::insert(&mut b, &o);
-    let who = Actor {
-        id: None,
-        name: format!("异议人（查询码 {}）", o.receipt),
-        role: None,
-        ip: ip.into(),
+    // The timeline is read by the city and the enterprise: no receipt, no name.
+    let public = Actor {
+        name: "公众（实名异议）".into(),
+        ..who_of(&o, ip)
     };
+    timeline(
+        db,
+        &mut b,
+        &o.application_id,
+        &public,
+        "收到公示期间实名异议",
+        now,
+    )
+    .await?;
+    let who = who_of(&o, ip);
     audit::record(
         &mut b,
         &who,
@@ -289,6 +308,35 @@ pub async fn file_objection(
     );
     db.write(b).await.map_err(Refusal::from_write)?;
     Ok(o.receipt)
+}
+
+/// A line in the application's 办理进度 for a step of an objection (the
+/// state does not change; no one's identity is written).
+async fn timeline(
+    db: &Db,
+    b: &mut Batch,
+    application_id: &str,
+    actor: &Actor,
+    reason: &str,
+    now: Millis,
+) -> Outcome<()> {
+    let app = applications::by_id(db, application_id)
+        .await?
+        .ok_or(Refusal::Stale)?;
+    b.push(
+        "INSERT INTO application_events (id, application_id, at, actor_id, actor_name, from_state, to_state, reason) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+        crate::params![
+            new_id(),
+            app.id.as_str(),
+            now,
+            actor.id.clone(),
+            actor.name.as_str(),
+            app.state.as_str(),
+            reason
+        ],
+    );
+    Ok(())
 }
 
 /// The province asks the applicant's city to verify (核查) by `deadline`.
@@ -322,6 +370,15 @@ pub async fn request_verification(
     }
     let mut b = Batch::new();
     ps::request_verification(&mut b, o, request.trim(), deadline);
+    timeline(
+        db,
+        &mut b,
+        &o.application_id,
+        actor,
+        "公示异议交所在市州核查",
+        now,
+    )
+    .await?;
     audit::record(
         &mut b,
         actor,
@@ -361,6 +418,15 @@ pub async fn record_findings(
     }
     let mut b = Batch::new();
     ps::record_findings(&mut b, o, findings.trim(), &actor.name, now);
+    timeline(
+        db,
+        &mut b,
+        &o.application_id,
+        actor,
+        "市州报送异议核查情况",
+        now,
+    )
+    .await?;
     audit::record(
         &mut b,
         actor,
@@ -404,6 +470,12 @@ pub async fn decide(
     }
     let mut b = Batch::new();
     ps::decide(&mut b, o, upheld, cancel, reason.trim(), &actor.name, now);
+    let outcome = match (upheld, cancel) {
+        (true, true) => "公示异议处理：异议成立，取消入选",
+        (true, false) => "公示异议处理：异议成立，维持入选",
+        _ => "公示异议处理：异议不成立，维持入选",
+    };
+    timeline(db, &mut b, &o.application_id, actor, outcome, now).await?;
     audit::record(
         &mut b,
         actor,
@@ -571,6 +643,15 @@ pub async fn answer_objection(
     }
     let mut b = Batch::new();
     ps::answer(&mut b, o, text.trim(), now);
+    timeline(
+        db,
+        &mut b,
+        &o.application_id,
+        actor,
+        "企业就公示异议提交申辩",
+        now,
+    )
+    .await?;
     audit::record(
         &mut b,
         actor,

@@ -242,6 +242,15 @@ async fn the_publicity_runs_from_opening_to_the_final_list() {
     ] {
         assert!(!r.body.contains(private), "the city sees {private}");
     }
+    // Nor in the application's timeline, which the city and the enterprise read.
+    let r = wuhan.get(&format!("/city/applications/{}", ids[0])).await;
+    assert!(r.body.contains("收到公示期间实名异议") && r.body.contains("公示异议交所在市州核查"));
+    for private in ["张伟", "13812345678", receipt.as_str()] {
+        assert!(
+            !r.body.contains(private),
+            "the city's application page shows {private}"
+        );
+    }
     let mut yichang = app.login("yichang", DEMO_PASSWORD).await;
     assert_eq!(
         yichang
