@@ -512,6 +512,9 @@ async fn review_rooms_admit_only_their_role() {
         "/province/review/results",
         "/province/review/summary.xlsx",
         "/province/review/opinions.docx",
+        "/province/publication",
+        "/province/cases",
+        "/province/cases/compilation.docx",
     ];
     let expert_gets = ["/expert", "/expert/score-sheet.docx"];
     let mut anon = app.client();
@@ -529,6 +532,8 @@ async fn review_rooms_admit_only_their_role() {
             "/province/review/draw",
             "/province/review/shortlist",
             "/province/experts",
+            "/province/publication/open",
+            "/province/publication/final",
         ] {
             let r = c.post(p, &[("batch", BATCH)]).await;
             assert_eq!(r.status, StatusCode::FORBIDDEN, "{who} POST {p}");
@@ -547,6 +552,23 @@ async fn review_rooms_admit_only_their_role() {
     let mut prov = app.login("province", DEMO_PASSWORD).await;
     for p in province_gets {
         assert_eq!(prov.get(p).await.status, StatusCode::OK, "{p}");
+    }
+    // The city's objection desk is the city's; the public pages are everyone's.
+    for who in ["qiye1", "province", "expert1"] {
+        let mut c = app.login(who, DEMO_PASSWORD).await;
+        assert_eq!(
+            c.get("/city/objections").await.status,
+            StatusCode::FORBIDDEN,
+            "{who}"
+        );
+    }
+    let mut anon = app.client();
+    assert_eq!(
+        anon.get("/city/objections").await.status,
+        StatusCode::SEE_OTHER
+    );
+    for p in ["/", "/tongzhi", "/anli"] {
+        assert_eq!(anon.get(p).await.status, StatusCode::OK, "{p}");
     }
     // A demo expert account outside the pool sees no one's material.
     let mut e = app.login("expert1", DEMO_PASSWORD).await;
