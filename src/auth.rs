@@ -10,7 +10,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::audit::{self, Action, Actor};
-use crate::store::users::{self, Throttle, User};
+use crate::store::users::{self, User};
 use crate::store::{Batch, Db, Millis};
 
 fn hasher() -> Argon2<'static> {
@@ -155,7 +155,8 @@ pub async fn login(
         return Ok(LoginOutcome::Success(Box::new(u.clone())));
     }
 
-    // A lock that has run out starts a fresh count.
+    // The count itself is kept in SQL, so parallel guesses cannot slip past
+    // the lock-out; this read-based figure only words the message.
     let failures = if throttle.locked_until.is_some() {
         1
     } else {
@@ -177,46 +178,39 @@ pub async fn login(
         detail,
         now,
     );
-    let outcome = if failures >= cfg.lockout_failures {
-        let until = now + cfg.lockout_ms;
-        users::set_throttle(
-            &mut b,
-            &name,
-            Throttle {
-                failures: 0,
-                locked_until: Some(until),
-            },
+    let until = now + cfg.lockout_ms;
+    users::count_failure(&mut b, &name, cfg.lockout_failures, until, now);
+    let lock_at = b.0.len() - 1;
+    // Its audit entry in the same write, there exactly when this failure
+    // locked (the count is reset to 0 only by the lock).
+    b.push(
+        "INSERT INTO audit_log (id, at, actor_id, actor_name, actor_role, ip, action, target, outcome, detail) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, NULL, 'success', $8 \
+         WHERE EXISTS (SELECT 1 FROM login_throttle WHERE username = $9 AND locked_until = $10 AND failures = 0)",
+        crate::params![
+            crate::store::new_id(),
             now,
-        );
-        audit::record(
-            &mut b,
-            &actor,
-            Action::AccountLocked,
-            None,
-            true,
-            &format!(
-                "连续{failures}次登录失败，锁定至{}",
+            actor.id.clone(),
+            actor.name.as_str(),
+            actor.role,
+            actor.ip.as_str(),
+            Action::AccountLocked.code(),
+            format!(
+                "连续{}次登录失败，锁定至{}",
+                cfg.lockout_failures,
                 crate::clock::format_datetime(until)
             ),
-            now,
-        );
-        LoginOutcome::Locked { until }
-    } else {
-        users::set_throttle(
-            &mut b,
-            &name,
-            Throttle {
-                failures,
-                locked_until: None,
-            },
-            now,
-        );
-        LoginOutcome::Failed {
-            remaining: cfg.lockout_failures - failures,
-        }
-    };
-    db.write(b).await?;
-    Ok(outcome)
+            name.as_str(),
+            until
+        ],
+    );
+    let changed = db.write(b).await?;
+    if changed.get(lock_at).copied().unwrap_or(0) > 0 {
+        return Ok(LoginOutcome::Locked { until });
+    }
+    Ok(LoginOutcome::Failed {
+        remaining: (cfg.lockout_failures - failures).max(1),
+    })
 }
 
 #[cfg(test)]

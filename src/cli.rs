@@ -284,6 +284,18 @@ async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
         pages: Default::default(),
         program,
     };
+    // On SQLite one process owns the store: an export still 'running' was
+    // cut off by a crash or restart, and would otherwise show as running forever.
+    // (Several processes on PostgreSQL need a lease instead: issue #22.)
+    if db.backend() == "sqlite" {
+        let mut b = Batch::new();
+        b.push(
+            "UPDATE export_jobs SET state = 'failed', error = '服务重启时该导出尚未完成，请重新导出。', finished_at = $1 \
+             WHERE state = 'running'",
+            crate::params![Clock::system().now()],
+        );
+        db.write(b).await?;
+    }
     spawn_housekeeping(state.clone());
     let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind(a.addr).await?;
@@ -292,12 +304,33 @@ async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
         listener.local_addr()?,
         db.backend()
     );
+    // SIGTERM (a service manager stopping us) ends like Ctrl-C: no new
+    // connections, in-flight requests finish, acknowledged writes are on disk.
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async {
+                match term.as_mut() {
+                    Some(t) => { t.recv().await; }
+                    None => std::future::pending::<()>().await,
+                }
+            } => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Deletes expired sessions every few minutes (expiry is also checked on each request).

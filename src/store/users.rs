@@ -241,11 +241,24 @@ pub async fn throttle(db: &Db, username: &str) -> Result<Throttle> {
     }))
 }
 
-pub fn set_throttle(b: &mut Batch, username: &str, t: Throttle, now: Millis) {
+/// Counts one failed login in SQL (`failures + 1`), so parallel guesses each
+/// count; a lock that has run out starts a fresh count, a running one stays.
+/// Then locks the name until `until` if the count reached `limit`: the
+/// second statement changes a row exactly when this failure locked it.
+pub fn count_failure(b: &mut Batch, username: &str, limit: i64, until: Millis, now: Millis) {
     b.push(
-        "INSERT INTO login_throttle (username, failures, locked_until, updated_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (username) DO UPDATE SET failures = $2, locked_until = $3, updated_at = $4",
-        params![normalize_username(username), t.failures, t.locked_until, now],
+        "INSERT INTO login_throttle (username, failures, locked_until, updated_at) VALUES ($1, 1, NULL, $2) \
+         ON CONFLICT (username) DO UPDATE SET \
+         failures = CASE WHEN login_throttle.locked_until IS NOT NULL AND login_throttle.locked_until <= $2 THEN 1 \
+                         ELSE login_throttle.failures + 1 END, \
+         locked_until = CASE WHEN login_throttle.locked_until > $2 THEN login_throttle.locked_until ELSE NULL END, \
+         updated_at = $2",
+        params![normalize_username(username), now],
+    );
+    b.push(
+        "UPDATE login_throttle SET failures = 0, locked_until = $3 \
+         WHERE username = $1 AND failures >= $2 AND locked_until IS NULL",
+        params![normalize_username(username), limit, until],
     );
 }
 

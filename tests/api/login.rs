@@ -177,3 +177,32 @@ async fn password_change_checks_current_password_and_rule() {
         .await;
     assert!(r.body.contains("不能包含用户名"));
 }
+
+/// Guesses sent at once each count: the failure counter is incremented in
+/// SQL, not read and written back, so eight parallel wrong passwords lock
+/// the account (five would) instead of all writing "1 failure".
+#[tokio::test]
+async fn parallel_guesses_all_count_toward_the_lock_out() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut cs: Vec<_> = (0..8).map(|_| app.client()).collect();
+    let [c1, c2, c3, c4, c5, c6, c7, c8] = &mut cs[..] else {
+        unreachable!()
+    };
+    let guess = "Wrong-Guess-2021";
+    tokio::join!(
+        c1.login("wuhan", guess),
+        c2.login("wuhan", guess),
+        c3.login("wuhan", guess),
+        c4.login("wuhan", guess),
+        c5.login("wuhan", guess),
+        c6.login("wuhan", guess),
+        c7.login("wuhan", guess),
+        c8.login("wuhan", guess),
+    );
+    assert_eq!(app.audit_count("account.locked").await, 1);
+    let mut owner = app.client();
+    let r = owner.login("wuhan", DEMO_PASSWORD).await;
+    assert_ne!(r.status, axum::http::StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(r.body.contains("锁定"), "{}", r.body);
+}
