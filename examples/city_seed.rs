@@ -19,7 +19,7 @@ use shenbao::store::scoring::{self, NewScore};
 use shenbao::store::screening::{self, Check, Decision, Screening};
 use shenbao::store::users::{self, NewUser};
 use shenbao::store::{Batch, Db, batches, new_id, recommendations};
-use shenbao::web::error::urlencode;
+use shenbao::web::shared::error::urlencode;
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();

@@ -43,7 +43,7 @@ use shenbao::store::audit::Actor;
 use shenbao::store::review::{self as rs, Assignment, Expert, Status};
 use shenbao::store::users::{self, NewUser};
 use shenbao::store::{Batch, Db, batches, new_id, recommendations};
-use shenbao::web::error::urlencode;
+use shenbao::web::shared::error::urlencode;
 
 /// Applications made `recommended`, and the size of the pool.
 const RECOMMENDED: usize = 1000;

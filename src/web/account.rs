@@ -10,9 +10,9 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::AppState;
-use super::context::{self, Ctx, SESSION_COOKIE};
-use super::error::{AppError, AppResult};
-use super::page::{Errors, Page};
+use super::shared::context::{self, Ctx, SESSION_COOKIE};
+use super::shared::error::{AppError, AppResult};
+use super::shared::page::{Errors, Page};
 use crate::auth::{self, LoginOutcome};
 use crate::clock;
 use crate::domain::contact::{Email, MobilePhone};

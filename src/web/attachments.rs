@@ -11,8 +11,8 @@ use axum::routing::{get, post};
 
 use super::AppState;
 use super::apply::load_visible;
-use super::context::Ctx;
-use super::error::{AppError, AppResult, urlencode};
+use super::shared::context::Ctx;
+use super::shared::error::{AppError, AppResult, urlencode};
 use crate::domain::role::Role;
 use crate::files::PutError;
 use crate::store::attachments::{self, Attachment};

@@ -14,8 +14,8 @@ use serde_json::Value;
 use super::AppState;
 use super::city_inbox::{city_batch, city_name, locked, with_batch};
 use super::city_recommend::BatchQuery;
-use super::context::Ctx;
-use super::error::{AppError, AppResult, urlencode};
+use super::shared::context::Ctx;
+use super::shared::error::{AppError, AppResult, urlencode};
 use crate::docs::{
     RecommendationRow, RecommendationSheet, recommendation_docx, recommendation_xlsx,
 };

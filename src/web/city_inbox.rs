@@ -11,9 +11,9 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::apply::load_visible;
-use super::context::Ctx;
-use super::error::{AppError, AppResult, urlencode};
-use super::page::Page;
+use super::shared::context::Ctx;
+use super::shared::error::{AppError, AppResult, urlencode};
+use super::shared::page::Page;
 use crate::clock;
 use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::region;

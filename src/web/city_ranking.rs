@@ -13,9 +13,9 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::city_inbox::{city_batch, city_name, city_of, county_name, field, locked, with_batch};
-use super::context::Ctx;
-use super::error::{AppError, AppResult, urlencode};
-use super::page::{Errors, Page};
+use super::shared::context::Ctx;
+use super::shared::error::{AppError, AppResult, urlencode};
+use super::shared::page::{Errors, Page};
 use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::role::Role;
 use crate::domain::scoring::{self, Entry, Review, Sheet, show};

@@ -13,9 +13,9 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::city_inbox::{field, load_city_app, locked};
-use super::context::Ctx;
-use super::error::AppResult;
-use super::page::{Errors, Page};
+use super::shared::context::Ctx;
+use super::shared::error::AppResult;
+use super::shared::page::{Errors, Page};
 use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::role::Role;
 use crate::domain::scoring::{Sheet, parse_score, show};

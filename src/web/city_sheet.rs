@@ -12,9 +12,9 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::city_inbox::{city_batch, city_name, city_of, field, locked, with_batch};
-use super::context::Ctx;
-use super::error::{AppResult, urlencode};
-use super::page::{Errors, Page};
+use super::shared::context::Ctx;
+use super::shared::error::{AppResult, urlencode};
+use super::shared::page::{Errors, Page};
 use crate::domain::role::Role;
 use crate::domain::scoring::{Criterion, MAX_CRITERIA, Sheet, parse_score, show};
 use crate::store::audit::{self, Action};

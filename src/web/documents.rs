@@ -9,8 +9,8 @@ use axum::routing::get;
 
 use super::AppState;
 use super::apply::load_visible;
-use super::context::Ctx;
-use super::error::{AppError, AppResult, urlencode};
+use super::shared::context::Ctx;
+use super::shared::error::{AppError, AppResult, urlencode};
 use crate::docs::{self, AppDoc};
 use crate::store::applications;
 

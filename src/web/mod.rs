@@ -3,29 +3,23 @@
 
 pub mod account;
 pub mod apply;
-pub mod apply_case;
 pub mod attachments;
 pub mod city;
 pub mod city_files;
 pub mod city_inbox;
-pub mod city_objections;
 pub mod city_ranking;
 pub mod city_recommend;
 pub mod city_review;
 pub mod city_screen;
 pub mod city_sheet;
 pub mod city_submit;
-pub mod context;
 pub mod documents;
-pub mod dossier;
-pub mod error;
 pub mod expert;
 pub mod form_html;
 pub mod form_io;
-pub mod guard;
-pub mod page;
 pub mod province;
 pub mod public;
+pub mod shared;
 pub mod submission;
 pub mod versions;
 
@@ -70,7 +64,6 @@ pub fn router(state: AppState) -> Router {
         .merge(public::router())
         .merge(account::router())
         .merge(apply::router())
-        .merge(apply_case::router())
         .merge(versions::router())
         .merge(submission::router())
         .merge(attachments::router())
@@ -79,7 +72,6 @@ pub fn router(state: AppState) -> Router {
         .merge(expert::router())
         .merge(city::router())
         .merge(city_inbox::router())
-        .merge(city_objections::router())
         .merge(city_review::router())
         .merge(city_ranking::router())
         .merge(city_recommend::router())
@@ -88,7 +80,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(public::not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            context::middleware,
+            shared::context::middleware,
         ))
         .with_state(state)
 }

@@ -13,10 +13,10 @@ use super::AppState;
 use super::apply::{
     current_answers, deadline_for, load_own, posted_version, report_with_attachments,
 };
-use super::context::Ctx;
-use super::error::{AppError, AppResult};
 use super::form_html;
-use super::page::Page;
+use super::shared::context::Ctx;
+use super::shared::error::{AppError, AppResult};
+use super::shared::page::Page;
 use crate::clock;
 use crate::domain::form::{self, Report};
 use crate::domain::lifecycle::State as AppStateKind;

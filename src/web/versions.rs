@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use super::AppState;
 use super::apply::load_visible;
-use super::context::Ctx;
-use super::error::{AppError, AppResult};
-use super::page::Page;
+use super::shared::context::Ctx;
+use super::shared::error::{AppError, AppResult};
+use super::shared::page::Page;
 use crate::store::applications::{self, Application, VersionInfo};
 
 pub fn router() -> Router<AppState> {

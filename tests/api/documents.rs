@@ -37,7 +37,7 @@ async fn the_application_document_follows_the_application_permissions() {
         .to_str()
         .unwrap()
         .to_string();
-    assert!(cd.contains(&shenbao::web::error::urlencode("（草稿）")));
+    assert!(cd.contains(&shenbao::web::shared::error::urlencode("（草稿）")));
     // Submitted: its city may download it, another city and another enterprise may not.
     let (_, id) = submitted(&app, "qiye1", 21).await;
     let mut wuhan = app.login("wuhan", DEMO_PASSWORD).await;

@@ -630,7 +630,7 @@ async fn a_winner_writes_its_case_the_province_approves_it_and_it_is_public() {
     let r = visitor
         .get(&format!(
             "/anli?industry={}",
-            shenbao::web::error::urlencode(&industry)
+            shenbao::web::shared::error::urlencode(&industry)
         ))
         .await;
     assert!(r.body.contains("云帆上云典型案例"), "{}", r.body);

@@ -17,11 +17,11 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::city_inbox::{city_batch, city_name, field};
-use super::context::Ctx;
-use super::dossier::{self, Dossier};
-use super::error::{AppError, AppResult, DOCX, file_response, urlencode};
-use super::guard;
-use super::page::{Errors, Page};
+use super::shared::context::Ctx;
+use super::shared::dossier::{self, Dossier};
+use super::shared::error::{AppError, AppResult, DOCX, file_response, urlencode};
+use super::shared::guard;
+use super::shared::page::{Errors, Page};
 use crate::clock;
 use crate::domain::scoring::show;
 use crate::services::review as svc;

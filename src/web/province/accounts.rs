@@ -16,9 +16,9 @@ use crate::store::audit::{self, Action};
 use crate::store::users::{self, NewUser, User};
 use crate::store::{Batch, StoreError, new_id, sessions};
 use crate::web::AppState;
-use crate::web::context::Ctx;
-use crate::web::error::{AppError, AppResult};
-use crate::web::page::{Errors, Page};
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult};
+use crate::web::shared::page::{Errors, Page};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -526,12 +526,12 @@ async fn audit_page(
     let link = |p: i64| {
         format!(
             "/province/audit?action={}&actor={}&ip={}&outcome={}&from={}&to={}&page={p}",
-            crate::web::error::urlencode(&q.action),
-            crate::web::error::urlencode(&q.actor),
-            crate::web::error::urlencode(&q.ip),
-            crate::web::error::urlencode(&q.outcome),
-            crate::web::error::urlencode(&q.from),
-            crate::web::error::urlencode(&q.to),
+            crate::web::shared::error::urlencode(&q.action),
+            crate::web::shared::error::urlencode(&q.actor),
+            crate::web::shared::error::urlencode(&q.ip),
+            crate::web::shared::error::urlencode(&q.outcome),
+            crate::web::shared::error::urlencode(&q.from),
+            crate::web::shared::error::urlencode(&q.to),
         )
     };
     let rows = entries
@@ -699,7 +699,7 @@ async fn benchmarks_remove(
     state.db.write(b).await?;
     Ok(Redirect::to(&format!(
         "/province/benchmarks?removed={}",
-        crate::web::error::urlencode(f.credit_code.trim())
+        crate::web::shared::error::urlencode(f.credit_code.trim())
     ))
     .into_response())
 }

@@ -22,10 +22,10 @@ use crate::store::review as rs;
 use crate::store::screening::{self, Screening};
 use crate::web::AppState;
 use crate::web::city_inbox::{city_batch, city_name};
-use crate::web::context::Ctx;
-use crate::web::dossier::{self, Dossier};
-use crate::web::error::{AppError, AppResult, urlencode};
-use crate::web::page::Page;
+use crate::web::shared::context::Ctx;
+use crate::web::shared::dossier::{self, Dossier};
+use crate::web::shared::error::{AppError, AppResult, urlencode};
+use crate::web::shared::page::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -16,9 +16,9 @@ use crate::store::Batch;
 use crate::store::audit::{self, Action};
 use crate::store::batches::{self, BatchRow};
 use crate::web::AppState;
-use crate::web::context::Ctx;
-use crate::web::error::{AppError, AppResult};
-use crate::web::page::{Errors, Page};
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult};
+use crate::web::shared::page::{Errors, Page};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -14,9 +14,9 @@ use crate::store::applications::{self, Application};
 use crate::store::cases::{self as cs, Case, Image, Status};
 use crate::web::AppState;
 use crate::web::city_inbox::field;
-use crate::web::context::Ctx;
-use crate::web::error::{AppError, AppResult, DOCX, file_response};
-use crate::web::page::{Errors, Page};
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult, DOCX, file_response};
+use crate::web::shared::page::{Errors, Page};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -17,9 +17,9 @@ use crate::services::Refusal;
 use crate::services::review::{self as svc, ExpertInput, IMPORT_COLUMNS, NewAccount};
 use crate::store::review::{self as rs, Expert};
 use crate::web::AppState;
-use crate::web::context::Ctx;
-use crate::web::error::{AppError, AppResult, XLSX, file_response};
-use crate::web::page::{Errors, Page};
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult, XLSX, file_response};
+use crate::web::shared::page::{Errors, Page};
 
 pub fn router() -> Router<AppState> {
     Router::new()

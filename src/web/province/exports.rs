@@ -18,8 +18,8 @@ use crate::params;
 use crate::store::audit::{self, Action};
 use crate::store::{Batch, Millis, batches, new_id};
 use crate::web::AppState;
-use crate::web::context::Ctx;
-use crate::web::error::{AppError, AppResult, urlencode};
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult, urlencode};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -90,7 +90,7 @@ async fn load(state: &AppState, id: &str) -> AppResult<Job> {
 #[derive(Template)]
 #[template(path = "province_exports.html")]
 struct ListPage {
-    page: crate::web::page::Page,
+    page: crate::web::shared::page::Page,
     batches: Vec<batches::BatchRow>,
     jobs: Vec<Job>,
 }
@@ -106,7 +106,7 @@ async fn list(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>
         )
         .await?;
     let page = ListPage {
-        page: crate::web::page::Page::new(&state, &ctx, "导出申报材料"),
+        page: crate::web::shared::page::Page::new(&state, &ctx, "导出申报材料"),
         batches: batches::all(&state.db).await?,
         jobs: rows.iter().map(job_from).collect(),
     };
@@ -229,7 +229,7 @@ async fn run(state: AppState, id: String, batch_id: String) {
 #[derive(Template)]
 #[template(path = "province_export.html")]
 struct JobPage {
-    page: crate::web::page::Page,
+    page: crate::web::shared::page::Page,
     job: Job,
 }
 
@@ -241,7 +241,7 @@ async fn job_page(
     ctx.require_role(Role::Province)?;
     let job = load(&state, &id).await?;
     let page = JobPage {
-        page: crate::web::page::Page::new(&state, &ctx, "导出申报材料"),
+        page: crate::web::shared::page::Page::new(&state, &ctx, "导出申报材料"),
         job,
     };
     Ok(Html(page.render()?))

@@ -17,7 +17,7 @@ use axum::Router;
 use axum::middleware;
 
 use super::AppState;
-use super::guard;
+use super::shared::guard;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -20,9 +20,9 @@ use crate::store::publication::{self as ps, Objection, Publicity, Status};
 use crate::store::review as rs;
 use crate::web::AppState;
 use crate::web::city_inbox::{city_batch, field};
-use crate::web::context::Ctx;
-use crate::web::error::{AppError, AppResult, urlencode};
-use crate::web::page::{Errors, Page};
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult, urlencode};
+use crate::web::shared::page::{Errors, Page};
 
 pub fn router() -> Router<AppState> {
     Router::new()

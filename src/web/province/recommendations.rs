@@ -21,9 +21,9 @@ use crate::store::screening::{self, Item};
 use crate::store::{Batch, StoreError};
 use crate::web::AppState;
 use crate::web::city_inbox::{city_batch, field, with_batch};
-use crate::web::context::Ctx;
-use crate::web::error::{AppError, AppResult, urlencode};
-use crate::web::page::{Errors, Page};
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult, urlencode};
+use crate::web::shared::page::{Errors, Page};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -20,9 +20,9 @@ use crate::store::batches::BatchRow;
 use crate::store::review::{self as rs, Expert, Settings, Status};
 use crate::web::AppState;
 use crate::web::city_inbox::{city_batch, city_name, field};
-use crate::web::context::Ctx;
-use crate::web::error::{AppResult, DOCX, XLSX, file_response, urlencode};
-use crate::web::page::{Errors, Page};
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppResult, DOCX, XLSX, file_response, urlencode};
+use crate::web::shared::page::{Errors, Page};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -717,7 +717,7 @@ async fn score_sheet_docx(
     let batch = city_batch(&state, Some(&q.batch)).await?;
     let expert = rs::expert_by_id(&state.db, &q.expert)
         .await?
-        .ok_or(crate::web::error::AppError::NotFound)?;
+        .ok_or(crate::web::shared::error::AppError::NotFound)?;
     let bytes = super::super::expert::score_sheet(&state, &batch, &expert).await?;
     Ok(file_response(
         bytes,

@@ -16,9 +16,9 @@ use crate::store::applications::{self, Application};
 use crate::store::cases::{self as cs, Case, Image, Status};
 use crate::store::publication as ps;
 use crate::web::AppState;
-use crate::web::context::Ctx;
-use crate::web::error::{AppError, AppResult};
-use crate::web::page::Page;
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult};
+use crate::web::shared::page::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()

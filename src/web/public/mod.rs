@@ -12,9 +12,9 @@ use crate::clock;
 use crate::store::batches::{self, BatchRow};
 use crate::store::publication;
 use crate::web::AppState;
-use crate::web::context::Ctx;
-use crate::web::error::{AppError, AppResult};
-use crate::web::page::Page;
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult};
+use crate::web::shared::page::Page;
 
 pub mod cases;
 pub mod notice;

@@ -25,8 +25,8 @@ use crate::store::batches::{self, BatchRow};
 use crate::store::publication::{self as ps, Publicity};
 use crate::web::AppState;
 use crate::web::documents::download;
-use crate::web::error::{AppError, AppResult};
-use crate::web::page::Page;
+use crate::web::shared::error::{AppError, AppResult};
+use crate::web::shared::page::Page;
 
 const HTML: &str = "text/html; charset=utf-8";
 const ATOM: &str = "application/atom+xml; charset=utf-8";

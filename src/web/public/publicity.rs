@@ -23,9 +23,9 @@ use crate::store::new_id;
 use crate::store::publication::{self as ps, Evidence, Item, Publicity};
 use crate::web::AppState;
 use crate::web::attachments::{StreamError, clean_name, stream_field};
-use crate::web::context::Ctx;
-use crate::web::error::{AppError, AppResult};
-use crate::web::page::{Errors, Page};
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult};
+use crate::web::shared::page::{Errors, Page};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -4,12 +4,12 @@
 
 use serde_json::Value;
 
-use super::AppState;
-use super::city_screen::{listed, slot_label, snapshot};
-use super::error::AppResult;
-use super::form_html;
 use crate::store::applications::Application;
 use crate::store::attachments;
+use crate::web::AppState;
+use crate::web::city_screen::{listed, slot_label, snapshot};
+use crate::web::form_html;
+use crate::web::shared::error::AppResult;
 
 pub struct AttachmentLink {
     pub label: String,

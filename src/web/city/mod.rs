@@ -1,21 +1,25 @@
 //! The city bureau's pages (more come with the application issues).
 
+pub mod objections;
+
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
 
-use super::AppState;
-use super::account::region_label;
-use super::context::Ctx;
-use super::error::{AppError, AppResult};
-use super::page::Page;
 use crate::domain::role::Role;
 use crate::params;
+use crate::web::AppState;
+use crate::web::account::region_label;
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult};
+use crate::web::shared::page::Page;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/city/enterprises", get(enterprises))
+    Router::new()
+        .merge(objections::router())
+        .route("/city/enterprises", get(enterprises))
 }
 
 pub struct EnterpriseRow {

@@ -1,8 +1,8 @@
 //! What every page's layout needs: the viewer, navigation, CSRF token, banner.
 
-use super::AppState;
-use super::context::Ctx;
 use crate::domain::role::Role;
+use crate::web::AppState;
+use crate::web::shared::context::Ctx;
 
 pub struct Nav {
     pub href: &'static str,
@@ -133,7 +133,7 @@ impl Errors {
         e: crate::services::Refusal,
         field: &'static str,
         label: &'static str,
-    ) -> Result<(), super::error::AppError> {
+    ) -> Result<(), crate::web::shared::error::AppError> {
         use crate::services::Refusal;
         match e {
             Refusal::Fields(fs) => {
@@ -143,7 +143,7 @@ impl Errors {
             }
             Refusal::Rule(m) => self.add(field, label, m),
             Refusal::Stale => self.add(field, label, Refusal::Stale.to_string()),
-            Refusal::Forbidden => return Err(super::error::AppError::Forbidden),
+            Refusal::Forbidden => return Err(crate::web::shared::error::AppError::Forbidden),
             e => return Err(anyhow::anyhow!(e.to_string()).into()),
         }
         Ok(())

@@ -9,19 +9,19 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 
-use super::AppState;
-use super::apply::load_own;
-use super::attachments::{StreamError, clean_name, stream_field};
-use super::city_inbox::field;
-use super::context::Ctx;
-use super::error::{AppError, AppResult, urlencode};
-use super::page::{Errors, Page};
+use super::load_own;
 use crate::services::cases::{self as svc, CaseInput, MAX_IMAGE};
 use crate::services::publication;
 use crate::store::applications::Application;
 use crate::store::cases::{self as cs, Image, Status};
 use crate::store::new_id;
 use crate::store::publication as ps;
+use crate::web::AppState;
+use crate::web::attachments::{StreamError, clean_name, stream_field};
+use crate::web::city_inbox::field;
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult, urlencode};
+use crate::web::shared::page::{Errors, Page};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -6,8 +6,8 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::context::Ctx;
 use crate::domain::role::Role;
+use crate::web::shared::context::Ctx;
 
 async fn only(role: Role, ctx: Ctx, req: Request, next: Next) -> Response {
     match ctx.require_role(role) {

@@ -9,15 +9,15 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 
-use super::AppState;
-use super::city_inbox::{city_of, field};
-use super::context::Ctx;
-use super::error::{AppError, AppResult, urlencode};
-use super::page::{Errors, Page};
 use crate::clock;
 use crate::services::publication as svc;
 use crate::store::applications;
 use crate::store::publication::{self as ps, Objection};
+use crate::web::AppState;
+use crate::web::city_inbox::{city_of, field};
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult, urlencode};
+use crate::web::shared::page::{Errors, Page};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -168,5 +168,5 @@ async fn evidence(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let (o, _) = load(&state, &ctx, &id).await?;
-    super::province::publication::evidence_response(&state, &o).await
+    crate::web::province::publication::evidence_response(&state, &o).await
 }

@@ -11,13 +11,13 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use sha2::{Digest, Sha256};
 
-use super::AppState;
-use super::error::AppError;
 use crate::domain::role::Role;
 use crate::store::Batch;
 use crate::store::audit::{self, Action, Actor};
 use crate::store::sessions::{self, Session};
 use crate::store::users::User;
+use crate::web::AppState;
+use crate::web::shared::error::AppError;
 
 pub const SESSION_COOKIE: &str = "sb_session";
 pub const CSRF_COOKIE: &str = "sb_csrf";
@@ -273,12 +273,12 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
             match to_bytes(body, MAX_FORM_BODY).await {
                 Ok(bytes) => {
                     if offered.is_none() {
-                        offered = super::form_io::form_field(&bytes, "_csrf");
+                        offered = crate::web::form_io::form_field(&bytes, "_csrf");
                     }
                     Body::from(bytes)
                 }
                 Err(_) => {
-                    return super::error::error_page(
+                    return crate::web::shared::error::error_page(
                         axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                         "提交内容过大",
                         "提交的表单内容超过 4 MB 上限，请删减后重试。",
@@ -290,7 +290,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
                 offered = parts
                     .uri
                     .query()
-                    .and_then(|q| super::form_io::form_field(q.as_bytes(), "_csrf"));
+                    .and_then(|q| crate::web::form_io::form_field(q.as_bytes(), "_csrf"));
             }
             body
         };

@@ -1,6 +1,8 @@
 //! The enterprise's side of the program: eligibility, the 申报书 online with
 //! drafts and versions, and submission to the city before its deadline.
 
+pub mod case;
+
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::FromRequestParts;
@@ -13,12 +15,6 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::AppState;
-use super::context::Ctx;
-use super::error::{AppError, AppResult};
-use super::form_html;
-use super::form_io;
-use super::page::Page;
 use crate::clock;
 use crate::domain::credit_code::CreditCode;
 use crate::domain::form::{self, Report};
@@ -31,9 +27,16 @@ use crate::store::attachments::{self, Attachment};
 use crate::store::batches::{self, BatchRow};
 use crate::store::users::{self, Enterprise};
 use crate::store::{Batch, StoreError, new_id};
+use crate::web::AppState;
+use crate::web::form_html;
+use crate::web::form_io;
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult};
+use crate::web::shared::page::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(case::router())
         .route("/apply", get(start_page))
         .route("/apply/start", post(start))
         .route("/apply/{id}", get(form_page).post(save))
@@ -649,4 +652,4 @@ async fn autosave(
     Ok(Html(body).into_response())
 }
 
-pub use super::versions::{Change, changes, version_answers};
+pub use crate::web::versions::{Change, changes, version_answers};
