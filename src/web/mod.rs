@@ -48,8 +48,8 @@ pub struct AppState {
     pub program: Arc<ProgramDef>,
     /// How that form's posted fields become its answers.
     pub form_plan: Arc<form_io::Plan>,
-    /// Rendered public pages (see `public::publicity::PageCache`).
-    pub pages: Arc<public::publicity::PageCache>,
+    /// Rendered public pages (see `public::shared::PageCache`).
+    pub pages: Arc<public::shared::PageCache>,
 }
 
 impl AppState {

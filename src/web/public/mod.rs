@@ -19,6 +19,7 @@ use crate::web::shared::page::Page;
 pub mod cases;
 pub mod notice;
 pub mod publicity;
+pub mod shared;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -10,12 +10,13 @@ use askama::Template;
 use atom_syndication::{Content, Entry, Feed, FixedDateTime, Generator, Link, Person, Text};
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::get;
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
+use super::shared::{HTML, shared};
 use crate::clock;
 use crate::docs::{RecommendationSheet, recommendation_docx, recommendation_xlsx};
 use crate::domain::form::{Notice, NoticeBlock};
@@ -28,7 +29,6 @@ use crate::web::documents::download;
 use crate::web::shared::error::{AppError, AppResult};
 use crate::web::shared::page::Page;
 
-const HTML: &str = "text/html; charset=utf-8";
 const ATOM: &str = "application/atom+xml; charset=utf-8";
 const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -40,38 +40,6 @@ pub fn router() -> Router<AppState> {
         .route("/tongzhi/{batch}/feed.atom", get(feed))
         .route("/forms/recommendation.docx", get(blank_recommendation_docx))
         .route("/forms/recommendation.xlsx", get(blank_recommendation_xlsx))
-}
-
-/// A response every visitor gets alike: browsers and proxies may keep it for
-/// a minute and then revalidate it by its ETag (a 304 without the body).
-fn shared(headers: &HeaderMap, content_type: &'static str, body: String) -> Response {
-    let etag = format!(
-        "\"{}\"",
-        &hex::encode(Sha256::digest(body.as_bytes()))[..32]
-    );
-    // If-None-Match compares weakly: a W/ prefix still matches.
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == etag || t == "*")
-        });
-    let mut resp = if matches {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        ([(header::CONTENT_TYPE, content_type)], body).into_response()
-    };
-    let h = resp.headers_mut();
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=60"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, v);
-    }
-    resp
 }
 
 /// The notice of `batch`, when the batch belongs to the program this server

@@ -8,12 +8,12 @@ use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
+use super::shared::{HTML, etag_of, respond, shared};
 use crate::clock;
 use crate::domain::calendar;
 use crate::services::Refusal;
@@ -44,100 +44,6 @@ pub fn router() -> Router<AppState> {
 const MAX_EVIDENCE: u64 = 10 * 1024 * 1024;
 /// Largest text field of the objection form.
 const MAX_TEXT_FIELD: usize = 32 * 1024;
-
-/// Rendered public pages by everything they are made from (batch, its name,
-/// when the 公示 opened, the final list, the phase): the key says exactly
-/// when a page changes, so every process keeps its own copy without going
-/// stale. Publication day brings the public all at once, and rendering and
-/// hashing each request made the page a seventh of a bare handler's rate.
-#[derive(Default)]
-pub struct PageCache(
-    std::sync::RwLock<std::collections::HashMap<String, (String, Bytes)>>,
-    /// Each batch's stamp for up to [`STAMP_TTL`]: browsers and proxies may
-    /// keep the page for 60 s anyway (Cache-Control), so a second of delay
-    /// after the 公示 opens or the final list is published is invisible,
-    /// and the page then needs no database read at all.
-    std::sync::RwLock<
-        std::collections::HashMap<String, (std::time::Instant, std::sync::Arc<ps::Stamp>)>,
-    >,
-);
-
-const STAMP_TTL: std::time::Duration = std::time::Duration::from_secs(1);
-
-impl PageCache {
-    async fn stamp(
-        &self,
-        db: &crate::store::Db,
-        batch: &str,
-    ) -> AppResult<std::sync::Arc<ps::Stamp>> {
-        if let Some((at, st)) = self.1.read().ok().and_then(|m| m.get(batch).cloned())
-            && at.elapsed() < STAMP_TTL
-        {
-            return Ok(st);
-        }
-        let st = std::sync::Arc::new(ps::stamp(db, batch).await?.ok_or(AppError::NotFound)?);
-        if let Ok(mut m) = self.1.write() {
-            if m.len() > 256 {
-                m.clear();
-            }
-            m.insert(batch.to_string(), (std::time::Instant::now(), st.clone()));
-        }
-        Ok(st)
-    }
-
-    fn get(&self, key: &str) -> Option<(String, Bytes)> {
-        self.0.read().ok()?.get(key).cloned()
-    }
-
-    fn put(&self, key: String, etag: String, body: Bytes) {
-        if let Ok(mut m) = self.0.write() {
-            // A handful of batches and phases: bounded by clearing.
-            if m.len() > 256 {
-                m.clear();
-            }
-            m.insert(key, (etag, body));
-        }
-    }
-}
-
-fn etag_of(body: &[u8]) -> String {
-    format!("\"{}\"", &hex::encode(Sha256::digest(body))[..32])
-}
-
-/// Public pages may be cached briefly by browsers and proxies, and
-/// revalidated by their ETag (publication day brings everyone at once).
-fn cached(headers: &HeaderMap, body: String) -> Response {
-    let etag = etag_of(body.as_bytes());
-    respond(headers, etag, Bytes::from(body))
-}
-
-fn respond(headers: &HeaderMap, etag: String, body: Bytes) -> Response {
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
-    let mut resp = if matches {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            )],
-            body,
-        )
-            .into_response()
-    };
-    let h = resp.headers_mut();
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=60"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, v);
-    }
-    resp
-}
 
 async fn batch_of(state: &AppState, id: &str) -> AppResult<(BatchRow, Publicity)> {
     let batch = batches::by_id(&state.db, id)
@@ -187,7 +93,7 @@ async fn publicity_page(
     let stamp = state.pages.stamp(&state.db, &id).await?;
     let key = format!("gongshi|{id}|{}|{}", stamp.0, stamp.phase(now));
     if let Some((etag, body)) = state.pages.get(&key) {
-        return Ok(respond(&headers, etag, body));
+        return Ok(respond(&headers, HTML, etag, body));
     }
     let (batch, p) = batch_of(&state, &id).await?;
     let end: jiff::civil::Date = p.ends_on.parse().unwrap_or_default();
@@ -211,7 +117,7 @@ async fn publicity_page(
     let etag = etag_of(body.as_bytes());
     let body = Bytes::from(body);
     state.pages.put(key, etag.clone(), body.clone());
-    Ok(respond(&headers, etag, body))
+    Ok(respond(&headers, HTML, etag, body))
 }
 
 #[derive(Template)]
@@ -526,5 +432,5 @@ async fn final_page(
         batch,
     }
     .render()?;
-    Ok(cached(&headers, body))
+    Ok(shared(&headers, HTML, body))
 }
