@@ -181,28 +181,17 @@ pub async fn login(
     let until = now + cfg.lockout_ms;
     users::count_failure(&mut b, &name, cfg.lockout_failures, until, now);
     let lock_at = b.0.len() - 1;
-    // Its audit entry in the same write, there exactly when this failure
-    // locked (the count is reset to 0 only by the lock).
-    b.push(
-        "INSERT INTO audit_log (id, at, actor_id, actor_name, actor_role, ip, action, target, outcome, detail) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, NULL, 'success', $8 \
-         WHERE EXISTS (SELECT 1 FROM login_throttle WHERE username = $9 AND locked_until = $10 AND failures = 0)",
-        crate::params![
-            crate::store::new_id(),
-            now,
-            actor.id.clone(),
-            actor.name.as_str(),
-            actor.role,
-            actor.ip.as_str(),
-            Action::AccountLocked.code(),
-            format!(
-                "连续{}次登录失败，锁定至{}",
-                cfg.lockout_failures,
-                crate::clock::format_datetime(until)
-            ),
-            name.as_str(),
-            until
-        ],
+    audit::record_if_locked(
+        &mut b,
+        &actor,
+        &name,
+        until,
+        &format!(
+            "连续{}次登录失败，锁定至{}",
+            cfg.lockout_failures,
+            crate::clock::format_datetime(until)
+        ),
+        now,
     );
     let changed = db.write(b).await?;
     if changed.get(lock_at).copied().unwrap_or(0) > 0 {

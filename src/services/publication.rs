@@ -323,19 +323,7 @@ async fn timeline(
     let app = applications::by_id(db, application_id)
         .await?
         .ok_or(Refusal::Stale)?;
-    b.push(
-        "INSERT INTO application_events (id, application_id, at, actor_id, actor_name, from_state, to_state, reason) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
-        crate::params![
-            new_id(),
-            app.id.as_str(),
-            now,
-            actor.id.clone(),
-            actor.name.as_str(),
-            app.state.as_str(),
-            reason
-        ],
-    );
+    applications::timeline(b, &app, app.state, actor, reason, now);
     Ok(())
 }
 

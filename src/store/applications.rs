@@ -599,20 +599,7 @@ fn push_event(
     reason: &str,
     now: Millis,
 ) {
-    b.push(
-        "INSERT INTO application_events (id, application_id, at, actor_id, actor_name, from_state, to_state, reason) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        params![
-            new_id(),
-            app.id.as_str(),
-            now,
-            actor.id.clone(),
-            actor.name.as_str(),
-            app.state.as_str(),
-            to.as_str(),
-            reason
-        ],
-    );
+    timeline(b, app, to, actor, reason, now);
     let detail = format!(
         "{} → {}{}{}",
         app.state.label(),
@@ -628,6 +615,32 @@ fn push_event(
         true,
         &detail,
         now,
+    );
+}
+
+/// A line in the application's 办理进度: a move to `to`, or with `to` its
+/// current state, a step that changes no state (an objection's handling).
+pub fn timeline(
+    b: &mut Batch,
+    app: &Application,
+    to: State,
+    actor: &Actor,
+    reason: &str,
+    now: Millis,
+) {
+    b.push(
+        "INSERT INTO application_events (id, application_id, at, actor_id, actor_name, from_state, to_state, reason) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        params![
+            new_id(),
+            app.id.as_str(),
+            now,
+            actor.id.clone(),
+            actor.name.as_str(),
+            app.state.as_str(),
+            to.as_str(),
+            reason
+        ],
     );
 }
 

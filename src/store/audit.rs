@@ -296,6 +296,36 @@ pub fn record(
     );
 }
 
+/// The `account.locked` entry of a failed login, written in the same batch
+/// as `users::count_failure` and there exactly when that failure locked the
+/// name (the lock alone resets the count to 0).
+pub fn record_if_locked(
+    b: &mut Batch,
+    actor: &Actor,
+    username: &str,
+    until: Millis,
+    detail: &str,
+    now: Millis,
+) {
+    b.push(
+        "INSERT INTO audit_log (id, at, actor_id, actor_name, actor_role, ip, action, target, outcome, detail) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, NULL, 'success', $8 \
+         WHERE EXISTS (SELECT 1 FROM login_throttle WHERE username = $9 AND locked_until = $10 AND failures = 0)",
+        params![
+            new_id(),
+            now,
+            actor.id.clone(),
+            actor.name.as_str(),
+            actor.role,
+            actor.ip.as_str(),
+            Action::AccountLocked.code(),
+            detail,
+            username,
+            until
+        ],
+    );
+}
+
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub at: Millis,

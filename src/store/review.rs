@@ -139,55 +139,40 @@ pub async fn settings(db: &Db, batch_id: &str) -> Result<Option<Settings>> {
     Ok(row.as_ref().map(Settings::from_row))
 }
 
-/// Saves `s` if still at `s.version` (0: never saved). With `criteria_locked`
-/// the criteria column is left as stored.
+/// Saves `s` if the stored settings are still at `s.version` (0: none
+/// saved yet); otherwise the statement changes no row and the batch is
+/// refused as stale.
 pub fn save_settings(b: &mut Batch, s: &Settings, by: &str, now: Millis) {
-    if s.version == 0 {
-        b.push_one(
-            "INSERT INTO review_settings (batch_id, criteria, per_application, max_per_expert, same_city, blind, trimmed, \
-             zscore, spread_threshold, score_deadline, leader_expert_id, version, updated_at, updated_by, panels) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14)",
-            params![
-                s.batch_id.as_str(),
-                s.criteria.to_json(),
-                s.per_application,
-                s.max_per_expert,
-                s.same_city,
-                s.blind,
-                s.trimmed,
-                s.zscore,
-                s.spread_threshold,
-                s.score_deadline,
-                s.leader_expert_id.clone(),
-                now,
-                by,
-                serde_json::to_string(&s.panels).unwrap_or_else(|_| "[]".into())
-            ],
-        );
-    } else {
-        b.push_one(
-            "UPDATE review_settings SET criteria = $2, per_application = $3, max_per_expert = $4, same_city = $5, blind = $6, \
-             trimmed = $7, zscore = $8, spread_threshold = $9, score_deadline = $10, leader_expert_id = $11, \
-             version = version + 1, updated_at = $12, updated_by = $13, panels = $15 WHERE batch_id = $1 AND version = $14",
-            params![
-                s.batch_id.as_str(),
-                s.criteria.to_json(),
-                s.per_application,
-                s.max_per_expert,
-                s.same_city,
-                s.blind,
-                s.trimmed,
-                s.zscore,
-                s.spread_threshold,
-                s.score_deadline,
-                s.leader_expert_id.clone(),
-                now,
-                by,
-                s.version,
-                serde_json::to_string(&s.panels).unwrap_or_else(|_| "[]".into())
-            ],
-        );
-    }
+    b.push_one(
+        "INSERT INTO review_settings (batch_id, criteria, per_application, max_per_expert, same_city, blind, trimmed, \
+         zscore, spread_threshold, score_deadline, leader_expert_id, version, updated_at, updated_by, panels) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14) \
+         ON CONFLICT (batch_id) DO UPDATE SET criteria = excluded.criteria, \
+         per_application = excluded.per_application, max_per_expert = excluded.max_per_expert, \
+         same_city = excluded.same_city, blind = excluded.blind, trimmed = excluded.trimmed, \
+         zscore = excluded.zscore, spread_threshold = excluded.spread_threshold, \
+         score_deadline = excluded.score_deadline, leader_expert_id = excluded.leader_expert_id, \
+         panels = excluded.panels, version = review_settings.version + 1, \
+         updated_at = excluded.updated_at, updated_by = excluded.updated_by \
+         WHERE review_settings.version = $15",
+        params![
+            s.batch_id.as_str(),
+            s.criteria.to_json(),
+            s.per_application,
+            s.max_per_expert,
+            s.same_city,
+            s.blind,
+            s.trimmed,
+            s.zscore,
+            s.spread_threshold,
+            s.score_deadline,
+            s.leader_expert_id.clone(),
+            now,
+            by,
+            serde_json::to_string(&s.panels).unwrap_or_else(|_| "[]".into()),
+            s.version
+        ],
+    );
 }
 
 /// Has any expert saved a score in this batch (the criteria are then locked)?

@@ -14,15 +14,14 @@ use serde_json::Value;
 use super::AppState;
 use super::apply::{self, Change};
 use super::city_inbox::{county_name, field, load_city_app, locked};
-use super::form_html;
 use super::shared::context::Ctx;
+use super::shared::dossier::{listed, slot_label, snapshot};
 use super::shared::error::{AppError, AppResult};
 use super::shared::page::{Errors, Page};
 use crate::clock;
 use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::role::Role;
 use crate::store::applications::{self, Application, Event, TransitionError};
-use crate::store::attachments;
 use crate::store::batches;
 use crate::store::screening::{self, Check, Decision, Screening};
 use crate::store::{Batch, new_id, recommendations, scoring};
@@ -31,14 +30,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/city/applications/{id}", get(view))
         .route("/city/applications/{id}/screen", post(screen))
-}
-
-pub struct AttachmentView {
-    pub label: String,
-    pub file_name: String,
-    pub sha_short: String,
-    /// The stored upload to open inline, if it is still the one submitted.
-    pub id: String,
 }
 
 pub struct CheckView {
@@ -65,8 +56,7 @@ struct ViewPage {
     submitted_at: String,
     fingerprint: String,
     fp_short: String,
-    form_html: String,
-    attachments: Vec<AttachmentView>,
+    dossier: super::shared::dossier::Dossier,
     submitted: Vec<SubmittedView>,
     returned_version: i64,
     changes: Vec<Change>,
@@ -98,37 +88,6 @@ struct Posted {
     decision: String,
     reason: String,
     resubmit_deadline: String,
-}
-
-/// The stored snapshot of submitted version `v`.
-pub(crate) async fn snapshot(state: &AppState, id: &str, v: i64) -> AppResult<Value> {
-    let (_, text) = applications::version_content(&state.db, id, v)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-pub(crate) fn slot_label(state: &AppState, key: &str) -> String {
-    state
-        .program
-        .form
-        .attachments()
-        .flat_map(|s| s.upload_keys())
-        .find(|(k, _)| k == key)
-        .map_or_else(|| key.to_string(), |(_, l)| l)
-}
-
-/// (slot, file name, sha256) of each attachment listed in a snapshot.
-pub(crate) fn listed(snap: &Value) -> Vec<(String, String, String)> {
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    snap.get("attachments")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .map(|f| (s(f, "slot"), s(f, "file_name"), s(f, "sha256")))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// What changed between two submitted snapshots: answers, then attachments.
@@ -176,21 +135,7 @@ async fn render(
     let city = app.city_code.clone();
     let sub_v = app.submitted_version.unwrap_or(0);
     let snap = snapshot(state, &app.id, sub_v).await?;
-    let answers = snap.get("content").cloned().unwrap_or(Value::Null);
-    let stored = attachments::for_application(&state.db, &app.id).await?;
-    let attachments = listed(&snap)
-        .into_iter()
-        .map(|(slot, file_name, sha)| AttachmentView {
-            label: slot_label(state, &slot),
-            id: stored
-                .iter()
-                .find(|a| a.slot == slot && a.sha256 == sha)
-                .map(|a| a.id.clone())
-                .unwrap_or_default(),
-            sha_short: sha.get(..12).unwrap_or(&sha).to_string(),
-            file_name,
-        })
-        .collect();
+    let dossier = super::shared::dossier::from_snapshot(state, &app.id, &snap, false).await?;
     let versions = applications::versions(&state.db, &app.id).await?;
     let mut subs: Vec<_> = versions.iter().filter(|v| v.kind == "submitted").collect();
     subs.reverse();
@@ -245,8 +190,7 @@ async fn render(
             .unwrap_or_default(),
         fp_short: fingerprint.get(..12).unwrap_or("").to_string(),
         fingerprint,
-        form_html: form_html::render(&state.program.form, &answers, None, false),
-        attachments,
+        dossier,
         submitted,
         returned_version,
         changes,

@@ -4,12 +4,11 @@
 
 use serde_json::Value;
 
-use crate::store::applications::Application;
+use crate::store::applications::{self, Application};
 use crate::store::attachments;
 use crate::web::AppState;
-use crate::web::city_screen::{listed, slot_label, snapshot};
 use crate::web::form_html;
-use crate::web::shared::error::AppResult;
+use crate::web::shared::error::{AppError, AppResult};
 
 pub struct AttachmentLink {
     pub label: String,
@@ -37,6 +36,16 @@ const IDENTIFYING: [&str; 7] = [
 
 pub async fn of(state: &AppState, app: &Application, blind: bool) -> AppResult<Dossier> {
     let snap = snapshot(state, &app.id, app.submitted_version.unwrap_or(0)).await?;
+    from_snapshot(state, &app.id, &snap, blind).await
+}
+
+/// The dossier of a submitted snapshot already read (`snap`).
+pub async fn from_snapshot(
+    state: &AppState,
+    app_id: &str,
+    snap: &Value,
+    blind: bool,
+) -> AppResult<Dossier> {
     let mut answers = snap.get("content").cloned().unwrap_or(Value::Null);
     if blind && let Some(map) = answers.as_object_mut() {
         for k in IDENTIFYING {
@@ -45,8 +54,8 @@ pub async fn of(state: &AppState, app: &Application, blind: bool) -> AppResult<D
             }
         }
     }
-    let stored = attachments::for_application(&state.db, &app.id).await?;
-    let attachments = listed(&snap)
+    let stored = attachments::for_application(&state.db, app_id).await?;
+    let attachments = listed(snap)
         .into_iter()
         .map(|(slot, file_name, sha)| AttachmentLink {
             label: slot_label(state, &slot),
@@ -68,4 +77,35 @@ pub async fn of(state: &AppState, app: &Application, blind: bool) -> AppResult<D
         form_html: form_html::render(&state.program.form, &answers, None, false),
         attachments,
     })
+}
+
+/// The stored snapshot of submitted version `v`.
+pub async fn snapshot(state: &AppState, id: &str, v: i64) -> AppResult<Value> {
+    let (_, text) = applications::version_content(&state.db, id, v)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+pub fn slot_label(state: &AppState, key: &str) -> String {
+    state
+        .program
+        .form
+        .attachments()
+        .flat_map(|s| s.upload_keys())
+        .find(|(k, _)| k == key)
+        .map_or_else(|| key.to_string(), |(_, l)| l)
+}
+
+/// (slot, file name, sha256) of each attachment listed in a snapshot.
+pub fn listed(snap: &Value) -> Vec<(String, String, String)> {
+    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    snap.get("attachments")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|f| (s(f, "slot"), s(f, "file_name"), s(f, "sha256")))
+                .collect()
+        })
+        .unwrap_or_default()
 }
