@@ -54,6 +54,24 @@ impl Result {
         cents(self.final_score) as f64 / 100.0
     }
 
+    /// Each expert's total, highest first, as shown: 85、80.5、78.
+    pub fn raw_text(&self) -> String {
+        let v: Vec<String> = self
+            .raw
+            .iter()
+            .map(|x| crate::domain::scoring::show(*x))
+            .collect();
+        v.join("、")
+    }
+
+    /// The dropped highest and lowest totals, as shown: 95 / 60 (empty when none were).
+    pub fn dropped_text(&self) -> String {
+        use crate::domain::scoring::show;
+        self.dropped
+            .map(|(h, l)| format!("{} / {}", show(h), show(l)))
+            .unwrap_or_default()
+    }
+
     fn plain_mean(&self) -> f64 {
         mean(&self.raw)
     }

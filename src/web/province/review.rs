@@ -495,18 +495,8 @@ async fn results_page(
         let o = opinions.get(&id);
         rows.push(ResultRow {
             city: city_name(&r.app.city_code),
-            raw: r
-                .result
-                .raw
-                .iter()
-                .map(|v| show(*v))
-                .collect::<Vec<_>>()
-                .join("、"),
-            dropped: r
-                .result
-                .dropped
-                .map(|(h, l)| format!("{} / {}", show(h), show(l)))
-                .unwrap_or_default(),
+            raw: r.result.raw_text(),
+            dropped: r.result.dropped_text(),
             final_text: format!("{:.2}", r.result.rounded()),
             spread: show(r.result.spread),
             opinion: o.map(|o| o.opinion.clone()).unwrap_or_default(),
@@ -621,18 +611,8 @@ async fn summary_xlsx(
             city: city_name(&r.app.city_code),
             industry: r.app.industry.clone(),
             n: r.result.n,
-            raw: r
-                .result
-                .raw
-                .iter()
-                .map(|v| show(*v))
-                .collect::<Vec<_>>()
-                .join("、"),
-            dropped: r
-                .result
-                .dropped
-                .map(|(h, l)| format!("{} / {}", show(h), show(l)))
-                .unwrap_or_default(),
+            raw: r.result.raw_text(),
+            dropped: r.result.dropped_text(),
             final_score: r.result.rounded(),
             spread: r.result.spread,
             flagged: r.result.flagged,
