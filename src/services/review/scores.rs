@@ -1,0 +1,339 @@
+//! The experts' work: declines, scores, the aggregated results and ranking, and the 专家组意见.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::clock;
+use crate::domain::aggregate::{self, ExpertScore, Method, Options};
+use crate::domain::form::ProgramDef;
+use crate::domain::lifecycle::State;
+use crate::domain::scoring::{Scores, Sheet, hundredths, parse_score, show};
+use crate::services::{Outcome, Refusal};
+use crate::store::applications::{self, Application};
+use crate::store::audit::{self, Action, Actor};
+use crate::store::batches::BatchRow;
+use crate::store::review::{self as rs, Assignment, Expert, Settings, Status};
+use crate::store::{Batch, Db, Millis};
+
+use super::{MAX_TEXT, draw};
+
+// ───────────────────────────── the expert's work ─────────────────────────────
+
+/// The expert declares a conflict with an assigned application; the
+/// assignment is declined and a new expert is drawn for it at once (when
+/// one can be; otherwise the province sees the shortfall on its page).
+pub async fn decline(
+    db: &Db,
+    program: &ProgramDef,
+    actor: &Actor,
+    batch: &BatchRow,
+    a: &Assignment,
+    reason: &str,
+    now: Millis,
+) -> Outcome<bool> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Refusal::Fields(vec![(
+            "reason",
+            "请填写回避理由（如：近三年曾为该企业提供咨询）".into(),
+        )]));
+    }
+    if reason.chars().count() > MAX_TEXT {
+        return Err(Refusal::Fields(vec![(
+            "reason",
+            format!("回避理由不能超过{MAX_TEXT}个字"),
+        )]));
+    }
+    if a.status != Status::Assigned {
+        return Err(Refusal::Rule(
+            "该评审任务已提交评分，不能再申请回避。".into(),
+        ));
+    }
+    let mut b = Batch::new();
+    rs::decline(&mut b, a, reason);
+    audit::record(
+        &mut b,
+        actor,
+        Action::ReviewDecline,
+        Some(&a.application_id),
+        true,
+        reason,
+        now,
+    );
+    db.write(b).await.map_err(Refusal::from_write)?;
+    let system = Actor {
+        name: format!("{}（回避后自动补抽）", actor.name),
+        ..actor.clone()
+    };
+    Ok(draw(db, program, &system, batch, now).await.is_ok())
+}
+
+/// Whether the scoring deadline has passed.
+pub fn past_deadline(s: &Settings, now: Millis) -> Option<String> {
+    s.score_deadline.filter(|d| now > *d).map(|d| {
+        format!(
+            "评分截止时间（{}）已过，不能再保存或提交评分。",
+            clock::format_deadline(d)
+        )
+    })
+}
+
+/// Saves an expert's scores (with `submit`: complete, then locked). Each
+/// score must lie within its criterion's maximum.
+#[allow(clippy::too_many_arguments)]
+pub async fn save_score(
+    db: &Db,
+    actor: &Actor,
+    settings: &Settings,
+    a: &Assignment,
+    posted: &BTreeMap<String, String>,
+    comment: &str,
+    submit: bool,
+    version: i64,
+    now: Millis,
+) -> Outcome<f64> {
+    if let Some(m) = past_deadline(settings, now) {
+        return Err(Refusal::Rule(m));
+    }
+    match a.status {
+        Status::Submitted => return Err(Refusal::Rule("评分已提交，不能再修改。".into())),
+        Status::Declined => return Err(Refusal::Rule("您已申请回避此项申报。".into())),
+        Status::Assigned => {}
+    }
+    if version != a.version {
+        return Err(Refusal::Stale);
+    }
+    let (scores, mut errors) = parse_scores(&settings.criteria, posted, submit);
+    if comment.chars().count() > MAX_TEXT {
+        errors.push(("comment", format!("评语不能超过{MAX_TEXT}个字")));
+    }
+    if submit && comment.trim().is_empty() {
+        errors.push(("comment", "提交前请填写评审意见".into()));
+    }
+    if !errors.is_empty() {
+        return Err(Refusal::Fields(errors));
+    }
+    let total = settings.criteria.total(&scores);
+    let mut b = Batch::new();
+    rs::save_score(
+        &mut b,
+        a,
+        &scores,
+        comment.trim(),
+        hundredths(total),
+        submit,
+        now,
+    );
+    audit::record(
+        &mut b,
+        actor,
+        if submit {
+            Action::ExpertScoreSubmit
+        } else {
+            Action::ExpertScore
+        },
+        Some(&a.application_id),
+        true,
+        &format!("总分 {}", show(total)),
+        now,
+    );
+    db.write(b).await.map_err(Refusal::from_write)?;
+    Ok(total)
+}
+
+/// Reads `score.<key>` for each criterion: within 0..=max; with `complete`
+/// every criterion is required.
+pub fn parse_scores(
+    sheet: &Sheet,
+    posted: &BTreeMap<String, String>,
+    complete: bool,
+) -> (Scores, Vec<(&'static str, String)>) {
+    let mut scores = Scores::new();
+    let mut errors = Vec::new();
+    for c in &sheet.criteria {
+        let raw = posted
+            .get(&format!("score.{}", c.key))
+            .map(|s| s.trim())
+            .unwrap_or("");
+        if raw.is_empty() {
+            if complete {
+                errors.push(("scores", format!("{}：请打分", c.name)));
+            }
+            continue;
+        }
+        match parse_score(raw) {
+            Some(v) if v <= c.max => {
+                scores.insert(c.key.clone(), v);
+            }
+            Some(_) => errors.push((
+                "scores",
+                format!("{}：不能超过该项满分{}分", c.name, show(c.max)),
+            )),
+            None => errors.push((
+                "scores",
+                format!(
+                    "{}：请填写 0–{} 之间的数，最多一位小数",
+                    c.name,
+                    show(c.max)
+                ),
+            )),
+        }
+    }
+    (scores, errors)
+}
+
+// ───────────────────────────── results ─────────────────────────────
+
+/// One application's place in the ranking.
+#[derive(Debug, Clone)]
+pub struct Ranked {
+    pub app: Application,
+    pub result: aggregate::Result,
+}
+
+/// The aggregation options of a batch's settings.
+pub fn options(s: &Settings) -> Options {
+    Options {
+        method: if s.trimmed {
+            Method::TrimmedMean
+        } else {
+            Method::Mean
+        },
+        zscore: s.zscore,
+        spread_threshold: s.spread_threshold as f64,
+    }
+}
+
+/// Whether an application's state is one the review ranks.
+fn reviewed(state: State) -> bool {
+    matches!(
+        state,
+        State::Recommended
+            | State::UnderReview
+            | State::Shortlisted
+            | State::Selected
+            | State::NotSelected
+    )
+}
+
+/// The aggregated results of every submitted score of the applications in
+/// `apps` that the review ranks, best first. Reads three columns of the
+/// submitted scores only (the province list calls it on every request).
+pub async fn results(
+    db: &Db,
+    s: &Settings,
+    apps: &[Application],
+) -> Outcome<Vec<aggregate::Result>> {
+    let ids: HashSet<&str> = apps
+        .iter()
+        .filter(|a| reviewed(a.state))
+        .map(|a| a.id.as_str())
+        .collect();
+    let scores: Vec<ExpertScore> = rs::submitted_totals(db, &s.batch_id)
+        .await?
+        .into_iter()
+        .filter(|(app, _, _)| ids.contains(app.as_str()))
+        .map(|(application, expert, h)| ExpertScore {
+            total: h as f64 / 100.0,
+            expert,
+            application,
+        })
+        .collect();
+    Ok(aggregate::aggregate(&scores, &options(s)))
+}
+
+/// The ranked list from every submitted score, best first.
+pub async fn ranking(db: &Db, s: &Settings) -> Outcome<Vec<Ranked>> {
+    let all = applications::submitted_in_batch(db, &s.batch_id).await?;
+    let results = results(db, s, &all).await?;
+    let apps: HashMap<String, Application> = all.into_iter().map(|a| (a.id.clone(), a)).collect();
+    Ok(results
+        .into_iter()
+        .filter_map(|r| {
+            Some(Ranked {
+                app: apps.get(&r.application)?.clone(),
+                result: r,
+            })
+        })
+        .collect())
+}
+
+// ───────────────────────────── 专家组意见 ─────────────────────────────
+
+/// The panel leader records (and with `sign`, signs off and locks) the
+/// 专家组意见 for an application whose every expert has submitted.
+#[allow(clippy::too_many_arguments)]
+pub async fn save_opinion(
+    db: &Db,
+    actor: &Actor,
+    settings: &Settings,
+    leader: &Expert,
+    app: &Application,
+    opinion: &str,
+    recommend: Option<bool>,
+    sign: bool,
+    now: Millis,
+) -> Outcome<()> {
+    if settings.leader_for(&app.industry) != Some(leader.id.as_str()) {
+        return Err(Refusal::Forbidden);
+    }
+    let live: Vec<Assignment> = rs::for_application(db, &app.id)
+        .await?
+        .into_iter()
+        .filter(|a| a.status != Status::Declined)
+        .collect();
+    if live.is_empty() || live.iter().any(|a| a.status != Status::Submitted) {
+        return Err(Refusal::Rule(
+            "该项申报还有专家未提交评分，全部提交后才能形成专家组意见。".into(),
+        ));
+    }
+    let mut errors = Vec::new();
+    let opinion = opinion.trim();
+    if opinion.is_empty() {
+        errors.push(("opinion", "请填写专家组意见".into()));
+    } else if opinion.chars().count() > MAX_TEXT {
+        errors.push(("opinion", format!("专家组意见不能超过{MAX_TEXT}个字")));
+    }
+    let Some(recommend) = recommend else {
+        errors.push(("conclusion", "请选择评审结论（推荐或不推荐）".into()));
+        return Err(Refusal::Fields(errors));
+    };
+    if !errors.is_empty() {
+        return Err(Refusal::Fields(errors));
+    }
+    let existing = rs::opinions(db, &settings.batch_id).await?;
+    let old = existing.get(&app.id);
+    if old.is_some_and(|o| o.signed) {
+        return Err(Refusal::Rule("专家组意见已签署确认，不能再修改。".into()));
+    }
+    let mut b = Batch::new();
+    rs::save_opinion(
+        &mut b,
+        &settings.batch_id,
+        &rs::Opinion {
+            application_id: app.id.clone(),
+            opinion: opinion.into(),
+            recommend,
+            signed: sign,
+            updated_at: now,
+            updated_by: leader.name.clone(),
+        },
+        old.is_some(),
+        &leader.name,
+        now,
+    );
+    audit::record(
+        &mut b,
+        actor,
+        Action::PanelOpinion,
+        Some(&app.id),
+        true,
+        &format!(
+            "{}{}",
+            if recommend { "推荐" } else { "不推荐" },
+            if sign { "，已签署确认" } else { "" }
+        ),
+        now,
+    );
+    db.write(b).await.map_err(Refusal::from_write)?;
+    Ok(())
+}
