@@ -150,6 +150,46 @@ pub async fn submitted_in_batch(db: &Db, batch_id: &str) -> Result<Vec<Applicati
     Ok(rows.iter().map(Application::from_row).collect())
 }
 
+/// What the province's list shows of one submitted application.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub id: String,
+    pub credit_code: String,
+    pub enterprise_name: String,
+    pub city_code: String,
+    pub industry: String,
+    pub state: State,
+    pub submitted_at: Option<Millis>,
+}
+
+/// Every submitted application of a batch, by city, name and id: only the
+/// columns of the list (read from the city inbox's covering index).
+pub async fn listed_in_batch(db: &Db, batch_id: &str) -> Result<Vec<Listed>> {
+    let rows = db
+        .query(
+            "SELECT id, credit_code, enterprise_name, city_code, industry, state, submitted_at \
+             FROM applications WHERE batch_id = $1 AND state <> 'draft'",
+            params![batch_id],
+        )
+        .await?;
+    let mut out: Vec<Listed> = rows
+        .iter()
+        .map(|r| Listed {
+            id: r.text(0),
+            credit_code: r.text(1),
+            enterprise_name: r.text(2),
+            city_code: r.text(3),
+            industry: r.text(4),
+            state: State::parse(&r.text(5)).unwrap_or(State::Submitted),
+            submitted_at: r.opt_int(6),
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (&a.city_code, &a.enterprise_name, &a.id).cmp(&(&b.city_code, &b.enterprise_name, &b.id))
+    });
+    Ok(out)
+}
+
 /// The current version and its answers (for a submitted application, its
 /// snapshot's answers).
 pub async fn content(db: &Db, id: &str) -> Result<Option<(i64, serde_json::Value)>> {

@@ -15,6 +15,7 @@ pub mod audit;
 pub mod batches;
 pub mod cases;
 pub mod deltas;
+pub mod derived;
 pub mod publication;
 pub mod recommendations;
 pub mod review;
@@ -248,6 +249,15 @@ impl Db {
         match self {
             Db::Sqlite(db) => db.drafts(),
             Db::Postgres(db) => db.drafts(),
+        }
+    }
+
+    /// Moves on after every write (SQLite only: one process writes the file).
+    /// `None` on PostgreSQL, where other processes write too.
+    fn generation(&self) -> Option<u64> {
+        match self {
+            Db::Sqlite(db) => Some(db.generation()),
+            Db::Postgres(_) => None,
         }
     }
 

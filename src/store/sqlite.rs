@@ -101,6 +101,8 @@ struct Inner {
     drafts: super::deltas::DraftCache,
     readers: Mutex<Vec<Connection>>,
     writer: Mutex<mpsc::Sender<Job>>,
+    /// Moves on after every write (see [`SqliteDb::generation`]).
+    writes: std::sync::atomic::AtomicU64,
 }
 
 fn open_conn(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
@@ -257,6 +259,7 @@ impl SqliteDb {
             drafts: Default::default(),
             readers: Mutex::new(Vec::new()),
             writer: Mutex::new(tx),
+            writes: Default::default(),
         });
         let weak = Arc::downgrade(&inner);
         std::thread::Builder::new()
@@ -319,6 +322,13 @@ impl SqliteDb {
         &self.inner.drafts
     }
 
+    /// A number that moves on after every write through this handle (the
+    /// only writer of the file). Read before a read, it tells whether what
+    /// that read saw may since have changed: see `derived`.
+    pub(super) fn generation(&self) -> u64 {
+        self.inner.writes.load(Ordering::SeqCst)
+    }
+
     pub(super) fn login_cache(&self) -> &super::sessions::LoginCache {
         &self.inner.logins
     }
@@ -329,6 +339,8 @@ impl SqliteDb {
             .iter()
             .any(|s| super::sessions::may_change_logins(s.sql));
         let out = self.write_batch(batch).await;
+        // After the commit (or its failure), as for the logins below.
+        self.inner.writes.fetch_add(1, Ordering::SeqCst);
         if logins_change {
             // After the commit (or its failure): a read that started before
             // it and is cached afterwards is cached under the old generation.

@@ -50,6 +50,8 @@ pub struct AppState {
     pub form_plan: Arc<form_io::Plan>,
     /// Rendered public pages (see `public::shared::PageCache`).
     pub pages: Arc<public::shared::PageCache>,
+    /// The province's list of each batch (see `store::derived`).
+    pub province_lists: Arc<crate::store::derived::Derived<province::applications::Listing>>,
 }
 
 impl AppState {

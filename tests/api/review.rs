@@ -144,6 +144,24 @@ const EXPERTS: [[&str; 8]; 6] = [
     ],
 ];
 
+/// The row of the province's list that names `name` (found by searching it).
+async fn list_row(prov: &mut Client, name: &str) -> String {
+    let r = prov
+        .get(&format!(
+            "/province/applications?batch={BATCH}&q={}",
+            shenbao::web::shared::error::urlencode(name)
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let at = r
+        .body
+        .find(&format!(">{name}</a>"))
+        .unwrap_or_else(|| panic!("{name} not listed"));
+    let start = r.body[..at].rfind("<tr>").expect("row start");
+    let end = at + r.body[at..].find("</tr>").expect("row end");
+    r.body[start..end].to_string()
+}
+
 #[tokio::test]
 async fn the_review_runs_from_the_pool_to_a_locked_shortlist() {
     let app = spawn().await;
@@ -153,6 +171,11 @@ async fn the_review_runs_from_the_pool_to_a_locked_shortlist() {
     ready_recommendation(&mut wuhan, &[&ids[0], &ids[1], &ids[2]]).await;
     assert_eq!(submit_rec(&mut wuhan).await.status, StatusCode::SEE_OTHER);
     let mut prov = app.login("province", DEMO_PASSWORD).await;
+    // The province's list, read before and after each change below (it is
+    // kept between writes and must follow every one of them).
+    let n0 = name(&app, &ids[0]).await;
+    let row = list_row(&mut prov, &n0).await;
+    assert!(row.contains("已推荐至省经信厅"), "{row}");
 
     // A bad row stops the whole import, named by row and column.
     let mut bad = EXPERTS;
@@ -238,6 +261,8 @@ async fn the_review_runs_from_the_pool_to_a_locked_shortlist() {
         pairs.iter().all(|p| p.text(1) != "李华"),
         "same-city expert drawn"
     );
+    let row = list_row(&mut prov, &n0).await;
+    assert!(row.contains("专家评审中"), "{row}");
     for id in &ids {
         assert_eq!(state_of(&app, id).await, "under_review");
         assert_eq!(pairs.iter().filter(|p| p.text(0) == *id).count(), 3);
@@ -377,9 +402,12 @@ async fn the_review_runs_from_the_pool_to_a_locked_shortlist() {
         .get(&format!("/province/review/results?batch={BATCH}"))
         .await;
     assert_eq!(r.status, StatusCode::OK);
-    let (n0, n2) = (name(&app, &ids[0]).await, name(&app, &ids[2]).await);
+    let n2 = name(&app, &ids[2]).await;
     assert!(r.body.find(&n2).expect("n2") < r.body.find(&n0).expect("n0"));
     assert!(r.body.contains("70.00") && r.body.contains("60.00"));
+    // The list shows the final score as soon as the scores are in.
+    let row = list_row(&mut prov, &n2).await;
+    assert!(row.contains("<td>70</td>"), "{row}");
 
     // The panel leader signs each opinion off.
     let leader = pairs[pairs.len() - 1].text(2);

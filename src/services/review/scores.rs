@@ -215,18 +215,18 @@ fn reviewed(state: State) -> bool {
     )
 }
 
-/// The aggregated results of every submitted score of the applications in
-/// `apps` that the review ranks, best first. Reads three columns of the
-/// submitted scores only (the province list calls it on every request).
-pub async fn results(
+/// The aggregated results of every submitted score of the applications
+/// (id and state) in `apps` that the review ranks, best first. Reads three
+/// columns of the submitted scores only.
+pub async fn results<'a>(
     db: &Db,
     s: &Settings,
-    apps: &[Application],
+    apps: impl IntoIterator<Item = (&'a str, State)>,
 ) -> Outcome<Vec<aggregate::Result>> {
     let ids: HashSet<&str> = apps
-        .iter()
-        .filter(|a| reviewed(a.state))
-        .map(|a| a.id.as_str())
+        .into_iter()
+        .filter(|(_, state)| reviewed(*state))
+        .map(|(id, _)| id)
         .collect();
     let scores: Vec<ExpertScore> = rs::submitted_totals(db, &s.batch_id)
         .await?
@@ -244,7 +244,7 @@ pub async fn results(
 /// The ranked list from every submitted score, best first.
 pub async fn ranking(db: &Db, s: &Settings) -> Outcome<Vec<Ranked>> {
     let all = applications::submitted_in_batch(db, &s.batch_id).await?;
-    let results = results(db, s, &all).await?;
+    let results = results(db, s, all.iter().map(|a| (a.id.as_str(), a.state))).await?;
     let apps: HashMap<String, Application> = all.into_iter().map(|a| (a.id.clone(), a)).collect();
     Ok(results
         .into_iter()

@@ -16,7 +16,7 @@ use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::region;
 use crate::domain::scoring::show;
 use crate::services::review as svc;
-use crate::store::applications::{self, Application, Event};
+use crate::store::applications::{self, Application, Event, Listed};
 use crate::store::recommendations;
 use crate::store::review as rs;
 use crate::store::screening::{self, Screening};
@@ -63,19 +63,85 @@ pub struct ListQuery {
     pub page: usize,
 }
 
+/// A batch's list as every request filters it: the submitted applications
+/// with what the cities recommended and the review's results, read once per
+/// database generation (`store::derived`).
+pub struct Listing {
+    lines: Vec<Line>,
+    counts: BTreeMap<&'static str, usize>,
+    industries: Vec<String>,
+}
+
+struct Line {
+    app: Listed,
+    /// The name in capitals, for the search.
+    name_upper: String,
+    recommended: bool,
+    city_rank: Option<i64>,
+    score: Option<f64>,
+}
+
+async fn listing(state: &AppState, batch_id: &str) -> AppResult<Listing> {
+    let all = applications::listed_in_batch(&state.db, batch_id).await?;
+    let items = recommendations::items_for_batch(&state.db, batch_id).await?;
+    let settings = svc::settings(&state.db, &state.program, batch_id).await?;
+    let scores: HashMap<String, f64> = svc::results(
+        &state.db,
+        &settings,
+        all.iter().map(|a| (a.id.as_str(), a.state)),
+    )
+    .await?
+    .into_iter()
+    .map(|r| (r.application, r.final_score))
+    .collect();
+    let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut industries: Vec<String> = all.iter().map(|a| a.industry.clone()).collect();
+    industries.sort();
+    industries.dedup();
+    industries.retain(|i| !i.is_empty());
+    let lines = all
+        .into_iter()
+        .map(|app| {
+            *counts.entry(app.state.as_str()).or_default() += 1;
+            let item = items.get(&app.id);
+            let recommended = item.is_some()
+                && !matches!(
+                    app.state,
+                    AppStateKind::CityPassed | AppStateKind::NotRecommended
+                );
+            Line {
+                name_upper: app.enterprise_name.to_uppercase(),
+                recommended,
+                city_rank: item.filter(|_| recommended).map(|i| i.rank),
+                score: scores.get(&app.id).copied(),
+                app,
+            }
+        })
+        .collect();
+    Ok(Listing {
+        lines,
+        counts,
+        industries,
+    })
+}
+
+/// One row of the page shown.
 pub struct Row {
-    pub app: Application,
+    pub id: String,
+    pub enterprise_name: String,
+    pub credit_code: String,
     pub city: &'static str,
+    pub industry: String,
+    pub state: &'static str,
     pub recommended: bool,
     pub city_rank: String,
-    pub score: Option<f64>,
     pub score_text: String,
     pub submitted_at: String,
 }
 
 #[derive(Template)]
 #[template(path = "province/applications.html")]
-struct ListPage {
+struct ListPage<'a> {
     page: Page,
     q: ListQuery,
     batch_id: String,
@@ -85,7 +151,7 @@ struct ListPage {
     counts: Vec<(&'static str, &'static str, usize)>,
     cities: &'static [region::City],
     states: Vec<(&'static str, &'static str)>,
-    industries: Vec<String>,
+    industries: &'a [String],
     pages: usize,
     page_no: usize,
     query_base: String,
@@ -97,64 +163,33 @@ async fn list(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Html<String>> {
     let batch = city_batch(&state, Some(&q.batch)).await?;
-    let all = applications::submitted_in_batch(&state.db, &batch.id).await?;
-    let items = recommendations::items_for_batch(&state.db, &batch.id).await?;
-    let settings = svc::settings(&state.db, &state.program, &batch.id).await?;
-    let scores: HashMap<String, f64> = svc::results(&state.db, &settings, &all)
-        .await?
-        .into_iter()
-        .map(|r| (r.application, r.final_score))
-        .collect();
-    let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
-    let mut industries: Vec<String> = all.iter().map(|a| a.industry.clone()).collect();
-    industries.sort();
-    industries.dedup();
-    industries.retain(|i| !i.is_empty());
+    let listing = state
+        .province_lists
+        .get(&state.db, &batch.id, || listing(&state, &batch.id))
+        .await?;
     let min = crate::domain::scoring::parse_score(&q.min);
     let max = crate::domain::scoring::parse_score(&q.max);
     let needle = q.q.trim().to_uppercase();
-    let mut rows: Vec<Row> = Vec::new();
-    for app in all {
-        *counts.entry(app.state.as_str()).or_default() += 1;
-        let item = items.get(&app.id);
-        let recommended = item.is_some()
-            && !matches!(
-                app.state,
-                AppStateKind::CityPassed | AppStateKind::NotRecommended
-            );
-        let score = scores.get(&app.id).copied();
-        let keep = (q.city.is_empty() || app.city_code == q.city)
-            && (q.state.is_empty() || app.state.as_str() == q.state)
-            && (q.industry.is_empty() || app.industry == q.industry)
-            && match q.recommended.as_str() {
-                "yes" => recommended,
-                "no" => !recommended,
-                _ => true,
-            }
-            && min.is_none_or(|m| score.is_some_and(|s| s >= m))
-            && max.is_none_or(|m| score.is_some_and(|s| s <= m))
-            && (needle.is_empty()
-                || app.enterprise_name.to_uppercase().contains(&needle)
-                || app.credit_code.contains(&needle));
-        if !keep {
-            continue;
-        }
-        rows.push(Row {
-            city: region::city(&app.city_code).map_or("", |c| c.name),
-            recommended,
-            city_rank: match item {
-                Some(i) if recommended => i.rank.to_string(),
-                _ => String::new(),
-            },
-            score_text: score.map(show).unwrap_or_default(),
-            score,
-            submitted_at: app
-                .submitted_at
-                .map(crate::clock::format_datetime)
-                .unwrap_or_default(),
-            app,
-        });
-    }
+    let mut rows: Vec<&Line> = listing
+        .lines
+        .iter()
+        .filter(|l| {
+            let app = &l.app;
+            (q.city.is_empty() || app.city_code == q.city)
+                && (q.state.is_empty() || app.state.as_str() == q.state)
+                && (q.industry.is_empty() || app.industry == q.industry)
+                && match q.recommended.as_str() {
+                    "yes" => l.recommended,
+                    "no" => !l.recommended,
+                    _ => true,
+                }
+                && min.is_none_or(|m| l.score.is_some_and(|s| s >= m))
+                && max.is_none_or(|m| l.score.is_some_and(|s| s <= m))
+                && (needle.is_empty()
+                    || l.name_upper.contains(&needle)
+                    || app.credit_code.contains(&needle))
+        })
+        .collect();
     match q.sort.as_str() {
         "name" => rows.sort_by(|a, b| a.app.enterprise_name.cmp(&b.app.enterprise_name)),
         "submitted" => rows.sort_by_key(|r| std::cmp::Reverse(r.app.submitted_at)),
@@ -168,6 +203,22 @@ async fn list(
         .into_iter()
         .skip((page_no - 1) * PAGE)
         .take(PAGE)
+        .map(|l| Row {
+            id: l.app.id.clone(),
+            enterprise_name: l.app.enterprise_name.clone(),
+            credit_code: l.app.credit_code.clone(),
+            city: region::city(&l.app.city_code).map_or("", |c| c.name),
+            industry: l.app.industry.clone(),
+            state: l.app.state.label(),
+            recommended: l.recommended,
+            city_rank: l.city_rank.map(|r| r.to_string()).unwrap_or_default(),
+            score_text: l.score.map(show).unwrap_or_default(),
+            submitted_at: l
+                .app
+                .submitted_at
+                .map(crate::clock::format_datetime)
+                .unwrap_or_default(),
+        })
         .collect();
     let query_base = format!(
         "/province/applications?batch={}&city={}&state={}&industry={}&recommended={}&min={}&max={}&q={}&sort={}",
@@ -190,7 +241,7 @@ async fn list(
                 (
                     s.as_str(),
                     s.label(),
-                    counts.get(s.as_str()).copied().unwrap_or(0),
+                    listing.counts.get(s.as_str()).copied().unwrap_or(0),
                 )
             })
             .collect(),
@@ -205,7 +256,7 @@ async fn list(
         rows,
         total,
         cities: region::cities(),
-        industries,
+        industries: &listing.industries,
         pages,
         page_no,
         query_base,
