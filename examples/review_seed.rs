@@ -382,6 +382,7 @@ async fn main() -> anyhow::Result<()> {
                 "企业上云投入持续，应用场景覆盖研发、生产和管理，成效有数据支撑。（基准测试评分）",
                 hundredths(total),
                 true,
+                s.version,
                 now,
             );
             submitted_n += 1;

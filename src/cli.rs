@@ -282,7 +282,7 @@ async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
         data_dir: s.data.as_path().into(),
         form_plan: Arc::new(web::form_io::Plan::new(&program.form)),
         pages: Default::default(),
-        province_lists: Default::default(),
+        caches: Default::default(),
         program,
     };
     // On SQLite one process owns the store: an export still 'running' was

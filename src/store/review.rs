@@ -609,7 +609,9 @@ pub async fn assigned(db: &Db, application_id: &str, user_id: &str) -> Result<bo
         .is_some())
 }
 
-/// Saves (or with `submit`, saves and locks) a score still at `expected`.
+/// Saves (or with `submit`, saves and locks) a score still at the
+/// assignment's version, whose expert signed the pledge, while the batch's
+/// settings are at `settings_version` (0: none saved).
 #[allow(clippy::too_many_arguments)]
 pub fn save_score(
     b: &mut Batch,
@@ -618,12 +620,16 @@ pub fn save_score(
     comment: &str,
     total_h: i64,
     submit: bool,
+    settings_version: i64,
     now: Millis,
 ) {
     b.push_one(
         "UPDATE review_assignments SET scores = $3, comment = $4, total_h = $5, version = version + 1, saved_at = $6, \
          status = $7, submitted_at = $8 \
-         WHERE application_id = $1 AND expert_id = $2 AND status = 'assigned' AND version = $9",
+         WHERE application_id = $1 AND expert_id = $2 AND status = 'assigned' AND version = $9 \
+         AND EXISTS (SELECT 1 FROM expert_pledges p WHERE p.batch_id = review_assignments.batch_id \
+                     AND p.expert_id = review_assignments.expert_id) \
+         AND COALESCE((SELECT s.version FROM review_settings s WHERE s.batch_id = review_assignments.batch_id), 0) = $10",
         params![
             a.application_id.as_str(),
             a.expert_id.as_str(),
@@ -633,7 +639,8 @@ pub fn save_score(
             now,
             if submit { "submitted" } else { "assigned" },
             if submit { Some(now) } else { None },
-            a.version
+            a.version,
+            settings_version
         ],
     );
 }

@@ -50,8 +50,17 @@ pub struct AppState {
     pub form_plan: Arc<form_io::Plan>,
     /// Rendered public pages (see `public::shared::PageCache`).
     pub pages: Arc<public::shared::PageCache>,
+    /// What requests keep between them (each checked against the database).
+    pub caches: Arc<Caches>,
+}
+
+/// Kept between requests; see each kind for why it is safe.
+#[derive(Default)]
+pub struct Caches {
     /// The province's list of each batch (see `store::derived`).
-    pub province_lists: Arc<crate::store::derived::Derived<province::applications::Listing>>,
+    pub province_lists: crate::store::derived::Derived<province::applications::Listing>,
+    /// Experts' open assignments as their last save left them.
+    pub score_hints: crate::services::review::ScoreHints,
 }
 
 impl AppState {

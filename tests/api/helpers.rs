@@ -61,7 +61,7 @@ pub async fn spawn_with(config: Config) -> TestApp {
         data_dir: dir.path().into(),
         form_plan: Arc::new(shenbao::web::form_io::Plan::new(&program.form)),
         pages: Default::default(),
-        province_lists: Default::default(),
+        caches: Default::default(),
         program: Arc::new(program.clone()),
     };
     TestApp {

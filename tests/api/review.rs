@@ -708,3 +708,103 @@ async fn a_panel_by_specialty_draws_experts_of_its_fields_and_has_its_own_leader
     let r = prov.post("/province/review/settings", &refs).await;
     assert!(r.body.contains("分在了两个评审组"), "{}", r.body);
 }
+
+/// A save writes without reading first when the same expert saved the same
+/// assignment before (`ScoreHints`); the write itself must then refuse what
+/// the read would have: a form loaded before the last save, and a save
+/// after the province moved the scoring deadline into the past.
+#[tokio::test]
+async fn a_save_on_a_kept_assignment_is_checked_by_the_write_itself() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let state = &app.state;
+    shenbao::demo::stages::seed(
+        &state.db,
+        &state.files,
+        &app.clock,
+        &state.program,
+        DEMO_PASSWORD,
+    )
+    .await
+    .expect("stages");
+    // The demo's third expert has pledged and saved one draft score.
+    let rows = app
+        .state
+        .db
+        .query(
+            "SELECT a.application_id, u.username, a.batch_id FROM review_assignments a JOIN experts e ON e.id = a.expert_id \
+             JOIN users u ON u.id = e.user_id JOIN expert_pledges p ON p.expert_id = e.id \
+             WHERE a.status = 'assigned' AND a.saved_at IS NOT NULL",
+            vec![],
+        )
+        .await
+        .expect("query");
+    let (target, who, batch) = (rows[0].text(0), rows[0].text(1), rows[0].text(2));
+    let mut e = app.login(&who, DEMO_PASSWORD).await;
+    let page = e.get(&format!("/expert/review/{target}")).await;
+    let v = crate::city::hidden(&page.body, "_version");
+    let save = |version: String, c1: &'static str| {
+        vec![
+            ("_version".to_string(), version),
+            ("score.c1".to_string(), c1.to_string()),
+            ("action".to_string(), "save".to_string()),
+            ("comment".to_string(), String::new()),
+        ]
+    };
+    let post = |e: &mut Client, fields: Vec<(String, String)>| {
+        let path = format!("/expert/review/{target}/score");
+        let mut e = std::mem::replace(e, app.client());
+        async move {
+            let refs: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let r = e.post(&path, &refs).await;
+            (e, r)
+        }
+    };
+    let version_now = || async {
+        scalar(
+            &app,
+            "SELECT version FROM review_assignments WHERE application_id = $1 AND status = 'assigned'",
+            &target,
+        )
+        .await
+    };
+    let (e2, r) = post(&mut e, save(v.clone(), "11")).await;
+    e = e2;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let after_first = version_now().await;
+    assert_eq!(after_first, v.parse::<i64>().expect("version") + 1);
+    // A second tab still at the old version: refused, nothing written.
+    let (e2, r) = post(&mut e, save(v.clone(), "12")).await;
+    e = e2;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("数据已被他人修改"), "{}", r.body);
+    assert_eq!(version_now().await, after_first);
+    // The next save from the fresh form passes (the kept assignment moved on with it).
+    let (e2, r) = post(&mut e, save(after_first.to_string(), "13")).await;
+    e = e2;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let kept = version_now().await;
+    assert_eq!(kept, after_first + 1);
+    // The province closes scoring an hour ago: the kept settings are out of date.
+    let program = &app.state.program;
+    let mut s = shenbao::services::review::settings(&app.state.db, program, &batch)
+        .await
+        .expect("settings");
+    let now = app.clock.now();
+    s.score_deadline = Some(now - 3_600_000);
+    let province = shenbao::store::audit::Actor {
+        id: None,
+        name: "province".into(),
+        role: Some("province"),
+        ip: "127.0.0.1".into(),
+    };
+    shenbao::services::review::save_settings(&app.state.db, &province, s, now)
+        .await
+        .expect("save settings");
+    let (_, r) = post(&mut e, save(kept.to_string(), "14")).await;
+    assert!(r.body.contains("评分截止时间"), "{}", r.body);
+    assert_eq!(version_now().await, kept);
+}

@@ -94,7 +94,7 @@ impl TestApp {
             data_dir: dir.path().into(),
             form_plan: Arc::new(shenbao::web::form_io::Plan::new(&program.form)),
             pages: Default::default(),
-            province_lists: Default::default(),
+            caches: Default::default(),
             program: Arc::new(program.clone()),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -24,6 +24,7 @@ use super::shared::guard;
 use super::shared::page::{Errors, Page};
 use crate::clock;
 use crate::domain::scoring::show;
+use crate::services::Refusal;
 use crate::services::review as svc;
 use crate::store::applications::{self, Application};
 use crate::store::batches::{self, BatchRow};
@@ -192,9 +193,7 @@ async fn load(
         .await?
         .is_none()
     {
-        return Err(AppError::BadRequest(
-            "请先在“评审任务”页签署保密与回避承诺，再查看评审材料。".into(),
-        ));
+        return Err(AppError::BadRequest(svc::PLEDGE_FIRST.into()));
     }
     let s = svc::settings(&state.db, &state.program, &batch.id).await?;
     Ok((a, app, s, batch))
@@ -323,33 +322,25 @@ async fn score(
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    // The hot path of the review: one read for the assignment and the
-    // pledge, the settings, and the application only to redraw a refusal.
     let user = ctx.user.as_ref().ok_or(AppError::Forbidden)?;
-    let (a, pledged, saved) = rs::for_user(&state.db, &user.id, &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !pledged {
-        return Err(AppError::BadRequest(
-            "请先在“评审任务”页签署保密与回避承诺，再查看评审材料。".into(),
-        ));
-    }
-    let s =
-        saved.unwrap_or_else(|| Settings::defaults(&a.batch_id, state.program.review_criteria()));
     let submit = field(&pairs, "action") == "submit";
     let posted: BTreeMap<String, String> = pairs.iter().cloned().collect();
-    let version = field(&pairs, "_version").parse().unwrap_or(-1);
-    let now = state.clock.now();
-    let result = svc::save_score(
-        &state.db,
-        &ctx.actor(),
-        &s,
-        &a,
-        &posted,
-        &field(&pairs, "comment"),
+    let comment = field(&pairs, "comment");
+    let input = svc::ScoreInput {
+        posted: &posted,
+        comment: &comment,
         submit,
-        version,
-        now,
+        version: field(&pairs, "_version").parse().unwrap_or(-1),
+    };
+    let result = svc::save_own_score(
+        &state.db,
+        &state.program,
+        &state.caches.score_hints,
+        &ctx.actor(),
+        &user.id,
+        &id,
+        &input,
+        state.clock.now(),
     )
     .await;
     let mut errors = Errors::default();
@@ -361,8 +352,16 @@ async fn score(
                     .into_response(),
             );
         }
+        Err(Refusal::Forbidden) => return Err(AppError::NotFound),
+        Err(Refusal::Rule(m)) if m == svc::PLEDGE_FIRST => return Err(AppError::BadRequest(m)),
         Err(e) => errors.refusal(e, "scores", "评分")?,
     }
+    // Redraw the form with what was posted, over the assignment as it is now.
+    let (a, s) = match svc::own_assignment(&state.db, &state.program, &user.id, &id).await {
+        Ok(found) => found,
+        Err(Refusal::Forbidden) => return Err(AppError::NotFound),
+        Err(e) => return Err(AppError::BadRequest(e.to_string())),
+    };
     let app = applications::by_id(&state.db, &id)
         .await?
         .ok_or(AppError::NotFound)?;

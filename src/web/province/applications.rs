@@ -164,6 +164,7 @@ async fn list(
 ) -> AppResult<Html<String>> {
     let batch = city_batch(&state, Some(&q.batch)).await?;
     let listing = state
+        .caches
         .province_lists
         .get(&state.db, &batch.id, || listing(&state, &batch.id))
         .await?;
