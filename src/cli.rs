@@ -99,9 +99,19 @@ struct ServeArgs {
     /// Mark cookies Secure (serving over HTTPS, directly or behind a proxy).
     #[arg(long, env = "SHENBAO_SECURE_COOKIES")]
     secure_cookies: bool,
-    /// Trust X-Forwarded-For from a reverse proxy for the client address.
-    #[arg(long, env = "SHENBAO_TRUST_PROXY")]
-    trust_proxy: bool,
+    /// Addresses or networks of the reverse proxies in front (for example
+    /// 127.0.0.1 or 10.0.0.0/8, comma-separated): only a request from one
+    /// of them has its client address taken from X-Forwarded-For.
+    #[arg(long, env = "SHENBAO_TRUST_PROXY", value_delimiter = ',', value_parser = parse_net)]
+    trust_proxy: Vec<ipnet::IpNet>,
+}
+
+/// `10.0.0.0/8`, or one address (`127.0.0.1`, `::1`).
+fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("不是IP地址或网段：{s}"))
 }
 
 #[derive(Subcommand)]
@@ -256,7 +266,7 @@ async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
         idle_timeout_ms: a.idle_timeout_minutes.max(1) * MINUTE,
         absolute_timeout_ms: a.absolute_timeout_hours.max(1) * 60 * MINUTE,
         secure_cookies: a.secure_cookies,
-        trust_proxy: a.trust_proxy,
+        trusted_proxies: a.trust_proxy.clone(),
         ..Config::default()
     };
     let program = Arc::new(load_program(s)?);

@@ -16,8 +16,10 @@ pub struct Config {
     pub ip_window_ms: Millis,
     /// Mark cookies Secure (served over HTTPS, directly or behind a proxy).
     pub secure_cookies: bool,
-    /// Take the client address from X-Forwarded-For (behind a trusted proxy).
-    pub trust_proxy: bool,
+    /// Reverse proxies whose X-Forwarded-For is believed: a request from one
+    /// of these takes its client address from the header; from anywhere
+    /// else the header is ignored (it could be forged).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Largest attachment file accepted.
     pub max_file_bytes: u64,
     /// Largest total of an application's attachments.
@@ -37,7 +39,7 @@ impl Default for Config {
             ip_failure_limit: 50,
             ip_window_ms: 15 * MINUTE,
             secure_cookies: false,
-            trust_proxy: false,
+            trusted_proxies: Vec::new(),
             max_file_bytes: 20 * MB,
             max_application_bytes: 100 * MB,
         }

@@ -58,9 +58,16 @@ struct LoginQuery {
     bye: Option<String>,
 }
 
-/// Only local paths are followed after login.
+/// Only local paths are followed after login: one slash, then printable
+/// ASCII without a backslash (browsers read `/\\host` and `/\t/host`, tabs
+/// dropped, as another host), and a valid path for the Location header.
 fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+    let local = next.len() <= 2000
+        && next.starts_with('/')
+        && !matches!(next.as_bytes().get(1), Some(b'/'))
+        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+        && next.parse::<axum::http::uri::PathAndQuery>().is_ok();
+    if local {
         next.to_string()
     } else {
         "/dashboard".to_string()

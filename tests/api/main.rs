@@ -12,6 +12,7 @@ mod city;
 mod city_recommend;
 mod documents;
 mod exports;
+mod hardening;
 mod login;
 mod notice;
 mod publication;

@@ -106,20 +106,37 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn client_ip(req: &Request, trust_proxy: bool) -> String {
-    if trust_proxy
-        && let Some(v) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-        && let Some(last) = v.rsplit(',').next()
-    {
-        return last.trim().chars().take(64).collect();
-    }
-    req.extensions()
+/// The client's address: the TCP peer's, unless the peer is a trusted
+/// proxy; then the nearest address in X-Forwarded-For that is not itself a
+/// trusted proxy (a client can put anything on the left of the header, the
+/// proxies only append on the right).
+fn client_ip(req: &Request, trusted: &[ipnet::IpNet]) -> String {
+    let peer = req
+        .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ci| ci.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+        .map(|ci| ci.0.ip());
+    let Some(peer) = peer else {
+        return "unknown".into();
+    };
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer.to_string();
+    }
+    let forwarded: Vec<std::net::IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map_while(|a| a.trim().parse().ok())
+        .collect();
+    forwarded
+        .iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .or(forwarded.first())
+        .unwrap_or(&peer)
+        .to_string()
 }
 
 pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
@@ -161,7 +178,7 @@ fn cross_site(headers: &HeaderMap) -> bool {
 /// Loads the session, checks CSRF on unsafe methods, adds security headers.
 pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let now = state.clock.now();
-    let ip = client_ip(&req, state.config.trust_proxy);
+    let ip = client_ip(&req, &state.config.trusted_proxies);
     let headers = req.headers();
     let user_agent: String = headers
         .get(header::USER_AGENT)
