@@ -435,17 +435,14 @@ pub async fn save_draft(
          WHERE id = $1 AND enterprise_id = $2 AND version = $3 AND state IN ('draft', 'returned')",
         params![id, enterprise_id, expected, head],
     );
+    // The city is the registration's and never follows the form: a county
+    // is taken only inside it (the city's code is the county's first four
+    // digits and two zeros).
     b.push(
         "UPDATE applications SET industry = $2, \
-         county_code = CASE WHEN $3 = '' THEN county_code ELSE $3 END, \
-         city_code = CASE WHEN $4 = '' THEN city_code ELSE $4 END \
-         WHERE id = $1 AND (industry <> $2 OR ($3 <> '' AND county_code <> $3) OR ($4 <> '' AND city_code <> $4))",
-        params![
-            id,
-            summary.industry,
-            summary.county_code,
-            summary.city_code
-        ],
+         county_code = CASE WHEN $3 <> '' AND substr($3, 1, 4) = substr(city_code, 1, 4) THEN $3 ELSE county_code END \
+         WHERE id = $1 AND (industry <> $2 OR ($3 <> '' AND county_code <> $3 AND substr($3, 1, 4) = substr(city_code, 1, 4)))",
+        params![id, summary.industry, summary.county_code],
     );
     match db.write(b).await {
         Ok(_) => {
@@ -478,7 +475,6 @@ pub async fn save_draft(
 #[derive(Debug, Default)]
 pub struct DraftSummary<'a> {
     pub industry: &'a str,
-    pub city_code: &'a str,
     pub county_code: &'a str,
 }
 

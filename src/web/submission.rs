@@ -50,7 +50,7 @@ async fn submit_check(
 ) -> AppResult<(i64, Value, Report, Vec<Attachment>, i64)> {
     let (version, answers) = current_answers(state, app).await?;
     let files = attachments::for_application(&state.db, &app.id).await?;
-    let report = report_with_attachments(state, &answers, &files);
+    let report = report_with_attachments(state, app, &answers, &files);
     let deadline = deadline_for(state, app).await?;
     Ok((version, answers, report, files, deadline))
 }

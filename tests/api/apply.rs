@@ -40,6 +40,18 @@ fn selected_county(body: &str) -> String {
     body[start..sel].to_string()
 }
 
+/// The value of the text input `name` as the page shows it.
+pub fn input_value(body: &str, name: &str) -> String {
+    let i = body
+        .find(&format!("name=\"{name}\""))
+        .unwrap_or_else(|| panic!("input {name}"));
+    let tag_start = body[..i].rfind('<').expect("tag");
+    let tag = &body[tag_start..tag_start + body[tag_start..].find('>').expect("tag end")];
+    let m = "value=\"";
+    let v = tag.find(m).map(|j| j + m.len()).expect("value");
+    tag[v..v + tag[v..].find('"').expect("end")].to_string()
+}
+
 fn version_of(body: &str) -> String {
     let m = "name=\"_version\" value=\"";
     let i = body.find(m).expect("version field") + m.len();
@@ -51,11 +63,19 @@ pub async fn fill(app: &TestApp, c: &mut Client, id: &str, seed: u64) {
     let page = c.get(&format!("/apply/{id}")).await;
     let answers = sample_answers_on(seed, app.state.today());
     let mut pairs = pairs_from_answers(&ProgramDef::builtin().form, &answers);
-    // Keep the enterprise's own region (prefilled from registration): it decides the city.
+    // Keep the enterprise's own region, name and code (prefilled from
+    // registration): they are bound to it.
     let own = selected_county(&page.body);
+    let (name, code) = (
+        input_value(&page.body, "company_name"),
+        input_value(&page.body, "credit_code"),
+    );
     for (k, v) in pairs.iter_mut() {
-        if k == "region.county" {
-            *v = own.clone();
+        match k.as_str() {
+            "region.county" => *v = own.clone(),
+            "company_name" => *v = name.clone(),
+            "credit_code" => *v = code.clone(),
+            _ => {}
         }
     }
     pairs.push(("_version".into(), version_of(&page.body)));

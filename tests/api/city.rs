@@ -475,9 +475,14 @@ async fn revise(app: &TestApp, c: &mut Client, id: &str, seed: u64, address: &st
     let sel = i + page.body[i..].find("\" selected>").expect("selected");
     let start = page.body[..sel].rfind("value=\"").expect("value") + 7;
     let county = page.body[start..sel].to_string();
+    let name = crate::apply::input_value(&page.body, "company_name");
+    let code = crate::apply::input_value(&page.body, "credit_code");
     for (k, v) in pairs.iter_mut() {
-        if k == "region.county" {
-            *v = county.clone();
+        match k.as_str() {
+            "region.county" => *v = county.clone(),
+            "company_name" => *v = name.clone(),
+            "credit_code" => *v = code.clone(),
+            _ => {}
         }
     }
     pairs.push(("_version".into(), hidden(&page.body, "_version")));

@@ -97,3 +97,100 @@ async fn forwarded_addresses_are_believed_only_from_configured_proxies() {
     fail_login_with(&mut proxied, "6.6.6.6, 203.0.113.5, 192.0.2.11").await;
     assert_eq!(last_failure_ip(&app).await, "203.0.113.5");
 }
+
+/// Findings 6 and 7: the application stays with the city, name and code
+/// its enterprise registered; the form cannot send it elsewhere or under
+/// another name.
+#[tokio::test]
+async fn the_city_name_and_code_follow_the_registration() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut c = app.login("qiye1", DEMO_PASSWORD).await;
+    let id = crate::apply::start(&mut c).await;
+    crate::apply::fill(&app, &mut c, &id, 3).await;
+    crate::apply::upload_required(&mut c, &id).await;
+    let registered = app
+        .state
+        .db
+        .query(
+            "SELECT city_code, county_code, credit_code, enterprise_name FROM applications WHERE id = $1",
+            vec![id.clone().into()],
+        )
+        .await
+        .expect("row")[0]
+        .clone();
+    assert_eq!(registered.text(0), "420100");
+    // Registered in 武汉, it picks a county of 黄石 and another name and code.
+    let page = c.get(&format!("/apply/{id}")).await;
+    let answers = shenbao::domain::form::sample_answers_on(3, app.state.today());
+    let mut pairs = shenbao::web::form_io::pairs_from_answers(
+        &shenbao::domain::form::ProgramDef::builtin().form,
+        &answers,
+    );
+    let other_code = answers["credit_code"].as_str().expect("code").to_string();
+    assert_ne!(other_code, registered.text(2));
+    for (k, v) in pairs.iter_mut() {
+        match k.as_str() {
+            "region.county" => *v = "420202".into(),
+            "company_name" => *v = "华为技术有限公司（冒用）".into(),
+            _ => {}
+        }
+    }
+    pairs.push((
+        "_version".into(),
+        crate::city::hidden(&page.body, "_version"),
+    ));
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = c.post(&format!("/apply/{id}"), &refs).await;
+    assert_eq!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "the draft is saved: {}",
+        r.body
+    );
+    let now = app
+        .state
+        .db
+        .query(
+            "SELECT city_code, county_code, enterprise_name FROM applications WHERE id = $1",
+            vec![id.clone().into()],
+        )
+        .await
+        .expect("row")[0]
+        .clone();
+    assert_eq!(now.text(0), "420100", "the city never follows the form");
+    assert_eq!(
+        now.text(1),
+        registered.text(1),
+        "a county outside the city is not taken"
+    );
+    let r = crate::apply::submit(&mut c, &id).await;
+    assert_ne!(r.status, StatusCode::SEE_OTHER, "submitted: {}", r.body);
+    // Each message sits at its field, tied to it by id.
+    let page = c.get(&format!("/apply/{id}?check=1")).await;
+    for (field, text) in [
+        ("company_name", "应与注册的企业名称"),
+        ("credit_code", "应为注册的统一社会信用代码"),
+        ("region", "应在注册所在的武汉市"),
+    ] {
+        // (所属地区 lists its messages in its wrapper, above the select.)
+        let tag = if field == "region" {
+            "id=\"w-region\"".to_string()
+        } else {
+            format!("id=\"e-{field}-0\"")
+        };
+        let at = page
+            .body
+            .find(&tag)
+            .unwrap_or_else(|| panic!("no message at {field}"));
+        assert!(
+            page.body[at..at + 400].contains(text),
+            "{field}: {}",
+            &page.body[at..at + 400]
+        );
+    }
+    assert_eq!(crate::city::state_of(&app, &id).await, "draft");
+}

@@ -280,6 +280,55 @@ fn initial_content(state: &AppState, e: &Enterprise, declared: &[String]) -> Val
     })
 }
 
+/// The name, code and city that [`initial_content`] fills in are the
+/// registration's, and stay so: an application goes to the city its
+/// enterprise registered in, under its registered name and code. A renamed
+/// or moved enterprise has its registration changed first.
+fn registration_issues(app: &Application, answers: &Value) -> Vec<form::Issue> {
+    let text = |k: &str| answers.get(k).and_then(Value::as_str).unwrap_or("").trim();
+    let mut out = Vec::new();
+    let name = text("company_name");
+    if !name.is_empty() && name != app.enterprise_name {
+        out.push(form::Issue {
+            field: "company_name".into(),
+            label: "企业名称".into(),
+            message: format!(
+                "应与注册的企业名称“{}”一致。企业已更名的，请联系所在市州经信局变更注册信息后再提交。",
+                app.enterprise_name
+            ),
+        });
+    }
+    let code = text("credit_code").to_uppercase().replace('-', "");
+    // A 9-character 组织机构代码 is the registered code's characters 9–17.
+    let org_code = app.credit_code.get(8..17).unwrap_or("");
+    if !code.is_empty() && code != app.credit_code && code != org_code {
+        out.push(form::Issue {
+            field: "credit_code".into(),
+            label: "组织机构代码".into(),
+            message: format!(
+                "应为注册的统一社会信用代码 {}（或其中的组织机构代码 {}）。",
+                app.credit_code, org_code
+            ),
+        });
+    }
+    let region = answers.get("region");
+    let city = region
+        .and_then(|r| r.get("city"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if !city.is_empty() && city != app.city_code {
+        out.push(form::Issue {
+            field: "region".into(),
+            label: "所属地区".into(),
+            message: format!(
+                "应在注册所在的{}。企业迁址的，请先由原市州经信局办理迁出、变更注册信息后再申报。",
+                crate::domain::region::city(&app.city_code).map_or("市州", |c| c.name)
+            ),
+        });
+    }
+    out
+}
+
 // ───────────────────────────── the form ─────────────────────────────
 
 pub struct SlotView {
@@ -437,10 +486,12 @@ pub async fn current_answers(state: &AppState, app: &Application) -> AppResult<(
 
 pub(super) fn report_with_attachments(
     state: &AppState,
+    app: &Application,
     answers: &Value,
     files: &[Attachment],
 ) -> Report {
     let mut report = form::validate(&state.program.form, answers, state.today());
+    report.errors.extend(registration_issues(app, answers));
     let mut counts: Vec<(String, usize)> = Vec::new();
     for f in files {
         match counts.iter_mut().find(|(k, _)| *k == f.slot) {
@@ -494,7 +545,7 @@ async fn form_page(
     }
     let report = if show_report && app.state.editable() {
         let files = attachments::for_application(&state.db, &app.id).await?;
-        Some(report_with_attachments(&state, &answers, &files))
+        Some(report_with_attachments(&state, &app, &answers, &files))
     } else {
         None
     };
@@ -534,7 +585,7 @@ async fn do_save<'a>(
     form: &'a form_io::Form,
 ) -> AppResult<(SaveOutcome, form_io::Answer<'a>)> {
     let answers = form_io::answers(&state.form_plan, form.pairs());
-    let (industry, city, county) = answers.summary();
+    let (industry, _, county) = answers.summary();
     let user = ctx.require_user()?;
     let outcome = applications::save_draft(
         &state.db,
@@ -544,7 +595,6 @@ async fn do_save<'a>(
         answers.to_draft(),
         &DraftSummary {
             industry: &industry,
-            city_code: city,
             county_code: county,
         },
         &user.username,
