@@ -23,7 +23,9 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/apply/{id}/attachments",
-            post(upload).layer(DefaultBodyLimit::disable()),
+            post(upload).layer(DefaultBodyLimit::max(upload_body_limit(
+                crate::config::Config::default().max_file_bytes,
+            ))),
         )
         .route("/apply/{id}/attachments/{att}/delete", post(delete))
         .route("/files/{att}", get(download))
@@ -31,6 +33,32 @@ pub fn router() -> Router<AppState> {
 
 fn back(id: &str, msg: &str) -> Response {
     Redirect::to(&format!("/apply/{id}?error={}#attachments", urlencode(msg))).into_response()
+}
+
+/// The largest request body of an upload route whose file may be `file`
+/// bytes: the file, its few text fields and the multipart framing. Beyond
+/// it the body is cut off as it streams (nothing is buffered whole).
+pub fn upload_body_limit(file: u64) -> usize {
+    (file + 64 * 1024) as usize
+}
+
+/// Longest text field of an upload form (the slot's or kind's key).
+pub const MAX_UPLOAD_TEXT: usize = 1024;
+
+/// Reads a text field of a multipart form, at most `max` bytes: `None` when
+/// longer (it is never read whole), cut off or not UTF-8.
+pub async fn small_text(
+    field: &mut axum::extract::multipart::Field<'_>,
+    max: usize,
+) -> Option<String> {
+    let mut buf = Vec::new();
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) if buf.len() + chunk.len() <= max => buf.extend_from_slice(&chunk),
+            Ok(Some(_)) | Err(_) => return None,
+            Ok(None) => return String::from_utf8(buf).ok(),
+        }
+    }
 }
 
 /// Why streaming an uploaded field into the file store failed.
@@ -95,14 +123,16 @@ async fn upload(
     let used: u64 = existing.iter().map(|a| a.size as u64).sum();
     let mut slot_key: Option<String> = None;
     loop {
-        let field = match mp.next_field().await {
+        let mut field = match mp.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(_) => return Ok(back(&id, "上传中断，请重新选择文件上传。")),
         };
         match field.name() {
             Some("slot") => {
-                let v = field.text().await.unwrap_or_default();
+                let Some(v) = small_text(&mut field, MAX_UPLOAD_TEXT).await else {
+                    return Ok(back(&id, "附件类别不存在。"));
+                };
                 slot_key = Some(v.chars().take(64).collect());
             }
             Some("file") => {

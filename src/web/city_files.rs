@@ -30,7 +30,9 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/city/recommendation/files",
-            post(upload).layer(DefaultBodyLimit::disable()),
+            post(upload).layer(DefaultBodyLimit::max(
+                super::attachments::upload_body_limit(MAX_SCAN),
+            )),
         )
         .route("/city/recommendation/files/{id}", get(download))
         .route("/city/recommendation/table.docx", get(table_docx))
@@ -76,14 +78,17 @@ async fn upload(
     }
     let mut kind = None;
     loop {
-        let field = match mp.next_field().await {
+        let mut field = match mp.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(_) => return Ok(back("上传中断，请重新选择文件上传。")),
         };
         match field.name() {
             Some("kind") => {
-                kind = FileKind::parse(&field.text().await.unwrap_or_default());
+                let text =
+                    super::attachments::small_text(&mut field, super::attachments::MAX_UPLOAD_TEXT)
+                        .await;
+                kind = text.as_deref().and_then(FileKind::parse);
             }
             Some("file") => {
                 let Some(kind) = kind else {

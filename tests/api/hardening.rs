@@ -194,3 +194,51 @@ async fn the_city_name_and_code_follow_the_registration() {
     }
     assert_eq!(crate::city::state_of(&app, &id).await, "draft");
 }
+
+/// Finding 1: an upload form's text field is read only up to a small bound
+/// (it was read whole into memory), and the body of an upload route is cut
+/// off past the largest file it accepts.
+#[tokio::test]
+async fn upload_text_fields_and_bodies_are_bounded() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut c = app.login("qiye1", DEMO_PASSWORD).await;
+    let id = crate::apply::start(&mut c).await;
+    c.get(&format!("/apply/{id}")).await;
+    let huge_slot = "a".repeat(3 * 1024 * 1024);
+    let r = c
+        .post_multipart(
+            &format!("/apply/{id}/attachments"),
+            &[("slot", &huge_slot)],
+            Some(("file", "a.pdf", crate::apply::PDF)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(r.location().contains("error="), "{}", r.location());
+    // A body past the route's limit (the largest file and its framing).
+    let big = vec![b'%'; 21 * 1024 * 1024];
+    let r = c
+        .post_multipart(
+            &format!("/apply/{id}/attachments"),
+            &[("slot", "business_license")],
+            Some(("file", "big.pdf", &big)),
+        )
+        .await;
+    assert!(
+        r.status == StatusCode::SEE_OTHER || r.status == StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        r.status
+    );
+    assert!(r.location().contains("error=") || r.status == StatusCode::PAYLOAD_TOO_LARGE);
+    let n = app
+        .state
+        .db
+        .query(
+            "SELECT COUNT(*) FROM attachments WHERE application_id = $1",
+            vec![id.clone().into()],
+        )
+        .await
+        .expect("count")[0]
+        .int(0);
+    assert_eq!(n, 0, "nothing stored");
+}

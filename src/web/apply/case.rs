@@ -17,7 +17,7 @@ use crate::store::cases::{self as cs, Image, Status};
 use crate::store::new_id;
 use crate::store::publication as ps;
 use crate::web::AppState;
-use crate::web::attachments::{StreamError, clean_name, stream_field};
+use crate::web::attachments::{StreamError, clean_name, stream_field, upload_body_limit};
 use crate::web::city_inbox::field;
 use crate::web::shared::context::Ctx;
 use crate::web::shared::error::{AppError, AppResult, urlencode};
@@ -30,7 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/apply/{id}/case", get(case_page).post(case_save))
         .route(
             "/apply/{id}/case/images",
-            post(image_upload).layer(DefaultBodyLimit::disable()),
+            post(image_upload).layer(DefaultBodyLimit::max(upload_body_limit(MAX_IMAGE))),
         )
         .route("/apply/{id}/case/images/{img}/delete", post(image_delete))
 }

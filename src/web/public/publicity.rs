@@ -34,7 +34,9 @@ pub fn router() -> Router<AppState> {
             "/gongshi/{batch}/objection",
             get(objection_page)
                 .post(objection)
-                .layer(DefaultBodyLimit::disable()),
+                .layer(DefaultBodyLimit::max(
+                    crate::web::attachments::upload_body_limit(MAX_EVIDENCE) + 8 * MAX_TEXT_FIELD,
+                )),
         )
         .route("/gongshi/query", get(query))
         .route("/gonggao/{batch}", get(final_page))
@@ -207,18 +209,6 @@ fn label(field: &str) -> &'static str {
     }
 }
 
-/// Reads a text field whole, up to [`MAX_TEXT_FIELD`] bytes.
-async fn text(field: &mut axum::extract::multipart::Field<'_>) -> Option<String> {
-    let mut buf = Vec::new();
-    while let Ok(Some(chunk)) = field.chunk().await {
-        if buf.len() + chunk.len() > MAX_TEXT_FIELD {
-            return None;
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    String::from_utf8(buf).ok()
-}
-
 async fn objection(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -267,7 +257,7 @@ async fn objection(
             }
             continue;
         }
-        let Some(v) = text(&mut field).await else {
+        let Some(v) = crate::web::attachments::small_text(&mut field, MAX_TEXT_FIELD).await else {
             errors.add("facts", "事实和理由", "填写内容过长");
             continue;
         };
