@@ -239,6 +239,9 @@ async fn upload(
                     now,
                 );
                 state.db.write(b).await?;
+                if let Some(old) = replace {
+                    drop_unsubmitted_file(&state, &app, old).await;
+                }
                 return Ok(
                     Redirect::to(&format!("/apply/{id}?uploaded=1#attachments")).into_response()
                 );
@@ -276,7 +279,25 @@ async fn delete(
         now,
     );
     state.db.write(b).await?;
+    drop_unsubmitted_file(&state, &app, &a).await;
     Ok(Redirect::to(&format!("/apply/{id}#attachments")).into_response())
+}
+
+/// Removes a deleted or replaced attachment's file from the store when no
+/// submitted version can list it (it came after the last submission, or
+/// nothing was submitted yet); a file a submitted version lists stays, as
+/// that version's record. (Deleted files used to stay on disk: upload and
+/// delete filled the disk without limit.)
+async fn drop_unsubmitted_file(
+    state: &AppState,
+    app: &crate::store::applications::Application,
+    a: &Attachment,
+) {
+    if app.submitted_at.is_none_or(|s| a.created_at > s)
+        && let Err(e) = state.files.delete(&a.storage_key).await
+    {
+        tracing::warn!("removing {} failed: {e}", a.storage_key);
+    }
 }
 
 async fn download(

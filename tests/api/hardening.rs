@@ -242,3 +242,55 @@ async fn upload_text_fields_and_bodies_are_bounded() {
         .int(0);
     assert_eq!(n, 0, "nothing stored");
 }
+
+/// Every file under the app's attachment store.
+fn stored_files(app: &crate::helpers::TestApp) -> usize {
+    fn walk(p: &std::path::Path) -> usize {
+        std::fs::read_dir(p).map_or(0, |d| {
+            d.flatten()
+                .map(|e| {
+                    let p = e.path();
+                    if p.is_dir() { walk(&p) } else { 1 }
+                })
+                .sum()
+        })
+    }
+    walk(&app.state.data_dir.join("attachments"))
+}
+
+/// Finding 2: a file deleted or replaced before it was ever submitted
+/// leaves the disk (upload and delete used to fill it without limit).
+#[tokio::test]
+async fn deleted_and_replaced_drafts_files_leave_the_disk() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut c = app.login("qiye1", DEMO_PASSWORD).await;
+    let id = crate::apply::start(&mut c).await;
+    c.get(&format!("/apply/{id}")).await;
+    let before = stored_files(&app);
+    for _ in 0..3 {
+        let (status, loc) =
+            crate::apply::upload(&mut c, &id, "stamped_scan", "盖章扫描件.pdf", crate::apply::PDF)
+                .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert!(loc.contains("uploaded=1"), "{loc}");
+    }
+    // A one-file slot: each upload replaced the one before.
+    assert_eq!(stored_files(&app), before + 1);
+    let att = app
+        .state
+        .db
+        .query(
+            "SELECT id FROM attachments WHERE application_id = $1 AND deleted_at IS NULL",
+            vec![id.clone().into()],
+        )
+        .await
+        .expect("att")[0]
+        .text(0);
+    c.get(&format!("/apply/{id}")).await;
+    let r = c
+        .post(&format!("/apply/{id}/attachments/{att}/delete"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(stored_files(&app), before);
+}
