@@ -283,12 +283,17 @@ async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
             println!("演示数据：51份示例申报，4个市州已报送推荐，专家评审进行中。");
         }
     }
+    let files = FileStore::local(s.data.join("attachments"));
+    let partials = files.remove_partials();
+    if partials > 0 {
+        tracing::info!("removed {partials} partial uploads left by a crash");
+    }
     let state = AppState {
         demo: demo::is_demo(&db).await?,
         db: db.clone(),
         clock: Clock::system(),
         config: Arc::new(config),
-        files: FileStore::local(s.data.join("attachments")),
+        files,
         data_dir: s.data.as_path().into(),
         form_plan: Arc::new(web::form_io::Plan::new(&program.form)),
         pages: Default::default(),

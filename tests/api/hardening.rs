@@ -269,9 +269,14 @@ async fn deleted_and_replaced_drafts_files_leave_the_disk() {
     c.get(&format!("/apply/{id}")).await;
     let before = stored_files(&app);
     for _ in 0..3 {
-        let (status, loc) =
-            crate::apply::upload(&mut c, &id, "stamped_scan", "盖章扫描件.pdf", crate::apply::PDF)
-                .await;
+        let (status, loc) = crate::apply::upload(
+            &mut c,
+            &id,
+            "stamped_scan",
+            "盖章扫描件.pdf",
+            crate::apply::PDF,
+        )
+        .await;
         assert_eq!(status, StatusCode::SEE_OTHER);
         assert!(loc.contains("uploaded=1"), "{loc}");
     }
