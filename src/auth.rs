@@ -82,10 +82,22 @@ pub enum LoginOutcome {
     Failed {
         remaining: i64,
     },
+    /// This name is locked from this address.
     Locked {
         until: Millis,
     },
-    Throttled,
+    /// Too many recent failures from this address (`by_name` false) or for
+    /// this name (true): try again in `wait_s` seconds.
+    Slowed {
+        wait_s: i64,
+        by_name: bool,
+    },
+}
+
+/// The pause after `failures` recent failures against a limit of `limit`:
+/// one second at the limit, doubling with each failure beyond, at most `max`.
+fn pause_ms(failures: i64, limit: i64, max: Millis) -> Option<Millis> {
+    (failures >= limit).then(|| (1000i64 << (failures - limit).min(20)).min(max))
 }
 
 /// Decides a login attempt and records it (throttle state and audit) atomically.
@@ -107,13 +119,31 @@ pub async fn login(
     };
     let mut b = Batch::new();
 
-    if audit::failures_from_ip(db, ip, now - cfg.ip_window_ms).await? >= cfg.ip_failure_limit {
-        audit::record(&mut b, &actor, Action::LoginThrottled, None, false, "", now);
-        db.write(b).await?;
-        return Ok(LoginOutcome::Throttled);
+    // Slow-downs: a pause after the last failure from this address, or for
+    // this name from anywhere, once either has failed often lately. A
+    // refused attempt checks no password and counts as no failure, so
+    // hammering does not lengthen the pause; the owner waits seconds, never
+    // a lock-out someone else set off.
+    let since = now - cfg.ip_window_ms;
+    let (ip_failures, ip_last) = audit::failures_from_ip(db, ip, since).await?;
+    let (name_failures, name_last) = audit::failures_for_name(db, &actor.name, since).await?;
+    for (failures, limit, last, by_name) in [
+        (ip_failures, cfg.ip_failure_limit, ip_last, false),
+        (name_failures, cfg.name_failure_limit, name_last, true),
+    ] {
+        if let Some(pause) = pause_ms(failures, limit, cfg.max_pause_ms)
+            && now < last + pause
+        {
+            audit::record(&mut b, &actor, Action::LoginThrottled, None, false, "", now);
+            db.write(b).await?;
+            let wait_s = (last + pause - now + 999) / 1000;
+            return Ok(LoginOutcome::Slowed { wait_s, by_name });
+        }
     }
 
-    let throttle = users::throttle(db, &name).await?;
+    // The lock-out is per name and address.
+    let key = users::throttle_key(&name, ip);
+    let throttle = users::throttle(db, &key).await?;
     let user = users::by_username(db, &name).await?;
     if let Some(until) = throttle.locked_until.filter(|u| *u > now) {
         verify_password(password.to_string(), None).await;
@@ -141,7 +171,7 @@ pub async fn login(
         actor.role = Some(u.role.as_str());
     }
     if ok && let Some(u) = usable {
-        users::clear_throttle(&mut b, &name);
+        users::clear_throttle_key(&mut b, &key);
         audit::record(
             &mut b,
             &actor,
@@ -179,15 +209,15 @@ pub async fn login(
         now,
     );
     let until = now + cfg.lockout_ms;
-    users::count_failure(&mut b, &name, cfg.lockout_failures, until, now);
+    users::count_failure(&mut b, &key, cfg.lockout_failures, until, now);
     let lock_at = b.0.len() - 1;
     audit::record_if_locked(
         &mut b,
         &actor,
-        &name,
+        &key,
         until,
         &format!(
-            "连续{}次登录失败，锁定至{}",
+            "从{ip}连续{}次登录失败，该地址锁定至{}",
             cfg.lockout_failures,
             crate::clock::format_datetime(until)
         ),

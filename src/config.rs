@@ -8,12 +8,20 @@ pub struct Config {
     pub idle_timeout_ms: Millis,
     /// A session ends this long after login, used or not.
     pub absolute_timeout_ms: Millis,
-    /// Failed logins of one user name before it is locked.
+    /// Failed logins of one user name from one client address before that
+    /// name is locked from that address (only: its owner elsewhere is not).
     pub lockout_failures: i64,
     pub lockout_ms: Millis,
-    /// Failed logins from one client address within `ip_window_ms` before it is throttled.
+    /// Failed logins from one client address within `ip_window_ms` after
+    /// which its attempts are slowed down (a pause, never a lock-out: a
+    /// whole office behind one NAT shares the address).
     pub ip_failure_limit: i64,
     pub ip_window_ms: Millis,
+    /// Failed logins of one user name from all addresses within
+    /// `ip_window_ms` after which its attempts are slowed down the same way.
+    pub name_failure_limit: i64,
+    /// The longest pause a slow-down asks for.
+    pub max_pause_ms: Millis,
     /// Mark cookies Secure (served over HTTPS, directly or behind a proxy).
     pub secure_cookies: bool,
     /// Reverse proxies whose X-Forwarded-For is believed: a request from one
@@ -38,6 +46,8 @@ impl Default for Config {
             lockout_ms: 15 * MINUTE,
             ip_failure_limit: 50,
             ip_window_ms: 15 * MINUTE,
+            name_failure_limit: 10,
+            max_pause_ms: MINUTE,
             secure_cookies: false,
             trusted_proxies: Vec::new(),
             max_file_bytes: 20 * MB,

@@ -387,12 +387,24 @@ pub async fn search(db: &Db, f: &Filter, limit: i64, offset: i64) -> Result<Vec<
 }
 
 /// Failed logins from one address since `since` (throttling per client address).
-pub async fn failures_from_ip(db: &Db, ip: &str, since: Millis) -> Result<i64> {
+pub async fn failures_from_ip(db: &Db, ip: &str, since: Millis) -> Result<(i64, Millis)> {
     let row = db
         .query_opt(
-            "SELECT COUNT(*) FROM audit_log WHERE ip = $1 AND action = $2 AND at >= $3",
+            "SELECT COUNT(*), COALESCE(MAX(at), 0) FROM audit_log WHERE ip = $1 AND action = $2 AND at >= $3",
             params![ip, Action::LoginFailure.code(), since],
         )
         .await?;
-    Ok(row.map_or(0, |r| r.int(0)))
+    Ok(row.map_or((0, 0), |r| (r.int(0), r.int(1))))
+}
+
+/// Failed logins of a (typed) name since `since`, from every address, and
+/// the time of the last.
+pub async fn failures_for_name(db: &Db, name: &str, since: Millis) -> Result<(i64, Millis)> {
+    let row = db
+        .query_opt(
+            "SELECT COUNT(*), COALESCE(MAX(at), 0) FROM audit_log WHERE action = $1 AND at >= $2 AND actor_name = $3",
+            params![Action::LoginFailure.code(), since, name],
+        )
+        .await?;
+    Ok(row.map_or((0, 0), |r| (r.int(0), r.int(1))))
 }

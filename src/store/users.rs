@@ -228,11 +228,17 @@ pub struct Throttle {
     pub locked_until: Option<Millis>,
 }
 
-pub async fn throttle(db: &Db, username: &str) -> Result<Throttle> {
+/// The lock-out's key: the normalized name and the client address (the
+/// `username` column holds both, `name|address`; a name has no `|`).
+pub fn throttle_key(username: &str, ip: &str) -> String {
+    format!("{}|{ip}", normalize_username(username))
+}
+
+pub async fn throttle(db: &Db, key: &str) -> Result<Throttle> {
     let row = db
         .query_opt(
             "SELECT failures, locked_until FROM login_throttle WHERE username = $1",
-            params![normalize_username(username)],
+            params![key],
         )
         .await?;
     Ok(row.map_or(Throttle::default(), |r| Throttle {
@@ -245,7 +251,7 @@ pub async fn throttle(db: &Db, username: &str) -> Result<Throttle> {
 /// count; a lock that has run out starts a fresh count, a running one stays.
 /// Then locks the name until `until` if the count reached `limit`: the
 /// second statement changes a row exactly when this failure locked it.
-pub fn count_failure(b: &mut Batch, username: &str, limit: i64, until: Millis, now: Millis) {
+pub fn count_failure(b: &mut Batch, key: &str, limit: i64, until: Millis, now: Millis) {
     b.push(
         "INSERT INTO login_throttle (username, failures, locked_until, updated_at) VALUES ($1, 1, NULL, $2) \
          ON CONFLICT (username) DO UPDATE SET \
@@ -253,18 +259,28 @@ pub fn count_failure(b: &mut Batch, username: &str, limit: i64, until: Millis, n
                          ELSE login_throttle.failures + 1 END, \
          locked_until = CASE WHEN login_throttle.locked_until > $2 THEN login_throttle.locked_until ELSE NULL END, \
          updated_at = $2",
-        params![normalize_username(username), now],
+        params![key, now],
     );
     b.push(
         "UPDATE login_throttle SET failures = 0, locked_until = $3 \
          WHERE username = $1 AND failures >= $2 AND locked_until IS NULL",
-        params![normalize_username(username), limit, until],
+        params![key, limit, until],
     );
 }
 
+/// Ends every lock-out of `username`, from every address (a reset).
 pub fn clear_throttle(b: &mut Batch, username: &str) {
+    let prefix = format!("{}|", normalize_username(username));
+    b.push(
+        "DELETE FROM login_throttle WHERE substr(username, 1, length($1)) = $1",
+        params![prefix],
+    );
+}
+
+/// Ends the lock-out count of one name and address (a login that succeeded).
+pub fn clear_throttle_key(b: &mut Batch, key: &str) {
     b.push(
         "DELETE FROM login_throttle WHERE username = $1",
-        params![normalize_username(username)],
+        params![key],
     );
 }

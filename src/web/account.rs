@@ -169,17 +169,24 @@ async fn login(
         }
         None => "请输入用户名和密码。".to_string(),
         Some(LoginOutcome::Failed { remaining }) => {
-            format!("用户名或密码错误。再连续输错{remaining}次，账号将被锁定15分钟。")
+            format!(
+                "用户名或密码错误。从本网络地址再连续输错{remaining}次，该账号将在本地址暂停登录15分钟。"
+            )
         }
         Some(LoginOutcome::Locked { until }) => format!(
-            "登录失败次数过多，账号已锁定，请于{}后再试。",
+            "从您所在网络地址登录此账号的失败次数过多，本地址暂停登录至{}。从其他网络登录不受影响，也可请管理员重置密码。",
             clock::format_datetime(until)
         ),
-        Some(LoginOutcome::Throttled) => {
-            "您所在网络地址的登录失败次数过多，请15分钟后再试。".to_string()
+        Some(LoginOutcome::Slowed { wait_s, by_name }) => {
+            let whom = if by_name {
+                "该账号近期登录失败次数较多"
+            } else {
+                "您所在网络地址近期登录失败次数较多"
+            };
+            format!("{whom}，为防止猜测密码，请{wait_s}秒后再试。")
         }
     };
-    let status = if matches!(outcome, Some(LoginOutcome::Throttled)) {
+    let status = if matches!(outcome, Some(LoginOutcome::Slowed { .. })) {
         axum::http::StatusCode::TOO_MANY_REQUESTS
     } else {
         axum::http::StatusCode::OK
