@@ -232,6 +232,59 @@ pub async fn login(
     })
 }
 
+/// A wrong current password on the password page counts as a failed login
+/// of that name from that address (so a taken-over session cannot guess
+/// it without limit); true when this failure locked the name from there,
+/// and the session is then ended.
+pub async fn count_wrong_current_password(
+    db: &Db,
+    cfg: &Config,
+    user: &User,
+    session_hash: Option<&str>,
+    ip: &str,
+    now: Millis,
+) -> anyhow::Result<bool> {
+    let actor = Actor {
+        id: Some(user.id.clone()),
+        name: user.username.clone(),
+        role: Some(user.role.as_str()),
+        ip: ip.to_string(),
+    };
+    let key = users::throttle_key(&user.username, ip);
+    let until = now + cfg.lockout_ms;
+    let mut b = Batch::new();
+    audit::record(
+        &mut b,
+        &actor,
+        Action::LoginFailure,
+        Some(&user.id),
+        false,
+        "修改密码时当前密码错误",
+        now,
+    );
+    users::count_failure(&mut b, &key, cfg.lockout_failures, until, now);
+    let lock_at = b.0.len() - 1;
+    audit::record_if_locked(
+        &mut b,
+        &actor,
+        &key,
+        until,
+        &format!(
+            "修改密码时从{ip}连续{}次输错当前密码，该地址锁定并退出登录",
+            cfg.lockout_failures
+        ),
+        now,
+    );
+    let changed = db.write(b).await?;
+    let locked = changed.get(lock_at).copied().unwrap_or(0) > 0;
+    if locked && let Some(h) = session_hash {
+        let mut b = Batch::new();
+        crate::store::sessions::delete(&mut b, h);
+        db.write(b).await?;
+    }
+    Ok(locked)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

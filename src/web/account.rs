@@ -56,6 +56,8 @@ struct LoginQuery {
     expired: Option<String>,
     #[serde(default)]
     bye: Option<String>,
+    #[serde(default)]
+    locked: Option<String>,
 }
 
 /// Only local paths are followed after login: one slash, then printable
@@ -82,7 +84,9 @@ async fn login_page(
     if ctx.user.is_some() {
         return Ok(Redirect::to("/dashboard").into_response());
     }
-    let notice = if q.expired.is_some() || ctx.expired {
+    let notice = if q.locked.is_some() {
+        "当前密码连续输错次数过多，已退出登录，本网络地址暂停登录此账号15分钟。"
+    } else if q.expired.is_some() || ctx.expired {
         "登录已超时或已在其他设备退出，请重新登录。"
     } else if q.bye.is_some() {
         "您已安全退出。"
@@ -517,6 +521,18 @@ async fn change_password(
     let user = ctx.require_user()?.clone();
     let mut errors = Errors::default();
     if !auth::verify_password(f.current.clone(), Some(user.password_hash.clone())).await {
+        let locked = auth::count_wrong_current_password(
+            &state.db,
+            &state.config,
+            &user,
+            ctx.session.as_ref().map(|s| s.id_hash.as_str()),
+            &ctx.ip,
+            state.clock.now(),
+        )
+        .await?;
+        if locked {
+            return Ok(Redirect::to("/login?locked=1").into_response());
+        }
         errors.add("current", "当前密码", "当前密码不正确");
     }
     if let Err(e) = password::check(&f.password, &user.username) {

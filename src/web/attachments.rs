@@ -97,7 +97,13 @@ pub async fn stream_field(
 /// length; `fallback` when nothing is left.
 pub fn clean_name(raw: &str, fallback: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
-    let s: String = base.chars().filter(|c| !c.is_control()).take(120).collect();
+    // Bidi controls would show `invoice\u{202e}fdp.exe` as "invoiceexe.pdf".
+    let bidi = |c: &char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let s: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !bidi(c))
+        .take(120)
+        .collect();
     if s.trim().is_empty() {
         fallback.into()
     } else {
@@ -343,4 +349,18 @@ async fn download(
         HeaderValue::from_static("private, no-store"),
     );
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_name;
+
+    /// Issue #20, finding 9: NUL, ESC and bidi overrides leave file names.
+    #[test]
+    fn names_lose_paths_controls_and_bidi_overrides() {
+        assert_eq!(clean_name("invoice\u{202e}fdp.exe", "x"), "invoicefdp.exe");
+        assert_eq!(clean_name("a\0b\u{1b}[31mc.pdf", "x"), "ab[31mc.pdf");
+        assert_eq!(clean_name("C:\\dir\\营业执照.pdf", "x"), "营业执照.pdf");
+        assert_eq!(clean_name("\u{2066}\u{2069}", "附件"), "附件");
+    }
 }

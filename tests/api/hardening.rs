@@ -299,3 +299,60 @@ async fn deleted_and_replaced_drafts_files_leave_the_disk() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(stored_files(&app), before);
 }
+
+/// Finding 9: the current password on the password page cannot be guessed
+/// without limit from a session someone took over: five wrong ones end the
+/// session and lock the name from that address.
+#[tokio::test]
+async fn the_current_password_cannot_be_guessed_from_a_session() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut c = app.login("wuhan", DEMO_PASSWORD).await;
+    for i in 0..5 {
+        c.get("/account/password").await;
+        let r = c
+            .post(
+                "/account/password",
+                &[
+                    ("current", "Guess-Current-1"),
+                    ("password", "Yunfan-Cloud-2021"),
+                    ("password2", "Yunfan-Cloud-2021"),
+                ],
+            )
+            .await;
+        if i < 4 {
+            assert!(r.body.contains("当前密码不正确"), "{}", r.body);
+        } else {
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            assert!(r.location().starts_with("/login?locked=1"));
+        }
+    }
+    assert_eq!(app.audit_count("account.locked").await, 1);
+    let r = c.get("/account").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "the session ended");
+    let r = c.login("wuhan", DEMO_PASSWORD).await;
+    assert!(r.body.contains("本地址暂停登录至"), "{}", r.body);
+}
+
+/// Finding 9: weak passwords that pass the character classes are refused.
+#[tokio::test]
+async fn common_and_keyboard_passwords_are_refused() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut c = app.login("wuhan", DEMO_PASSWORD).await;
+    for weak in ["Password123", "P@ssw0rd2026", "1qaz@WSX3edc"] {
+        c.get("/account/password").await;
+        let r = c
+            .post(
+                "/account/password",
+                &[
+                    ("current", DEMO_PASSWORD),
+                    ("password", weak),
+                    ("password2", weak),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{weak}");
+        assert!(r.body.contains("密码容易被猜到"), "{weak}");
+    }
+}

@@ -364,7 +364,15 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
             set_cookie(&state, SESSION_COOKIE, "", Some(0)),
         );
     }
-    with_headers(resp)
+    let mut resp = with_headers(resp);
+    if state.config.secure_cookies {
+        // Served over HTTPS: browsers must not fall back to plain HTTP.
+        resp.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    resp
 }
 
 fn with_headers(mut resp: Response) -> Response {
