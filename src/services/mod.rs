@@ -4,6 +4,7 @@
 //! says what was refused. Handlers parse, call one function, render.
 
 pub mod cases;
+pub mod notify;
 pub mod publication;
 pub mod review;
 
