@@ -14,6 +14,7 @@ mod documents;
 mod exports;
 mod login;
 mod notice;
+mod notify;
 mod publication;
 mod registration;
 mod review;

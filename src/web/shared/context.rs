@@ -36,6 +36,8 @@ pub struct Ctx {
     /// The request carried a session that had timed out.
     pub expired: bool,
     pub path: String,
+    /// The viewer's unread messages (counted for full page loads only).
+    pub unread: i64,
 }
 
 impl Ctx {
@@ -245,6 +247,15 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         }
     };
 
+    // The navigation shows the unread count: read for pages a person looks
+    // at, not for autosaves, htmx fragments or form posts.
+    let page_load = req.method() == Method::GET && !headers.contains_key("hx-request");
+    let unread = match &user {
+        Some(u) if page_load => crate::store::outbox::unread_count(&state.db, &u.id)
+            .await
+            .unwrap_or(0),
+        _ => 0,
+    };
     let ctx = Ctx {
         user,
         session,
@@ -253,6 +264,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         user_agent,
         expired,
         path: path.clone(),
+        unread,
     };
 
     let mut req = req;
