@@ -13,6 +13,7 @@ mod city_recommend;
 mod documents;
 mod exports;
 mod login;
+mod mail;
 mod notice;
 mod notify;
 mod publication;
