@@ -327,6 +327,7 @@ async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
         db.write(b).await?;
     }
     spawn_housekeeping(state.clone());
+    crate::services::reminders::spawn(db.clone(), state.clock.clone());
     if let Some(host) = &a.smtp_host {
         let cfg = crate::mail::SmtpConfig {
             host: host.clone(),

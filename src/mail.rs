@@ -148,9 +148,10 @@ impl Sender {
     }
 
     async fn deliver(&self, id: &str, round: &mut Round) -> anyhow::Result<()> {
-        let Some((m, address, name)) = outbox::for_sending(&self.db, id).await? else {
+        let Some(out) = outbox::for_sending(&self.db, id).await? else {
             return Ok(());
         };
+        let (m, address, name) = (out.message, out.address, out.name);
         let record = |state: &'static str, answer: String, next_at: Millis| {
             let now = self.clock.now();
             let db = self.db.clone();
@@ -158,9 +159,14 @@ impl Sender {
             let id = id.to_string();
             async move { outbox::record(&db, &id, &owner, state, &answer, next_at, now).await }
         };
-        let to = match format!("{name} <{address}>").parse::<Mailbox>() {
-            Ok(to) if !address.is_empty() => to,
-            _ => {
+        if !out.wanted && !m.kind.must_send() {
+            round.skipped += 1;
+            record("none", "收件人已关闭此类邮件通知".into(), 0).await?;
+            return Ok(());
+        }
+        let to = match address.parse::<lettre::Address>() {
+            Ok(a) => Mailbox::new(Some(name), a),
+            Err(_) => {
                 round.skipped += 1;
                 record("none", "收件人未登记有效的电子邮箱".into(), 0).await?;
                 return Ok(());

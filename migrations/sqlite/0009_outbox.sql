@@ -26,3 +26,13 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_recipient ON outbox(recipient_id, created_at);
 CREATE INDEX outbox_unread ON outbox(recipient_id, read_at);
 CREATE INDEX outbox_due ON outbox(mail_state, next_attempt_at);
+
+-- Per-user e-mail preferences: a row turns e-mail of one kind off (or on
+-- again); messages that must be sent ignore it. In-app messages always stay.
+CREATE TABLE notify_prefs (
+    user_id TEXT NOT NULL REFERENCES users(id),
+    kind TEXT NOT NULL,
+    email INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, kind)
+);

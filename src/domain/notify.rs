@@ -25,13 +25,19 @@ pub enum Kind {
     PublicityOpened,
     ObjectionReceived,
     ObjectionDecided,
+    /// An enterprise's unsubmitted draft, 3 days and 1 day before its city's deadline.
+    DeadlineEnterprise,
+    /// A city that has not submitted, 3 days and 1 day before the province's deadline.
+    DeadlineCity,
+    /// An expert with unsubmitted scores, 3 days and 1 day before the scoring deadline.
+    DeadlineExpert,
 }
 
 /// Variables every template may use, filled from the program definition.
 pub const COMMON_VARS: [&str; 2] = ["program", "issuer"];
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 16] = [
         Kind::ApplicationReturned,
         Kind::ApplicationRejected,
         Kind::ApplicationPassed,
@@ -45,6 +51,9 @@ impl Kind {
         Kind::PublicityOpened,
         Kind::ObjectionReceived,
         Kind::ObjectionDecided,
+        Kind::DeadlineEnterprise,
+        Kind::DeadlineCity,
+        Kind::DeadlineExpert,
     ];
 
     pub fn code(self) -> &'static str {
@@ -62,6 +71,9 @@ impl Kind {
             Kind::PublicityOpened => "publicity_opened",
             Kind::ObjectionReceived => "objection_received",
             Kind::ObjectionDecided => "objection_decided",
+            Kind::DeadlineEnterprise => "deadline_enterprise",
+            Kind::DeadlineCity => "deadline_city",
+            Kind::DeadlineExpert => "deadline_expert",
         }
     }
 
@@ -85,6 +97,9 @@ impl Kind {
             Kind::PublicityOpened => "公示开始",
             Kind::ObjectionReceived => "收到异议",
             Kind::ObjectionDecided => "异议处理结果",
+            Kind::DeadlineEnterprise => "申报截止提醒",
+            Kind::DeadlineCity => "推荐截止提醒",
+            Kind::DeadlineExpert => "评分截止提醒",
         }
     }
 
@@ -104,6 +119,9 @@ impl Kind {
             Kind::PublicityOpened => &["enterprise", "batch", "starts_on", "ends_on"],
             Kind::ObjectionReceived => &["enterprise", "batch"],
             Kind::ObjectionDecided => &["enterprise", "batch", "outcome", "reason"],
+            Kind::DeadlineEnterprise => &["enterprise", "batch", "deadline", "days"],
+            Kind::DeadlineCity => &["city", "batch", "deadline", "days"],
+            Kind::DeadlineExpert => &["expert", "batch", "deadline", "days", "count"],
         }
     }
 
@@ -127,9 +145,28 @@ impl Kind {
         }
     }
 
-    /// Messages that are e-mailed whatever the recipient's preferences say.
+    /// Messages that are e-mailed whatever the recipient's preferences say
+    /// (returns and deadlines; account security has no messages yet).
     pub fn must_send(self) -> bool {
-        matches!(self, Kind::ApplicationReturned)
+        matches!(
+            self,
+            Kind::ApplicationReturned
+                | Kind::DeadlineEnterprise
+                | Kind::DeadlineCity
+                | Kind::DeadlineExpert
+        )
+    }
+
+    /// The role whose accounts receive this kind (the preferences page lists
+    /// each account's own kinds).
+    pub fn audience(self) -> crate::domain::role::Role {
+        use crate::domain::role::Role;
+        match self {
+            Kind::RecommendationSubmitted | Kind::ObjectionReceived => Role::Province,
+            Kind::RecommendationReopened | Kind::DeadlineCity => Role::City,
+            Kind::ExpertAssigned | Kind::DeadlineExpert => Role::Expert,
+            _ => Role::Enterprise,
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod cases;
 pub mod notify;
 pub mod publication;
+pub mod reminders;
 pub mod review;
 
 use crate::store::StoreError;

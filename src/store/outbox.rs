@@ -184,19 +184,59 @@ pub async fn claim(db: &Db, id: &str, owner: &str, now: Millis, until: Millis) -
     Ok(changed.first().copied() == Some(1))
 }
 
-/// A leased e-mail with its recipient's address ("" when none).
-pub async fn for_sending(db: &Db, id: &str) -> Result<Option<(Message, String, String)>> {
+/// A leased e-mail as the sender needs it.
+pub struct Outgoing {
+    pub message: Message,
+    /// The recipient's address ("" when none).
+    pub address: String,
+    pub name: String,
+    /// The recipient wants e-mail of this kind (their preference, default yes).
+    pub wanted: bool,
+}
+
+pub async fn for_sending(db: &Db, id: &str) -> Result<Option<Outgoing>> {
     let row = db
         .query_opt(
             "SELECT o.id, o.recipient_id, o.kind, o.vars, o.link, o.created_at, o.read_at, o.message_id, \
-             o.mail_state, o.attempts, o.answer, COALESCE(e.email, x.email, ''), u.display_name \
+             o.mail_state, o.attempts, o.answer, COALESCE(e.email, x.email, ''), u.display_name, \
+             COALESCE((SELECT p.email FROM notify_prefs p WHERE p.user_id = o.recipient_id AND p.kind = o.kind), 1) \
              FROM outbox o JOIN users u ON u.id = o.recipient_id \
              LEFT JOIN enterprises e ON e.user_id = o.recipient_id \
              LEFT JOIN experts x ON x.user_id = o.recipient_id WHERE o.id = $1",
             params![id],
         )
         .await?;
-    Ok(row.and_then(|r| Message::from_row(&r).map(|m| (m, r.text(11), r.text(12)))))
+    Ok(row.and_then(|r| {
+        Message::from_row(&r).map(|message| Outgoing {
+            message,
+            address: r.text(11),
+            name: r.text(12),
+            wanted: r.int(13) != 0,
+        })
+    }))
+}
+
+/// The kinds whose e-mail the user turned off.
+pub async fn emails_off(db: &Db, user_id: &str) -> Result<Vec<Kind>> {
+    let rows = db
+        .query(
+            "SELECT kind FROM notify_prefs WHERE user_id = $1 AND email = 0",
+            params![user_id],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| Kind::from_code(&r.text(0)))
+        .collect())
+}
+
+/// Turns e-mail of `kind` on or off for the user.
+pub fn set_email(b: &mut Batch, user_id: &str, kind: Kind, on: bool, now: Millis) {
+    b.push(
+        "INSERT INTO notify_prefs (user_id, kind, email, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (user_id, kind) DO UPDATE SET email = $3, updated_at = $4",
+        params![user_id, kind.code(), on, now],
+    );
 }
 
 /// Records the outcome of a send by the lease holder: `state` is `sent`,

@@ -17,6 +17,7 @@ use super::shared::error::{AppError, AppResult};
 use super::shared::guard;
 use super::shared::page::Page;
 use crate::clock;
+use crate::domain::notify::Kind;
 use crate::services::notify;
 use crate::store::Batch;
 use crate::store::outbox;
@@ -28,6 +29,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/account/messages", get(list))
         .route("/account/messages/read-all", post(read_all))
+        .route(
+            "/account/messages/settings",
+            get(settings_page).post(save_settings),
+        )
         .route("/account/messages/{id}/read", post(read))
         .route("/account/messages/{id}/open", post(open))
         .route_layer(middleware::from_fn(guard::logged_in))
@@ -116,4 +121,79 @@ async fn read_all(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response
     outbox::mark_all_read(&mut b, &user.id, state.clock.now());
     state.db.write(b).await?;
     Ok(Redirect::to("/account/messages").into_response())
+}
+
+pub struct PrefRow {
+    pub code: &'static str,
+    pub label: &'static str,
+    pub on: bool,
+    /// Sent whatever the preference (returns, deadlines).
+    pub must: bool,
+}
+
+#[derive(Template)]
+#[template(path = "message_settings.html")]
+struct SettingsPage {
+    page: Page,
+    rows: Vec<PrefRow>,
+    saved: bool,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct SettingsQuery {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+/// The kinds an account of this role receives.
+fn own_kinds(role: crate::domain::role::Role) -> impl Iterator<Item = Kind> {
+    Kind::ALL.into_iter().filter(move |k| k.audience() == role)
+}
+
+/// E-mail on or off per kind of message; in-app messages always stay.
+async fn settings_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    axum::extract::Query(q): axum::extract::Query<SettingsQuery>,
+) -> AppResult<Response> {
+    let user = ctx.require_user()?;
+    let off = outbox::emails_off(&state.db, &user.id).await?;
+    let rows = own_kinds(user.role)
+        .map(|k| PrefRow {
+            code: k.code(),
+            label: k.label(),
+            on: k.must_send() || !off.contains(&k),
+            must: k.must_send(),
+        })
+        .collect();
+    let page = SettingsPage {
+        page: Page::new(&state, &ctx, "邮件通知设置"),
+        rows,
+        saved: q.saved.is_some(),
+    };
+    Ok(Html(page.render().map_err(anyhow::Error::from)?).into_response())
+}
+
+async fn save_settings(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    body: axum::body::Bytes,
+) -> AppResult<Response> {
+    let user = ctx.require_user()?;
+    let on: Vec<String> = form_urlencoded_pairs(&body)
+        .into_iter()
+        .filter(|(k, _)| k == "email")
+        .map(|(_, v)| v)
+        .collect();
+    let now = state.clock.now();
+    let mut b = Batch::new();
+    for k in own_kinds(user.role).filter(|k| !k.must_send()) {
+        outbox::set_email(&mut b, &user.id, k, on.iter().any(|c| c == k.code()), now);
+    }
+    state.db.write(b).await?;
+    Ok(Redirect::to("/account/messages/settings?saved=1").into_response())
+}
+
+fn form_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default()
 }

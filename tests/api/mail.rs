@@ -127,6 +127,10 @@ async fn user_id(app: &TestApp, username: &str) -> String {
 
 /// `n` messages to `username`, committed directly.
 async fn queue(app: &TestApp, username: &str, n: usize) -> Vec<String> {
+    queue_kind(app, username, n, Kind::ApplicationPassed).await
+}
+
+async fn queue_kind(app: &TestApp, username: &str, n: usize, kind: Kind) -> Vec<String> {
     let to = user_id(app, username).await;
     let mut b = Batch::new();
     for i in 0..n {
@@ -134,7 +138,7 @@ async fn queue(app: &TestApp, username: &str, n: usize) -> Vec<String> {
             &mut b,
             &NewMessage {
                 recipient_id: &to,
-                kind: Kind::ApplicationPassed,
+                kind,
                 vars: BTreeMap::from([("enterprise".to_string(), format!("企业{i}"))]),
                 link: "/dashboard".into(),
                 dedup_key: None,
@@ -147,7 +151,7 @@ async fn queue(app: &TestApp, username: &str, n: usize) -> Vec<String> {
         .await
         .expect("all")
         .into_iter()
-        .filter(|m| m.recipient_id == to)
+        .filter(|m| m.recipient_id == to && m.kind == kind)
         .map(|m| m.id)
         .collect()
 }
@@ -333,4 +337,76 @@ async fn an_unreachable_server_is_tried_again_later_and_a_refusal_is_final() {
     let id = queue(&app, "province", 1).await.remove(0);
     assert_eq!(up.deliver_due().await.expect("round").skipped, 1);
     assert_eq!(row(&app, &id).await.text(0), "none");
+}
+
+#[tokio::test]
+async fn an_email_turned_off_stays_in_app_but_a_must_send_one_is_mailed() {
+    let sink = Sink::start();
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut ent = app.login("qiye1", DEMO_PASSWORD).await;
+    let page = ent.get("/account/messages/settings").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("形式审查通过"));
+    assert!(page.body.contains("申报退回修改（必发）"));
+    assert!(
+        !page.body.contains("评审任务"),
+        "an expert's kind is not offered"
+    );
+    // Everything but 申报退回修改 (must send) and 入选通知 off.
+    let r = ent
+        .post(
+            "/account/messages/settings",
+            &[("email", "application_selected")],
+        )
+        .await;
+    assert_eq!(r.location(), "/account/messages/settings?saved=1");
+    let page = ent.get(r.location()).await;
+    assert!(page.body.contains("value=\"application_selected\" checked"));
+    assert!(!page.body.contains("value=\"application_passed\" checked"));
+
+    let off = queue_kind(&app, "qiye1", 1, Kind::ApplicationPassed)
+        .await
+        .remove(0);
+    let must = queue_kind(&app, "qiye1", 1, Kind::ApplicationReturned)
+        .await
+        .remove(0);
+    let on = queue_kind(&app, "qiye1", 1, Kind::ApplicationSelected)
+        .await
+        .remove(0);
+    let round = sender(&app, &sink.config())
+        .deliver_due()
+        .await
+        .expect("round");
+    assert_eq!(
+        round,
+        Round {
+            sent: 2,
+            skipped: 1,
+            ..Round::default()
+        }
+    );
+    let r = row(&app, &off).await;
+    assert_eq!(
+        (r.text(0).as_str(), r.text(2).as_str()),
+        ("none", "收件人已关闭此类邮件通知")
+    );
+    assert_eq!(row(&app, &must).await.text(0), "sent");
+    assert_eq!(row(&app, &on).await.text(0), "sent");
+    let subjects: Vec<String> = sink
+        .received()
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        subjects.iter().any(|s| s.ends_with("申报书已退回修改")),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects.iter().any(|s| s.ends_with("恭喜入选")),
+        "{subjects:?}"
+    );
+    // In-app, all three are there.
+    let list = ent.get("/account/messages").await;
+    assert!(list.body.contains("（3条未读）"), "{}", list.body);
 }

@@ -446,3 +446,68 @@ async fn user_id(app: &TestApp, username: &str) -> String {
         .expect("user")
         .id
 }
+
+#[tokio::test]
+async fn deadline_reminders_come_three_days_and_one_day_before_once_each() {
+    use shenbao::services::reminders;
+    let app = spawn().await;
+    app.seed_demo().await;
+    // qiye1 has a draft; qiye2 (宜昌) has submitted.
+    let mut ent = app.login("qiye1", DEMO_PASSWORD).await;
+    let draft = crate::apply::start(&mut ent).await;
+    let (_, done) = submitted(&app, "qiye2", 8).await;
+    let db = &app.state.db;
+    // 2021-09-10 10:00: the enterprise deadline (09-15 17:00) is more than 3 days away.
+    assert_eq!(reminders::run(db, app.clock.now()).await.expect("run"), 0);
+
+    // 2021-09-12 18:00: within three days.
+    app.clock.advance(2 * crate::city::DAY + 8 * 3600 * 1000);
+    assert_eq!(reminders::run(db, app.clock.now()).await.expect("run"), 1);
+    assert_eq!(
+        reminders::run(db, app.clock.now()).await.expect("run"),
+        0,
+        "idempotent"
+    );
+    let all = messages(&app).await;
+    let r = of(&all, Kind::DeadlineEnterprise);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].to, "qiye1");
+    assert_eq!(r[0].subject, "【湖北省上云标杆企业】申报截止提醒：还有3天");
+    assert!(
+        r[0].body
+            .contains("申报截止时间为2021年9月15日 17:00（还有3天）"),
+        "{}",
+        r[0].body
+    );
+    assert_eq!(r[0].link, format!("/apply/{draft}"));
+    assert!(
+        !all.iter().any(|m| m.link.contains(&done)),
+        "no reminder for a submitted one"
+    );
+
+    // 2021-09-15 08:00: the last day, one more; then past the deadline, none.
+    app.clock.advance(2 * crate::city::DAY + 14 * 3600 * 1000);
+    assert_eq!(reminders::run(db, app.clock.now()).await.expect("run"), 1);
+    assert_eq!(reminders::run(db, app.clock.now()).await.expect("run"), 0);
+    let r = of(&messages(&app).await, Kind::DeadlineEnterprise);
+    assert_eq!(r.len(), 2);
+    assert!(r[1].subject.ends_with("还有1天"), "{}", r[1].subject);
+
+    // 2021-09-18 08:00: the recommendation deadline (09-20 23:59) is within
+    // three days; 宜昌 has an application and has not submitted.
+    app.clock.advance(3 * crate::city::DAY);
+    assert_eq!(reminders::run(db, app.clock.now()).await.expect("run"), 1);
+    let c = of(&messages(&app).await, Kind::DeadlineCity);
+    assert_eq!(
+        c.iter().map(|m| m.to.as_str()).collect::<Vec<_>>(),
+        ["yichang"]
+    );
+    assert!(c[0].body.starts_with("宜昌市："), "{}", c[0].body);
+    assert!(
+        c[0].body
+            .contains("推荐报送截止时间为2021年9月20日 23:59（还有3天）"),
+        "{}",
+        c[0].body
+    );
+    assert_eq!(reminders::run(db, app.clock.now()).await.expect("run"), 0);
+}
