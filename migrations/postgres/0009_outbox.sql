@@ -36,3 +36,7 @@ CREATE TABLE notify_prefs (
     updated_at BIGINT NOT NULL,
     PRIMARY KEY (user_id, kind)
 );
+
+-- "Has this account logged in before, and from this address?" (the notice of
+-- a login from a new address) without scanning every login.
+CREATE INDEX audit_actor_action ON audit_log(actor_id, action, at);

@@ -31,13 +31,17 @@ pub enum Kind {
     DeadlineCity,
     /// An expert with unsubmitted scores, 3 days and 1 day before the scoring deadline.
     DeadlineExpert,
+    /// Account security, to the account's owner.
+    PasswordReset,
+    AccountLocked,
+    NewLoginAddress,
 }
 
 /// Variables every template may use, filled from the program definition.
 pub const COMMON_VARS: [&str; 2] = ["program", "issuer"];
 
 impl Kind {
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 19] = [
         Kind::ApplicationReturned,
         Kind::ApplicationRejected,
         Kind::ApplicationPassed,
@@ -54,6 +58,9 @@ impl Kind {
         Kind::DeadlineEnterprise,
         Kind::DeadlineCity,
         Kind::DeadlineExpert,
+        Kind::PasswordReset,
+        Kind::AccountLocked,
+        Kind::NewLoginAddress,
     ];
 
     pub fn code(self) -> &'static str {
@@ -74,6 +81,9 @@ impl Kind {
             Kind::DeadlineEnterprise => "deadline_enterprise",
             Kind::DeadlineCity => "deadline_city",
             Kind::DeadlineExpert => "deadline_expert",
+            Kind::PasswordReset => "password_reset",
+            Kind::AccountLocked => "account_locked",
+            Kind::NewLoginAddress => "new_login_address",
         }
     }
 
@@ -100,6 +110,9 @@ impl Kind {
             Kind::DeadlineEnterprise => "申报截止提醒",
             Kind::DeadlineCity => "推荐截止提醒",
             Kind::DeadlineExpert => "评分截止提醒",
+            Kind::PasswordReset => "密码已重置",
+            Kind::AccountLocked => "账号已锁定",
+            Kind::NewLoginAddress => "新地址登录",
         }
     }
 
@@ -122,6 +135,9 @@ impl Kind {
             Kind::DeadlineEnterprise => &["enterprise", "batch", "deadline", "days"],
             Kind::DeadlineCity => &["city", "batch", "deadline", "days"],
             Kind::DeadlineExpert => &["expert", "batch", "deadline", "days", "count"],
+            Kind::PasswordReset => &["user", "time"],
+            Kind::AccountLocked => &["user", "until"],
+            Kind::NewLoginAddress => &["user", "ip", "time"],
         }
     }
 
@@ -146,7 +162,7 @@ impl Kind {
     }
 
     /// Messages that are e-mailed whatever the recipient's preferences say
-    /// (returns and deadlines; account security has no messages yet).
+    /// (returns, deadlines, account security).
     pub fn must_send(self) -> bool {
         matches!(
             self,
@@ -154,18 +170,22 @@ impl Kind {
                 | Kind::DeadlineEnterprise
                 | Kind::DeadlineCity
                 | Kind::DeadlineExpert
+                | Kind::PasswordReset
+                | Kind::AccountLocked
+                | Kind::NewLoginAddress
         )
     }
 
-    /// The role whose accounts receive this kind (the preferences page lists
-    /// each account's own kinds).
-    pub fn audience(self) -> crate::domain::role::Role {
+    /// The role whose accounts receive this kind, `None` for every account
+    /// (the preferences page lists each account's own kinds).
+    pub fn audience(self) -> Option<crate::domain::role::Role> {
         use crate::domain::role::Role;
         match self {
-            Kind::RecommendationSubmitted | Kind::ObjectionReceived => Role::Province,
-            Kind::RecommendationReopened | Kind::DeadlineCity => Role::City,
-            Kind::ExpertAssigned | Kind::DeadlineExpert => Role::Expert,
-            _ => Role::Enterprise,
+            Kind::RecommendationSubmitted | Kind::ObjectionReceived => Some(Role::Province),
+            Kind::RecommendationReopened | Kind::DeadlineCity => Some(Role::City),
+            Kind::ExpertAssigned | Kind::DeadlineExpert => Some(Role::Expert),
+            Kind::PasswordReset | Kind::AccountLocked | Kind::NewLoginAddress => None,
+            _ => Some(Role::Enterprise),
         }
     }
 }

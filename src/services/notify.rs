@@ -218,6 +218,30 @@ pub fn objection_decided(
     );
 }
 
+/// An account-security message to the account's owner (always e-mailed).
+pub fn account_event(
+    b: &mut Batch,
+    user_id: &str,
+    kind: Kind,
+    pairs: &[(&str, String)],
+    now: Millis,
+) {
+    outbox::push(
+        b,
+        &NewMessage {
+            recipient_id: user_id,
+            kind,
+            vars: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            link: "/account".into(),
+            dedup_key: None,
+        },
+        now,
+    );
+}
+
 /// The subject and body of a stored message, from the program's texts.
 pub fn render(program: &ProgramDef, m: &Message) -> Rendered {
     program.program.messages.render(

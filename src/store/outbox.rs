@@ -49,6 +49,57 @@ pub fn push(b: &mut Batch, m: &NewMessage<'_>, now: Millis) {
     }
 }
 
+/// Adds an [`Kind::AccountLocked`] message to `b` that is written only if
+/// the statements before it in `b` locked `username` until `until` (the
+/// lock is decided in SQL, like its audit entry).
+pub fn push_if_locked(
+    b: &mut Batch,
+    user_id: &str,
+    username: &str,
+    until: Millis,
+    vars: &BTreeMap<String, String>,
+    now: Millis,
+) {
+    let id = new_id();
+    let message_id = format!("<{id}@shenbao>");
+    b.push(
+        "INSERT INTO outbox (id, recipient_id, kind, vars, link, created_at, message_id, mail_state, next_attempt_at) \
+         SELECT $1, $2, $3, $4, '/account', $5, $6, 'pending', $5 \
+         WHERE EXISTS (SELECT 1 FROM login_throttle WHERE username = $7 AND locked_until = $8 AND failures = 0)",
+        params![
+            id.as_str(),
+            user_id,
+            Kind::AccountLocked.code(),
+            serde_json::to_string(vars).unwrap_or_else(|_| "{}".into()),
+            now,
+            message_id,
+            username,
+            until
+        ],
+    );
+}
+
+/// Whether the user has logged in before, and from `ip` (for the notice of
+/// a login from a new address).
+pub async fn logins_before(db: &Db, user_id: &str, ip: &str) -> Result<(bool, bool)> {
+    let any = db
+        .query_opt(
+            "SELECT 1 FROM audit_log WHERE actor_id = $1 AND action = 'login.success' LIMIT 1",
+            params![user_id],
+        )
+        .await?
+        .is_some();
+    let here = any
+        && db
+            .query_opt(
+                "SELECT 1 FROM audit_log WHERE ip = $2 AND action = 'login.success' AND actor_id = $1 LIMIT 1",
+                params![user_id, ip],
+            )
+            .await?
+            .is_some();
+    Ok((any, here))
+}
+
 /// A stored message.
 #[derive(Debug, Clone)]
 pub struct Message {

@@ -147,7 +147,9 @@ struct SettingsQuery {
 
 /// The kinds an account of this role receives.
 fn own_kinds(role: crate::domain::role::Role) -> impl Iterator<Item = Kind> {
-    Kind::ALL.into_iter().filter(move |k| k.audience() == role)
+    Kind::ALL
+        .into_iter()
+        .filter(move |k| k.audience().is_none_or(|r| r == role))
 }
 
 /// E-mail on or off per kind of message; in-app messages always stay.

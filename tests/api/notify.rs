@@ -408,7 +408,7 @@ async fn the_message_centre_shows_each_user_only_their_own_messages() {
             !list.body.contains("缺少审计报告"),
             "{who} sees another's message"
         );
-        assert!(list.body.contains("暂无消息"), "{who}");
+        assert!(!list.body.contains("申报书已退回修改"), "{who}");
         for p in [
             format!("/account/messages/{mid}/read"),
             format!("/account/messages/{mid}/open"),
@@ -510,4 +510,69 @@ async fn deadline_reminders_come_three_days_and_one_day_before_once_each() {
         c[0].body
     );
     assert_eq!(reminders::run(db, app.clock.now()).await.expect("run"), 0);
+}
+
+#[tokio::test]
+async fn account_security_events_tell_the_owner() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    // The first login ever tells nothing; a second from another address does,
+    // once per address.
+    let mut first = app.login("qiye1", DEMO_PASSWORD).await;
+    assert!(messages(&app).await.is_empty());
+    let mut second = app.client();
+    assert_eq!(
+        second.login("qiye1", DEMO_PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    second.login("qiye1", DEMO_PASSWORD).await;
+    first.login("qiye1", DEMO_PASSWORD).await;
+    let new = of(&messages(&app).await, Kind::NewLoginAddress);
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert_eq!(new[0].to, "qiye1");
+    assert_eq!(
+        new[0].subject,
+        "【湖北省上云标杆企业】账号在新的网络地址登录"
+    );
+    assert!(
+        new[0]
+            .body
+            .contains(&format!("从网络地址 {} 登录", second.addr.ip())),
+        "{}",
+        new[0].body
+    );
+
+    // Five wrong passwords lock the account: its owner is told once.
+    let mut guesser = app.client();
+    for _ in 0..6 {
+        guesser.login("qiye2", "Wrong-Pass-2021").await;
+    }
+    let locked = of(&messages(&app).await, Kind::AccountLocked);
+    assert_eq!(locked.len(), 1, "{locked:?}");
+    assert_eq!(locked[0].to, "qiye2");
+    assert!(
+        locked[0].body.contains("已锁定至2021-09-10 10:15:00"),
+        "{}",
+        locked[0].body
+    );
+    // Unknown names lock too, but nobody is told.
+    for _ in 0..6 {
+        guesser.login("nobody-here", "Wrong-Pass-2021").await;
+    }
+    assert_eq!(of(&messages(&app).await, Kind::AccountLocked).len(), 1);
+
+    // The province resets a password: the account's owner is told.
+    let wuhan = shenbao::store::users::by_username(&app.state.db, "wuhan")
+        .await
+        .expect("q")
+        .expect("wuhan");
+    let mut prov = app.login("province", DEMO_PASSWORD).await;
+    let r = prov
+        .post(&format!("/province/users/{}/reset-password", wuhan.id), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let reset = of(&messages(&app).await, Kind::PasswordReset);
+    assert_eq!(reset.len(), 1);
+    assert_eq!(reset[0].to, "wuhan");
+    assert!(reset[0].body.contains("由管理员重置"), "{}", reset[0].body);
 }
