@@ -477,6 +477,16 @@ async fn user_command(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
             users::set_password(&mut b, &user.id, &hash, true, now);
             sessions::delete_all_for_user(&mut b, &user.id);
             users::clear_throttle(&mut b, &user.username);
+            crate::services::notify::account_event(
+                &mut b,
+                &user.id,
+                crate::domain::notify::Kind::PasswordReset,
+                &[
+                    ("user", user.display_name.clone()),
+                    ("time", crate::clock::format_datetime(now)),
+                ],
+                now,
+            );
             audit::record(
                 &mut b,
                 &actor,

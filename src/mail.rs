@@ -212,16 +212,19 @@ impl Sender {
         Ok(())
     }
 
-    /// Delivers every few seconds until the process ends.
+    /// Delivers until the process ends: round after round while e-mails are
+    /// due, then every few seconds.
     pub fn spawn(self) {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(5));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tick.tick().await;
-                if let Err(e) = self.deliver_due().await {
-                    tracing::warn!("e-mail sender: {e:#}");
+                match self.deliver_due().await {
+                    Ok(r) if r.sent + r.retried + r.failed + r.skipped > 0 => continue,
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("e-mail sender: {e:#}"),
                 }
+                tick.tick().await;
             }
         });
     }
