@@ -211,6 +211,7 @@ pub async fn login(
     if let Some(u) = &user {
         let vars = [
             ("user".to_string(), u.display_name.clone()),
+            ("ip".to_string(), ip.to_string()),
             ("until".to_string(), crate::clock::format_datetime(until)),
         ]
         .into();

@@ -136,7 +136,7 @@ impl Kind {
             Kind::DeadlineCity => &["city", "batch", "deadline", "days"],
             Kind::DeadlineExpert => &["expert", "batch", "deadline", "days", "count"],
             Kind::PasswordReset => &["user", "time"],
-            Kind::AccountLocked => &["user", "until"],
+            Kind::AccountLocked => &["user", "ip", "until"],
             Kind::NewLoginAddress => &["user", "ip", "time"],
         }
     }

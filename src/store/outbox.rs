@@ -50,12 +50,13 @@ pub fn push(b: &mut Batch, m: &NewMessage<'_>, now: Millis) {
 }
 
 /// Adds an [`Kind::AccountLocked`] message to `b` that is written only if
-/// the statements before it in `b` locked `username` until `until` (the
-/// lock is decided in SQL, like its audit entry).
+/// the statements before it in `b` locked the `login_throttle` row keyed
+/// `throttle_key` until `until` (the lock is decided in SQL, like its audit
+/// entry).
 pub fn push_if_locked(
     b: &mut Batch,
     user_id: &str,
-    username: &str,
+    throttle_key: &str,
     until: Millis,
     vars: &BTreeMap<String, String>,
     now: Millis,
@@ -73,7 +74,7 @@ pub fn push_if_locked(
             serde_json::to_string(vars).unwrap_or_else(|_| "{}".into()),
             now,
             message_id,
-            username,
+            throttle_key,
             until
         ],
     );

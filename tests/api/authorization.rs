@@ -19,6 +19,7 @@ const ANY_USER_PAGES: &[&str] = &[
     "/account",
     "/account/password",
     "/account/messages",
+    "/account/messages/settings",
 ];
 
 async fn user_id(app: &TestApp, username: &str) -> String {

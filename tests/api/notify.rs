@@ -551,7 +551,10 @@ async fn account_security_events_tell_the_owner() {
     assert_eq!(locked.len(), 1, "{locked:?}");
     assert_eq!(locked[0].to, "qiye2");
     assert!(
-        locked[0].body.contains("已锁定至2021-09-10 10:15:00"),
+        locked[0].body.contains(&format!(
+            "从网络地址 {} 连续多次登录失败，已锁定至2021-09-10 10:15:00",
+            guesser.addr.ip()
+        )),
         "{}",
         locked[0].body
     );
