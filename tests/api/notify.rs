@@ -245,6 +245,46 @@ async fn the_draw_tells_each_drawn_expert_once_with_the_number_of_applications()
         assert_eq!(m.link, "/expert");
     }
     assert_eq!(state_of(&app, &ids[0]).await, "under_review");
+
+    // Two days before the scoring deadline each drawn expert with unsubmitted
+    // scores is reminded once, with the number left.
+    let deadline = app.clock.now() + 2 * crate::city::DAY;
+    app.state
+        .db
+        .write(shenbao::store::Batch::one(
+            "INSERT INTO review_settings (batch_id, criteria, per_application, max_per_expert, same_city, blind, \
+             trimmed, zscore, spread_threshold, score_deadline, version, updated_at, updated_by) \
+             VALUES ($1, '[]', 5, 30, 1, 0, 1, 0, 20, $2, 1, 0, 'test') \
+             ON CONFLICT (batch_id) DO UPDATE SET score_deadline = $2",
+            vec![BATCH.into(), deadline.into()],
+        ))
+        .await
+        .expect("deadline");
+    let now = app.clock.now();
+    let n = shenbao::services::reminders::run(&app.state.db, now)
+        .await
+        .expect("run");
+    assert_eq!(n, drawn.len());
+    assert_eq!(
+        shenbao::services::reminders::run(&app.state.db, now)
+            .await
+            .expect("run"),
+        0
+    );
+    let reminded = of(&messages(&app).await, Kind::DeadlineExpert);
+    for r in &drawn {
+        let m = reminded
+            .iter()
+            .find(|m| m.to == r.text(0))
+            .expect("reminded");
+        assert_eq!(m.subject, "【湖北省上云标杆企业】评分截止提醒：还有3天");
+        assert!(
+            m.body
+                .contains(&format!("还有{}份申报书尚未提交评分", r.int(1))),
+            "{}",
+            m.body
+        );
+    }
 }
 
 #[tokio::test]
