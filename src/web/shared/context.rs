@@ -249,7 +249,10 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
 
     // The navigation shows the unread count: read for pages a person looks
     // at, not for autosaves, htmx fragments or form posts.
-    let page_load = req.method() == Method::GET && !headers.contains_key("hx-request");
+    let page_load = req.method() == Method::GET
+        && !headers.contains_key("hx-request")
+        && !path.starts_with("/static/")
+        && !path.starts_with("/files/");
     let unread = match &user {
         Some(u) if page_load => crate::store::outbox::unread_count(&state.db, &u.id)
             .await
