@@ -53,8 +53,9 @@ pub const LEASE_MS: Millis = 5 * 60_000;
 const SMTP_TIMEOUT: Duration = Duration::from_secs(60);
 /// Attempts before an e-mail is given up as failed.
 pub const MAX_ATTEMPTS: i64 = 8;
-/// E-mails taken per round.
-const ROUND: i64 = 50;
+/// E-mails taken per round, and sent at once.
+const ROUND: i64 = 200;
+const PARALLEL: usize = 8;
 
 /// The delay before attempt `n + 1` after `n` failed ones: 1, 2, 4 … 60 minutes.
 pub fn backoff(attempts: i64) -> Millis {
@@ -133,18 +134,52 @@ impl Sender {
         })
     }
 
-    /// Sends what is due now (by the sender's clock), one lease at a time.
+    /// Sends what is due now (by the sender's clock): the leases of a round
+    /// taken in one write, then up to `PARALLEL` e-mails in flight (their
+    /// records are grouped into shared commits by the store).
     pub async fn deliver_due(&self) -> anyhow::Result<Round> {
         let mut round = Round::default();
         let now = self.clock.now();
-        for id in outbox::due(&self.db, now, ROUND).await? {
-            let now = self.clock.now();
-            if !outbox::claim(&self.db, &id, &self.owner, now, now + LEASE_MS).await? {
-                continue;
-            }
-            self.deliver(&id, &mut round).await?;
+        let due = outbox::due(&self.db, now, ROUND).await?;
+        if due.is_empty() {
+            return Ok(round);
         }
-        Ok(round)
+        let claimed = outbox::claim_many(&self.db, &due, &self.owner, now, now + LEASE_MS).await?;
+        let mut running = tokio::task::JoinSet::new();
+        let mut first_error = None;
+        let mut collect = |done: Result<anyhow::Result<Round>, tokio::task::JoinError>| match done {
+            Ok(Ok(r)) => {
+                round.sent += r.sent;
+                round.retried += r.retried;
+                round.failed += r.failed;
+                round.skipped += r.skipped;
+            }
+            Ok(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            Err(e) => {
+                first_error.get_or_insert(e.into());
+            }
+        };
+        for id in claimed {
+            if running.len() >= PARALLEL
+                && let Some(done) = running.join_next().await
+            {
+                collect(done);
+            }
+            let me = self.clone();
+            running.spawn(async move {
+                let mut r = Round::default();
+                me.deliver(&id, &mut r).await.map(|()| r)
+            });
+        }
+        while let Some(done) = running.join_next().await {
+            collect(done);
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(round),
+        }
     }
 
     async fn deliver(&self, id: &str, round: &mut Round) -> anyhow::Result<()> {

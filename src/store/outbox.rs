@@ -236,6 +236,32 @@ pub async fn claim(db: &Db, id: &str, owner: &str, now: Millis, until: Millis) -
     Ok(changed.first().copied() == Some(1))
 }
 
+/// Takes the leases on several due e-mails in one write; returns the ids
+/// this sender got (another sender's are left out).
+pub async fn claim_many(
+    db: &Db,
+    ids: &[String],
+    owner: &str,
+    now: Millis,
+    until: Millis,
+) -> Result<Vec<String>> {
+    let mut b = Batch::new();
+    for id in ids {
+        b.push(
+            "UPDATE outbox SET lease_owner = $2, lease_until = $4 WHERE id = $1 AND mail_state = 'pending' \
+             AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3)",
+            params![id.as_str(), owner, now, until],
+        );
+    }
+    let changed = db.write(b).await?;
+    Ok(ids
+        .iter()
+        .zip(changed)
+        .filter(|(_, n)| *n == 1)
+        .map(|(id, _)| id.clone())
+        .collect())
+}
+
 /// A leased e-mail as the sender needs it.
 pub struct Outgoing {
     pub message: Message,
