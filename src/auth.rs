@@ -172,6 +172,21 @@ pub async fn login(
     }
     if ok && let Some(u) = usable {
         users::clear_throttle_key(&mut b, &key);
+        // A login from an address this account never used before is told to
+        // its owner (not the first login ever).
+        if let (true, false) = crate::store::outbox::logins_before(db, &u.id, ip).await? {
+            crate::services::notify::account_event(
+                &mut b,
+                &u.id,
+                crate::domain::notify::Kind::NewLoginAddress,
+                &[
+                    ("user", u.display_name.clone()),
+                    ("ip", ip.to_string()),
+                    ("time", crate::clock::format_datetime(now)),
+                ],
+                now,
+            );
+        }
         audit::record(
             &mut b,
             &actor,
@@ -223,6 +238,15 @@ pub async fn login(
         ),
         now,
     );
+    if let Some(u) = &user {
+        let vars = [
+            ("user".to_string(), u.display_name.clone()),
+            ("ip".to_string(), ip.to_string()),
+            ("until".to_string(), crate::clock::format_datetime(until)),
+        ]
+        .into();
+        crate::store::outbox::push_if_locked(&mut b, &u.id, &key, until, &vars, now);
+    }
     let changed = db.write(b).await?;
     if changed.get(lock_at).copied().unwrap_or(0) > 0 {
         return Ok(LoginOutcome::Locked { until });

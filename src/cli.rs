@@ -104,6 +104,35 @@ struct ServeArgs {
     /// of them has its client address taken from X-Forwarded-For.
     #[arg(long, env = "SHENBAO_TRUST_PROXY", value_delimiter = ',', value_parser = parse_net)]
     trust_proxy: Vec<ipnet::IpNet>,
+    /// SMTP server for e-mail notifications; without it messages stay in-app only.
+    #[arg(long, env = "SHENBAO_SMTP_HOST")]
+    smtp_host: Option<String>,
+    /// SMTP port (default: 25 plain, 587 STARTTLS, 465 TLS).
+    #[arg(long, env = "SHENBAO_SMTP_PORT")]
+    smtp_port: Option<u16>,
+    /// How the SMTP connection is protected.
+    #[arg(
+        long,
+        env = "SHENBAO_SMTP_SECURITY",
+        value_enum,
+        default_value = "starttls"
+    )]
+    smtp_security: crate::mail::Security,
+    #[arg(long, env = "SHENBAO_SMTP_USER")]
+    smtp_user: Option<String>,
+    /// Prefer the environment variable: a flag shows in the process list.
+    #[arg(long, env = "SHENBAO_SMTP_PASSWORD", hide_env_values = true)]
+    smtp_password: Option<String>,
+    /// The From address of notification e-mails.
+    #[arg(
+        long,
+        env = "SHENBAO_SMTP_FROM",
+        default_value = "湖北省上云标杆企业申报平台 <noreply@localhost>"
+    )]
+    smtp_from: String,
+    /// The platform's address as users reach it (links in e-mails), e.g. https://shenbao.example.gov.cn
+    #[arg(long, env = "SHENBAO_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 /// `10.0.0.0/8`, or one address (`127.0.0.1`, `::1`).
@@ -313,6 +342,21 @@ async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
         db.write(b).await?;
     }
     spawn_housekeeping(state.clone());
+    crate::services::reminders::spawn(db.clone(), state.clock.clone());
+    if let Some(host) = &a.smtp_host {
+        let cfg = crate::mail::SmtpConfig {
+            host: host.clone(),
+            port: a.smtp_port,
+            security: a.smtp_security,
+            username: a.smtp_user.clone(),
+            password: a.smtp_password.clone(),
+            from: a.smtp_from.clone(),
+            public_url: a.public_url.clone(),
+        };
+        crate::mail::Sender::new(db.clone(), state.clock.clone(), state.program.clone(), &cfg)?
+            .spawn();
+        println!("邮件通知：经 {host} 发送");
+    }
     let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind(a.addr).await?;
     println!(
@@ -448,6 +492,16 @@ async fn user_command(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
             users::set_password(&mut b, &user.id, &hash, true, now);
             sessions::delete_all_for_user(&mut b, &user.id);
             users::clear_throttle(&mut b, &user.username);
+            crate::services::notify::account_event(
+                &mut b,
+                &user.id,
+                crate::domain::notify::Kind::PasswordReset,
+                &[
+                    ("user", user.display_name.clone()),
+                    ("time", crate::clock::format_datetime(now)),
+                ],
+                now,
+            );
             audit::record(
                 &mut b,
                 &actor,

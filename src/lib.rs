@@ -8,6 +8,7 @@ pub mod demo;
 pub mod docs;
 pub mod domain;
 pub mod files;
+pub mod mail;
 pub mod services;
 pub mod store;
 pub mod web;

@@ -8,6 +8,7 @@ pub mod contact;
 pub mod credit_code;
 pub mod form;
 pub mod lifecycle;
+pub mod notify;
 pub mod password;
 pub mod region;
 pub mod role;

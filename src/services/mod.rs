@@ -4,7 +4,9 @@
 //! says what was refused. Handlers parse, call one function, render.
 
 pub mod cases;
+pub mod notify;
 pub mod publication;
+pub mod reminders;
 pub mod review;
 
 use crate::store::StoreError;

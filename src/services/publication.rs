@@ -119,6 +119,14 @@ pub async fn open(
                 services: row.cloud_services,
             },
         );
+        super::notify::publicity_opened(
+            &mut b,
+            &app.enterprise_id,
+            &app.enterprise_name,
+            (&batch.id, &batch.name),
+            (&p.starts_on, &p.ends_on),
+            now,
+        );
     }
     audit::record(
         &mut b,
@@ -296,6 +304,15 @@ pub async fn file_objection(
         now,
     )
     .await?;
+    let batch_name = crate::store::batches::by_id(db, batch_id)
+        .await?
+        .map(|b| b.name)
+        .unwrap_or_default();
+    let enterprise = listed
+        .iter()
+        .find(|i| i.application_id == o.application_id)
+        .map_or("", |i| i.enterprise_name.as_str());
+    super::notify::objection_received(db, &mut b, enterprise, &batch_name, &o.id, now).await?;
     let who = who_of(&o, ip);
     audit::record(
         &mut b,
@@ -464,6 +481,22 @@ pub async fn decide(
         _ => "公示异议处理：异议不成立，维持入选",
     };
     timeline(db, &mut b, &o.application_id, actor, outcome, now).await?;
+    if let Some(app) = applications::by_id(db, &o.application_id).await? {
+        let batch_name = crate::store::batches::by_id(db, &o.batch_id)
+            .await?
+            .map(|b| b.name)
+            .unwrap_or_default();
+        let result = outcome.trim_start_matches("公示异议处理：");
+        super::notify::objection_decided(
+            &mut b,
+            &app.enterprise_id,
+            &app.enterprise_name,
+            &app.id,
+            &batch_name,
+            (result, reason.trim()),
+            now,
+        );
+    }
     audit::record(
         &mut b,
         actor,

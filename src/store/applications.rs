@@ -636,6 +636,23 @@ fn push_event(
     now: Millis,
 ) {
     timeline(b, app, to, actor, reason, now);
+    // The enterprise hears of every move it must know about, in the same write.
+    if let Some(kind) = crate::domain::notify::Kind::for_move(app.state, to) {
+        super::outbox::push(
+            b,
+            &super::outbox::NewMessage {
+                recipient_id: &app.enterprise_id,
+                kind,
+                vars: std::collections::BTreeMap::from([
+                    ("enterprise".to_string(), app.enterprise_name.clone()),
+                    ("reason".to_string(), reason.to_string()),
+                ]),
+                link: format!("/apply/{}", app.id),
+                dedup_key: None,
+            },
+            now,
+        );
+    }
     let detail = format!(
         "{} → {}{}{}",
         app.state.label(),

@@ -16,6 +16,7 @@ pub mod batches;
 pub mod cases;
 pub mod deltas;
 pub mod derived;
+pub mod outbox;
 pub mod publication;
 pub mod recommendations;
 pub mod review;

@@ -33,6 +33,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../migrations/postgres/0008_publication.sql"),
     ),
+    (9, include_str!("../../migrations/postgres/0009_outbox.sql")),
 ];
 
 #[derive(Clone)]

@@ -42,6 +42,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../migrations/sqlite/0008_publication.sql"),
     ),
+    (9, include_str!("../../migrations/sqlite/0009_outbox.sql")),
 ];
 const MAX_GROUP: usize = 512;
 /// The WAL is copied back into the database by a background thread, but

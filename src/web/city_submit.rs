@@ -177,6 +177,15 @@ async fn submit(
             )?;
         }
     }
+    crate::services::notify::recommendation_submitted(
+        &state.db,
+        &mut b,
+        &city_name(&city),
+        (&batch.id, &batch.name),
+        apps.len(),
+        now,
+    )
+    .await?;
     audit::record(
         &mut b,
         &actor,

@@ -14,7 +14,13 @@ const PROVINCE_PAGES: &[&str] = &[
     "/province/batches/hubei-cloud-benchmark-2021",
 ];
 const CITY_PAGES: &[&str] = &["/city/enterprises"];
-const ANY_USER_PAGES: &[&str] = &["/dashboard", "/account", "/account/password"];
+const ANY_USER_PAGES: &[&str] = &[
+    "/dashboard",
+    "/account",
+    "/account/password",
+    "/account/messages",
+    "/account/messages/settings",
+];
 
 async fn user_id(app: &TestApp, username: &str) -> String {
     shenbao::store::users::by_username(&app.state.db, username)

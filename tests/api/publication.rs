@@ -10,15 +10,15 @@ use axum::http::{Request, StatusCode, header};
 use crate::city::{BATCH, wuhan_apps};
 use crate::helpers::{Client, DEMO_PASSWORD, START, TestApp, spawn};
 
-const HOUR: i64 = 3600 * 1000;
+pub(crate) const HOUR: i64 = 3600 * 1000;
 /// 2021-09-28 00:00 Asia/Shanghai, the first day of the 公示 below.
-const SEPT_28: i64 = 1_632_758_400_000;
+pub(crate) const SEPT_28: i64 = 1_632_758_400_000;
 /// 2021-10-09 23:59:59.999 Asia/Shanghai, its last moment.
 const OCT_09_END: i64 = 1_633_795_200_000 - 1;
 
 /// Three 武汉 applications on a locked shortlist (set up in the store: the
 /// review that leads here is tested in `review.rs`).
-async fn shortlisted(app: &TestApp) -> Vec<String> {
+pub(crate) async fn shortlisted(app: &TestApp) -> Vec<String> {
     let ids = wuhan_apps(app, 3).await;
     let mut b = shenbao::store::Batch::new();
     b.push(
@@ -39,7 +39,12 @@ async fn shortlisted(app: &TestApp) -> Vec<String> {
     ids
 }
 
-async fn object(c: &mut Client, app_id: &str, name: &str, phone: &str) -> (StatusCode, String) {
+pub(crate) async fn object(
+    c: &mut Client,
+    app_id: &str,
+    name: &str,
+    phone: &str,
+) -> (StatusCode, String) {
     if !c.cookies.contains_key("sb_csrf") {
         c.get(&format!("/gongshi/{BATCH}/objection")).await;
     }

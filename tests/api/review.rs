@@ -11,7 +11,7 @@ use crate::city::{
 };
 use crate::helpers::{Client, DEMO_PASSWORD, TestApp, spawn};
 
-fn sheet(rows: &[[&str; 8]]) -> Vec<u8> {
+pub(crate) fn sheet(rows: &[[&str; 8]]) -> Vec<u8> {
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
     let head = [
@@ -35,7 +35,7 @@ fn sheet(rows: &[[&str; 8]]) -> Vec<u8> {
     wb.save_to_buffer().expect("xlsx")
 }
 
-async fn import(c: &mut Client, bytes: &[u8]) -> String {
+pub(crate) async fn import(c: &mut Client, bytes: &[u8]) -> String {
     let r = c
         .post_multipart(
             "/province/experts/import",
@@ -69,7 +69,7 @@ async fn scalar(app: &TestApp, sql: &'static str, p: &str) -> i64 {
 }
 
 /// Expert accounts made by the import get the demo password, so the test can log in.
-async fn usable(app: &TestApp) {
+pub(crate) async fn usable(app: &TestApp) {
     app.state
         .db
         .write(shenbao::store::Batch::one(
@@ -81,7 +81,7 @@ async fn usable(app: &TestApp) {
         .expect("write");
 }
 
-const EXPERTS: [[&str; 8]; 6] = [
+pub(crate) const EXPERTS: [[&str; 8]; 6] = [
     [
         "李华",
         "武汉大学",

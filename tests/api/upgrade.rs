@@ -153,3 +153,92 @@ async fn an_older_database_is_upgraded_to_the_version_chain() {
         .expect("version 3");
     assert_eq!(text, content("app-b", 3));
 }
+
+const SQLITE_BEFORE_OUTBOX: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_foundation.sql"),
+    include_str!("../../migrations/sqlite/0002_applications.sql"),
+    include_str!("../../migrations/sqlite/0003_city.sql"),
+    include_str!("../../migrations/sqlite/0004_exports.sql"),
+    include_str!("../../migrations/sqlite/0005_version_chain.sql"),
+    include_str!("../../migrations/sqlite/0006_version_deltas.sql"),
+    include_str!("../../migrations/sqlite/0007_review.sql"),
+    include_str!("../../migrations/sqlite/0008_publication.sql"),
+];
+const POSTGRES_BEFORE_OUTBOX: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_foundation.sql"),
+    include_str!("../../migrations/postgres/0002_applications.sql"),
+    include_str!("../../migrations/postgres/0003_city.sql"),
+    include_str!("../../migrations/postgres/0004_exports.sql"),
+    include_str!("../../migrations/postgres/0005_version_chain.sql"),
+    include_str!("../../migrations/postgres/0006_version_deltas.sql"),
+    include_str!("../../migrations/postgres/0007_review.sql"),
+    include_str!("../../migrations/postgres/0008_publication.sql"),
+];
+
+/// The schema of migration 8 with an account in it.
+fn before_outbox(migrations: &[&str]) -> String {
+    let mut sql = String::from(
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL);\n",
+    );
+    for (i, m) in migrations.iter().enumerate() {
+        sql += m;
+        sql += &format!(";\nINSERT INTO schema_migrations VALUES ({}, 0);\n", i + 1);
+    }
+    sql += "INSERT INTO users (id, username, role, display_name, password_hash, created_at, updated_at) \
+            VALUES ('ent', 'ent', 'enterprise', '企业', 'x', 0, 0);\n";
+    sql
+}
+
+/// Migration 9 adds the outbox to a database of migration 8: the existing
+/// account can receive a message, and a reminder's key is kept once.
+#[tokio::test]
+async fn a_database_of_migration_8_gets_the_outbox() {
+    use shenbao::domain::notify::Kind;
+    use shenbao::store::outbox::{self, NewMessage};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            use sqlx::{Connection, Executor};
+            let schema = format!("t_{}", shenbao::store::new_id());
+            let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
+            conn.execute(format!("CREATE SCHEMA {schema}; SET search_path TO {schema};").as_str())
+                .await
+                .expect("schema");
+            conn.execute(before_outbox(POSTGRES_BEFORE_OUTBOX).as_str())
+                .await
+                .expect("old database");
+            conn.close().await.expect("close");
+            Db::open_postgres_schema(&url, &schema)
+                .await
+                .expect("upgrade")
+        }
+        _ => {
+            rusqlite::Connection::open(dir.path().join("shenbao.db"))
+                .expect("open")
+                .execute_batch(&before_outbox(SQLITE_BEFORE_OUTBOX))
+                .expect("old database");
+            Db::open(None, dir.path()).await.expect("upgrade")
+        }
+    };
+    for _ in 0..2 {
+        let mut b = Batch::new();
+        outbox::push(
+            &mut b,
+            &NewMessage {
+                recipient_id: "ent",
+                kind: Kind::ApplicationPassed,
+                vars: [("enterprise".to_string(), "企业".to_string())].into(),
+                link: "/dashboard".into(),
+                dedup_key: Some("ent/passed/1".into()),
+            },
+            5,
+        );
+        db.write(b).await.expect("write");
+    }
+    assert_eq!(outbox::unread_count(&db, "ent").await.expect("count"), 1);
+    let m = &outbox::all(&db).await.expect("all")[0];
+    assert_eq!(
+        (m.kind, m.mail_state.as_str()),
+        (Kind::ApplicationPassed, "pending")
+    );
+}

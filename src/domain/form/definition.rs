@@ -49,6 +49,8 @@ pub struct Program {
     pub declarations: Vec<Statement>,
     /// 评价标准 for the province's experts, in order (empty: the built-in default).
     pub review_criteria: Vec<crate::domain::scoring::Criterion>,
+    /// Message texts by kind (`[messages.<kind>]`), every kind present.
+    pub messages: crate::domain::notify::Templates,
 }
 
 /// One batch of the program: dates and quota.

@@ -233,7 +233,54 @@ fn program(raw: RawProgram, p: &mut Problems<'_>) -> Program {
         commitments: statements(&raw.commitments, p),
         declarations: statements(&raw.declarations, p),
         review_criteria: review_criteria(&raw.review_criteria, p),
+        messages: messages(raw.messages.as_ref(), p),
     }
+}
+
+/// The message texts: every kind, no unknown kind, only the kind's variables.
+/// A program without `[messages]` uses the shipped texts.
+fn messages(
+    raw: Option<&Spanned<std::collections::BTreeMap<String, Spanned<super::raw::RawMessage>>>>,
+    p: &mut Problems<'_>,
+) -> crate::domain::notify::Templates {
+    use crate::domain::notify::{Kind, MessageText, Template, Templates};
+    let Some(raw) = raw else {
+        return BUILTIN.program.messages.clone();
+    };
+    let mut out = Templates::default();
+    for (code, m) in raw.get_ref() {
+        let Some(kind) = Kind::from_code(code) else {
+            p.at(m, format!("未知的消息类型“{code}”"));
+            continue;
+        };
+        let mut text = |t: &Spanned<String>, what: &str| {
+            if t.get_ref().trim().is_empty() {
+                p.at(t, format!("消息“{code}”的{what}不能为空"));
+                return None;
+            }
+            match Template::parse(t.get_ref(), kind.vars()) {
+                Ok(tpl) => Some(tpl),
+                Err(e) => {
+                    p.at(t, format!("消息“{code}”的{what}：{e}"));
+                    None
+                }
+            }
+        };
+        let subject = text(&m.get_ref().subject, "标题");
+        let body = text(&m.get_ref().body, "正文");
+        if let (Some(subject), Some(body)) = (subject, body) {
+            out.0.insert(kind, MessageText { subject, body });
+        }
+    }
+    for kind in Kind::ALL {
+        if !raw.get_ref().contains_key(kind.code()) {
+            p.at(
+                raw,
+                format!("缺少消息“{}”（[messages.{}]）", kind.label(), kind.code()),
+            );
+        }
+    }
+    out
 }
 
 /// The 评价标准: unique keys, names given, positive maxima and weights.

@@ -77,6 +77,16 @@ pub(super) struct RawProgram {
     /// 评价标准 for the province's experts (the built-in default when absent).
     #[serde(default)]
     pub review_criteria: Vec<Spanned<crate::domain::scoring::Criterion>>,
+    /// Message texts by kind (`[messages.<kind>]`); absent: the shipped texts.
+    #[serde(default)]
+    pub messages: Option<Spanned<std::collections::BTreeMap<String, Spanned<RawMessage>>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMessage {
+    pub subject: Spanned<String>,
+    pub body: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]

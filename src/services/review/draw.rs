@@ -234,6 +234,18 @@ pub async fn draw(
     for (ai, ei) in &new {
         rs::insert_assignment(&mut b, &batch.id, &apps[*ai].id, &experts[*ei].id, &draw_id);
     }
+    // Each newly drawn expert is told once, with the number of new applications.
+    let mut drawn: Vec<(usize, usize)> = Vec::new();
+    for (_, ei) in &new {
+        match drawn.iter_mut().find(|(e, _)| e == ei) {
+            Some((_, n)) => *n += 1,
+            None => drawn.push((*ei, 1)),
+        }
+    }
+    for (ei, n) in drawn {
+        let e = &experts[ei];
+        crate::services::notify::expert_assigned(&mut b, &e.user_id, &e.name, &batch.name, n, now);
+    }
     for app in apps.iter().filter(|a| a.state == State::Recommended) {
         applications::push_transition(
             &mut b,

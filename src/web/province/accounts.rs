@@ -381,6 +381,16 @@ async fn reset_password(
     users::set_password(&mut b, &id, &hash, true, now);
     sessions::delete_all_for_user(&mut b, &id);
     users::clear_throttle(&mut b, &user.username);
+    crate::services::notify::account_event(
+        &mut b,
+        &id,
+        crate::domain::notify::Kind::PasswordReset,
+        &[
+            ("user", user.display_name.clone()),
+            ("time", crate::clock::format_datetime(now)),
+        ],
+        now,
+    );
     audit::record(
         &mut b,
         &ctx.actor(),

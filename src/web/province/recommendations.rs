@@ -278,6 +278,16 @@ async fn reopen(
             }
         }
     }
+    crate::services::notify::recommendation_reopened(
+        &state.db,
+        &mut b,
+        &city,
+        c.name,
+        (&batch.id, &batch.name),
+        &reason,
+        now,
+    )
+    .await?;
     audit::record(
         &mut b,
         &actor,

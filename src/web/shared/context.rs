@@ -36,6 +36,8 @@ pub struct Ctx {
     /// The request carried a session that had timed out.
     pub expired: bool,
     pub path: String,
+    /// The viewer's unread messages (counted for full page loads only).
+    pub unread: i64,
 }
 
 impl Ctx {
@@ -262,6 +264,18 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         }
     };
 
+    // The navigation shows the unread count: read for pages a person looks
+    // at, not for autosaves, htmx fragments or form posts.
+    let page_load = req.method() == Method::GET
+        && !headers.contains_key("hx-request")
+        && !path.starts_with("/static/")
+        && !path.starts_with("/files/");
+    let unread = match &user {
+        Some(u) if page_load => crate::store::outbox::unread_count(&state.db, &u.id)
+            .await
+            .unwrap_or(0),
+        _ => 0,
+    };
     let ctx = Ctx {
         user,
         session,
@@ -270,6 +284,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         user_agent,
         expired,
         path: path.clone(),
+        unread,
     };
 
     let mut req = req;

@@ -23,3 +23,11 @@ pub async fn province(ctx: Ctx, req: Request, next: Next) -> Response {
 pub async fn expert(ctx: Ctx, req: Request, next: Next) -> Response {
     only(Role::Expert, ctx, req, next).await
 }
+
+/// Any logged-in account (the account room's own pages, such as 消息中心).
+pub async fn logged_in(ctx: Ctx, req: Request, next: Next) -> Response {
+    match ctx.require_user() {
+        Ok(_) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}

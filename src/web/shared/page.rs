@@ -17,6 +17,8 @@ pub struct Page {
     pub csrf: String,
     pub demo: bool,
     pub nav: Vec<Nav>,
+    /// Unread messages of the viewer (the 消息中心 link in the header).
+    pub unread: i64,
 }
 
 fn nav_for(role: Option<Role>) -> Vec<(&'static str, &'static str)> {
@@ -70,6 +72,7 @@ impl Page {
             role_label: "",
             csrf: String::new(),
             demo: state.demo,
+            unread: 0,
             nav: nav_for(None)
                 .into_iter()
                 .map(|(href, label)| Nav {
@@ -109,6 +112,7 @@ impl Page {
             csrf: ctx.csrf.clone(),
             demo: state.demo,
             nav,
+            unread: ctx.unread,
         }
     }
 }
