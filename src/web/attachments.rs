@@ -23,12 +23,25 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/apply/{id}/attachments",
-            post(upload).layer(DefaultBodyLimit::max(upload_body_limit(
-                crate::config::Config::default().max_file_bytes,
-            ))),
+            post(upload)
+                .layer(DefaultBodyLimit::max(upload_body_limit(
+                    crate::config::Config::default().max_file_bytes,
+                )))
+                // Before the multipart body is read at all.
+                .route_layer(axum::middleware::from_fn(
+                    crate::web::shared::guard::enterprise,
+                )),
         )
-        .route("/apply/{id}/attachments/{att}/delete", post(delete))
+        .route(
+            "/apply/{id}/attachments/{att}/delete",
+            post(delete).route_layer(axum::middleware::from_fn(
+                crate::web::shared::guard::enterprise,
+            )),
+        )
         .route("/files/{att}", get(download))
+        .route_layer(axum::middleware::from_fn(
+            crate::web::shared::guard::logged_in,
+        ))
 }
 
 fn back(id: &str, msg: &str) -> Response {

@@ -30,13 +30,19 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/city/recommendation/files",
-            post(upload).layer(DefaultBodyLimit::max(
-                super::attachments::upload_body_limit(MAX_SCAN),
-            )),
+            post(upload)
+                .layer(DefaultBodyLimit::max(
+                    super::attachments::upload_body_limit(MAX_SCAN),
+                ))
+                .route_layer(axum::middleware::from_fn(crate::web::shared::guard::city)),
         )
+        // Read by the city and by the province (each checks whose).
         .route("/city/recommendation/files/{id}", get(download))
         .route("/city/recommendation/table.docx", get(table_docx))
         .route("/city/recommendation/table.xlsx", get(table_xlsx))
+        .route_layer(axum::middleware::from_fn(
+            crate::web::shared::guard::officials,
+        ))
 }
 
 /// Largest stamped scan accepted.

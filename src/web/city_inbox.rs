@@ -25,7 +25,9 @@ use crate::store::batches::{self, BatchRow};
 use crate::store::recommendations;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/city/applications", get(inbox))
+    Router::new()
+        .route("/city/applications", get(inbox))
+        .route_layer(axum::middleware::from_fn(crate::web::shared::guard::city))
 }
 
 // ───────────────────────────── shared helpers ─────────────────────────────

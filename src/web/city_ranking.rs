@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/city/ranking", get(ranking))
         .route("/city/ranking/ties", post(save_ties))
+        .route_layer(axum::middleware::from_fn(crate::web::shared::guard::city))
 }
 
 pub struct RankRow {

@@ -32,8 +32,10 @@ pub fn router() -> Router<AppState> {
         .route("/city/recommendation", get(page))
         .route("/city/recommendation/add", post(add))
         .route("/city/recommendation/save", post(save))
-        .merge(super::city_files::router())
         .merge(super::city_submit::router())
+        .route_layer(axum::middleware::from_fn(crate::web::shared::guard::city))
+        // The stamped files and the 推荐表 are the province's to read too.
+        .merge(super::city_files::router())
 }
 
 /// The best-ranked candidates offered here; the ranking page lists all.

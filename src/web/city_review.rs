@@ -25,10 +25,12 @@ use crate::store::scoring::{self as score_store, NewScore};
 use crate::store::{Batch, StoreError, recommendations};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/city/applications/{id}/score",
-        get(score_page).post(score_save),
-    )
+    Router::new()
+        .route(
+            "/city/applications/{id}/score",
+            get(score_page).post(score_save),
+        )
+        .route_layer(axum::middleware::from_fn(crate::web::shared::guard::city))
 }
 
 // ───────────────────────────── scoring ─────────────────────────────

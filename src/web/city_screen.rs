@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/city/applications/{id}", get(view))
         .route("/city/applications/{id}/screen", post(screen))
+        .route_layer(axum::middleware::from_fn(crate::web::shared::guard::city))
 }
 
 pub struct CheckView {

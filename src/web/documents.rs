@@ -20,7 +20,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/forms/blank.docx", get(blank))
         .route("/apply/{id}/document.docx", get(application))
-        .route("/apply/{id}/certificate.docx", get(certificate))
+        .route(
+            "/apply/{id}/certificate.docx",
+            get(certificate).route_layer(axum::middleware::from_fn(
+                crate::web::shared::guard::enterprise,
+            )),
+        )
 }
 
 pub fn download(bytes: Vec<u8>, mime: &'static str, file_name: &str) -> Response {

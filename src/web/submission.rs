@@ -26,7 +26,11 @@ use crate::store::applications::{self, Application};
 use crate::store::attachments::{self, Attachment};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/apply/{id}/submit", get(submit_page).post(submit))
+    Router::new()
+        .route("/apply/{id}/submit", get(submit_page).post(submit))
+        .route_layer(axum::middleware::from_fn(
+            crate::web::shared::guard::enterprise,
+        ))
 }
 
 #[derive(Template)]

@@ -19,6 +19,9 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/apply/{id}/versions", get(versions_page))
         .route("/apply/{id}/diff", get(diff_page))
+        .route_layer(axum::middleware::from_fn(
+            crate::web::shared::guard::logged_in,
+        ))
 }
 
 #[derive(Template)]

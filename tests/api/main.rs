@@ -20,5 +20,6 @@ mod notify;
 mod publication;
 mod registration;
 mod review;
+mod route_matrix;
 mod sessions;
 mod upgrade;

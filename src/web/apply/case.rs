@@ -30,7 +30,11 @@ pub fn router() -> Router<AppState> {
         .route("/apply/{id}/case", get(case_page).post(case_save))
         .route(
             "/apply/{id}/case/images",
-            post(image_upload).layer(DefaultBodyLimit::max(upload_body_limit(MAX_IMAGE))),
+            post(image_upload)
+                .layer(DefaultBodyLimit::max(upload_body_limit(MAX_IMAGE)))
+                .route_layer(axum::middleware::from_fn(
+                    crate::web::shared::guard::enterprise,
+                )),
         )
         .route("/apply/{id}/case/images/{img}/delete", post(image_delete))
 }

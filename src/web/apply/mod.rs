@@ -41,6 +41,9 @@ pub fn router() -> Router<AppState> {
         .route("/apply/start", post(start))
         .route("/apply/{id}", get(form_page).post(save))
         .route("/apply/{id}/autosave", post(autosave))
+        .route_layer(axum::middleware::from_fn(
+            crate::web::shared::guard::logged_in,
+        ))
 }
 
 /// The application `id` if the viewer may see it; others get "not found",

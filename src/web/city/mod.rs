@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(objections::router())
         .route("/city/enterprises", get(enterprises))
+        .route_layer(axum::middleware::from_fn(crate::web::shared::guard::city))
 }
 
 pub struct EnterpriseRow {

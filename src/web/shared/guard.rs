@@ -24,6 +24,23 @@ pub async fn expert(ctx: Ctx, req: Request, next: Next) -> Response {
     only(Role::Expert, ctx, req, next).await
 }
 
+pub async fn city(ctx: Ctx, req: Request, next: Next) -> Response {
+    only(Role::City, ctx, req, next).await
+}
+
+pub async fn enterprise(ctx: Ctx, req: Request, next: Next) -> Response {
+    only(Role::Enterprise, ctx, req, next).await
+}
+
+/// The officials who read a city's recommendation: that city and the province.
+pub async fn officials(ctx: Ctx, req: Request, next: Next) -> Response {
+    match ctx.require_user() {
+        Ok(u) if matches!(u.role, Role::City | Role::Province) => next.run(req).await,
+        Ok(_) => crate::web::shared::error::AppError::Forbidden.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
 /// Any logged-in account (the account room's own pages, such as 消息中心).
 pub async fn logged_in(ctx: Ctx, req: Request, next: Next) -> Response {
     match ctx.require_user() {
