@@ -224,10 +224,9 @@ pub async fn login(
         now,
     );
     let until = now + cfg.lockout_ms;
-    users::count_failure(&mut b, &key, cfg.lockout_failures, until, now);
-    let lock_at = b.0.len() - 1;
-    audit::record_if_locked(
+    let lock_at = count_failure(
         &mut b,
+        cfg,
         &actor,
         &key,
         until,
@@ -254,6 +253,24 @@ pub async fn login(
     Ok(LoginOutcome::Failed {
         remaining: (cfg.lockout_failures - failures).max(1),
     })
+}
+
+/// Counts a failure of the name and address `key` and, when it locks
+/// them, the `account.locked` entry with `detail`. Returns the position of
+/// the statement whose changed-row count says whether this failure locked.
+fn count_failure(
+    b: &mut Batch,
+    cfg: &Config,
+    actor: &Actor,
+    key: &str,
+    until: Millis,
+    detail: &str,
+    now: Millis,
+) -> usize {
+    users::count_failure(b, key, cfg.lockout_failures, until, now);
+    let lock_at = b.0.len() - 1;
+    audit::record_if_locked(b, actor, key, until, detail, now);
+    lock_at
 }
 
 /// A wrong current password on the password page counts as a failed login
@@ -286,10 +303,9 @@ pub async fn count_wrong_current_password(
         "修改密码时当前密码错误",
         now,
     );
-    users::count_failure(&mut b, &key, cfg.lockout_failures, until, now);
-    let lock_at = b.0.len() - 1;
-    audit::record_if_locked(
+    let lock_at = count_failure(
         &mut b,
+        cfg,
         &actor,
         &key,
         until,

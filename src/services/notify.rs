@@ -27,18 +27,30 @@ fn push_all(
     now: Millis,
 ) {
     for u in to.iter().filter(|u| !u.disabled) {
-        outbox::push(
-            b,
-            &NewMessage {
-                recipient_id: &u.id,
-                kind,
-                vars: vars.clone(),
-                link: link.to_string(),
-                dedup_key: None,
-            },
-            now,
-        );
+        push_one(b, &u.id, kind, vars.clone(), link.to_string(), now);
     }
+}
+
+/// One message (no de-duplication key) to `recipient_id`.
+fn push_one(
+    b: &mut Batch,
+    recipient_id: &str,
+    kind: Kind,
+    vars: BTreeMap<String, String>,
+    link: String,
+    now: Millis,
+) {
+    outbox::push(
+        b,
+        &NewMessage {
+            recipient_id,
+            kind,
+            vars,
+            link,
+            dedup_key: None,
+        },
+        now,
+    );
 }
 
 /// The province's accounts.
@@ -119,19 +131,16 @@ pub fn expert_assigned(
     count: usize,
     now: Millis,
 ) {
-    outbox::push(
+    push_one(
         b,
-        &NewMessage {
-            recipient_id: expert_user_id,
-            kind: Kind::ExpertAssigned,
-            vars: vars([
-                ("expert", expert_name.to_string()),
-                ("batch", batch_name.to_string()),
-                ("count", count.to_string()),
-            ]),
-            link: "/expert".into(),
-            dedup_key: None,
-        },
+        expert_user_id,
+        Kind::ExpertAssigned,
+        vars([
+            ("expert", expert_name.to_string()),
+            ("batch", batch_name.to_string()),
+            ("count", count.to_string()),
+        ]),
+        "/expert".into(),
         now,
     );
 }
@@ -146,20 +155,17 @@ pub fn publicity_opened(
     now: Millis,
 ) {
     let (batch_id, batch_name) = batch;
-    outbox::push(
+    push_one(
         b,
-        &NewMessage {
-            recipient_id: enterprise_user_id,
-            kind: Kind::PublicityOpened,
-            vars: vars([
-                ("enterprise", enterprise.to_string()),
-                ("batch", batch_name.to_string()),
-                ("starts_on", period.0.to_string()),
-                ("ends_on", period.1.to_string()),
-            ]),
-            link: format!("/gongshi/{batch_id}"),
-            dedup_key: None,
-        },
+        enterprise_user_id,
+        Kind::PublicityOpened,
+        vars([
+            ("enterprise", enterprise.to_string()),
+            ("batch", batch_name.to_string()),
+            ("starts_on", period.0.to_string()),
+            ("ends_on", period.1.to_string()),
+        ]),
+        format!("/gongshi/{batch_id}"),
         now,
     );
 }
@@ -200,20 +206,17 @@ pub fn objection_decided(
     outcome: (&str, &str),
     now: Millis,
 ) {
-    outbox::push(
+    push_one(
         b,
-        &NewMessage {
-            recipient_id: enterprise_user_id,
-            kind: Kind::ObjectionDecided,
-            vars: vars([
-                ("enterprise", enterprise.to_string()),
-                ("batch", batch_name.to_string()),
-                ("outcome", outcome.0.to_string()),
-                ("reason", outcome.1.to_string()),
-            ]),
-            link: format!("/apply/{application_id}/objections"),
-            dedup_key: None,
-        },
+        enterprise_user_id,
+        Kind::ObjectionDecided,
+        vars([
+            ("enterprise", enterprise.to_string()),
+            ("batch", batch_name.to_string()),
+            ("outcome", outcome.0.to_string()),
+            ("reason", outcome.1.to_string()),
+        ]),
+        format!("/apply/{application_id}/objections"),
         now,
     );
 }
@@ -226,20 +229,11 @@ pub fn account_event(
     pairs: &[(&str, String)],
     now: Millis,
 ) {
-    outbox::push(
-        b,
-        &NewMessage {
-            recipient_id: user_id,
-            kind,
-            vars: pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-            link: "/account".into(),
-            dedup_key: None,
-        },
-        now,
-    );
+    let vars = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    push_one(b, user_id, kind, vars, "/account".into(), now);
 }
 
 /// The subject and body of a stored message, from the program's texts.

@@ -17,7 +17,6 @@ pub mod documents;
 pub mod expert;
 pub mod form_html;
 pub mod form_io;
-pub mod messages;
 pub mod province;
 pub mod public;
 pub mod shared;
@@ -75,7 +74,6 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(public::router())
         .merge(account::router())
-        .merge(messages::router())
         .merge(apply::router())
         .merge(versions::router())
         .merge(submission::router())

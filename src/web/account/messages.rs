@@ -11,16 +11,16 @@ use axum::middleware;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use super::AppState;
-use super::shared::context::Ctx;
-use super::shared::error::{AppError, AppResult};
-use super::shared::guard;
-use super::shared::page::Page;
 use crate::clock;
 use crate::domain::notify::Kind;
 use crate::services::notify;
 use crate::store::Batch;
 use crate::store::outbox;
+use crate::web::AppState;
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult};
+use crate::web::shared::guard;
+use crate::web::shared::page::Page;
 
 /// The most messages the list shows.
 const SHOWN: i64 = 200;
@@ -48,7 +48,7 @@ pub struct Row {
 }
 
 #[derive(Template)]
-#[template(path = "messages.html")]
+#[template(path = "account/messages.html")]
 struct ListPage {
     page: Page,
     rows: Vec<Row>,
@@ -78,18 +78,24 @@ async fn list(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     Ok(Html(page.render().map_err(anyhow::Error::from)?).into_response())
 }
 
-async fn read(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-) -> AppResult<Response> {
+/// The viewer's own message `id`, marked read.
+async fn mark_read(state: &AppState, ctx: &Ctx, id: &str) -> AppResult<outbox::Message> {
     let user = ctx.require_user()?;
-    let m = outbox::one_for_recipient(&state.db, &user.id, &id)
+    let m = outbox::one_for_recipient(&state.db, &user.id, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let mut b = Batch::new();
     outbox::mark_read(&mut b, &user.id, &m.id, state.clock.now());
     state.db.write(b).await?;
+    Ok(m)
+}
+
+async fn read(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    mark_read(&state, &ctx, &id).await?;
     Ok(Redirect::to("/account/messages").into_response())
 }
 
@@ -99,13 +105,7 @@ async fn open(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let user = ctx.require_user()?;
-    let m = outbox::one_for_recipient(&state.db, &user.id, &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let mut b = Batch::new();
-    outbox::mark_read(&mut b, &user.id, &m.id, state.clock.now());
-    state.db.write(b).await?;
+    let m = mark_read(&state, &ctx, &id).await?;
     // Links are written by the platform as local paths; anything else goes home.
     let to = if m.link.starts_with('/') && !m.link.starts_with("//") {
         m.link.as_str()
@@ -132,7 +132,7 @@ pub struct PrefRow {
 }
 
 #[derive(Template)]
-#[template(path = "message_settings.html")]
+#[template(path = "account/message_settings.html")]
 struct SettingsPage {
     page: Page,
     rows: Vec<PrefRow>,

@@ -1,5 +1,7 @@
 //! Logging in and out, enterprise registration, password changes, the dashboard.
 
+mod messages;
+
 use askama::Template;
 use axum::Form;
 use axum::Router;
@@ -26,6 +28,7 @@ use crate::store::{Batch, StoreError, new_id, sessions};
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(messages::router())
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/register", get(register_page).post(register))
