@@ -34,6 +34,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/postgres/0008_publication.sql"),
     ),
     (9, include_str!("../../migrations/postgres/0009_outbox.sql")),
+    (
+        10,
+        include_str!("../../migrations/postgres/0010_audit_logins.sql"),
+    ),
 ];
 
 #[derive(Clone)]
