@@ -122,6 +122,8 @@ pub(super) fn form(raw: RawForm, sources: &Sources<'_>, p: &mut Problems<'_>) ->
         made_by: raw.made_by,
         cover_stamps: raw.cover_stamps,
         sections,
+        // Set from program.toml once both files are read (`load`).
+        reference_date: jiff::civil::Date::MIN,
     }
 }
 

@@ -63,6 +63,11 @@ pub struct Batch {
     pub notice_title: String,
     #[serde(serialize_with = "display")]
     pub notice_date: Date,
+    /// The date the form's year-relative rules count back from: the honours
+    /// window (`within_years`) and the `{Y-n}` years of `form.toml` (finance
+    /// years, audit-report years). Never the day of filling in.
+    #[serde(serialize_with = "display")]
+    pub reference_date: Date,
     /// How many enterprises are finally selected.
     pub quota: u32,
     /// Default deadline for enterprises to submit to their city (cities may override).
@@ -125,6 +130,9 @@ pub struct FormDef {
     /// Cover stamp lines, e.g. 申报单位（盖章）.
     pub cover_stamps: Vec<String>,
     pub sections: Vec<Section>,
+    /// The batch's reference date (see [`Batch::reference_date`]).
+    #[serde(serialize_with = "display")]
+    pub reference_date: Date,
 }
 
 /// A numbered section of the form (一、申请表 …).

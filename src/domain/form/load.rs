@@ -120,10 +120,18 @@ impl ProgramDef {
     ) -> Result<ProgramDef, DefError> {
         let mut pp = Problems::new(PROGRAM_FILE, program_toml);
         let program = parse::<RawProgram>(&mut pp).map(|raw| program(raw, &mut pp));
-        let mut fp = Problems::new(FORM_FILE, form_toml);
+        let Some(program) = program else {
+            let mut problems = finish(pp);
+            let mut fp = Problems::new(FORM_FILE, form_toml);
+            parse::<RawForm>(&mut fp);
+            problems.extend(finish(fp));
+            return Err(DefError::Invalid(problems));
+        };
+        let form_toml = with_years(form_toml, program.batch.reference_date.year());
+        let mut fp = Problems::new(FORM_FILE, &form_toml);
         let raw_form = parse::<RawForm>(&mut fp);
         let mut problems = finish(pp);
-        let (Some(program), Some(raw_form)) = (program, raw_form) else {
+        let Some(raw_form) = raw_form else {
             problems.extend(finish(fp));
             return Err(DefError::Invalid(problems));
         };
@@ -131,7 +139,8 @@ impl ProgramDef {
             ("commitments", program.commitments.as_slice()),
             ("declarations", program.declarations.as_slice()),
         ];
-        let form = super::check::form(raw_form, &sources, &mut fp);
+        let mut form = super::check::form(raw_form, &sources, &mut fp);
+        form.reference_date = program.batch.reference_date;
         problems.extend(finish(fp));
         let notice = notice_md.and_then(|src| {
             let mut np = Problems::new(NOTICE_FILE, src);
@@ -149,6 +158,21 @@ impl ProgramDef {
             Err(DefError::Invalid(problems))
         }
     }
+}
+
+/// `form.toml` with each `{Y-n}` (n = 1..9) written as the year n years
+/// before the reference year: the 2021 batch's `{Y-3}年` is 2018年, and the
+/// next batch's form needs no edit. Lines keep their numbers (a problem's
+/// column on such a line may move by a few characters).
+fn with_years(form_toml: &str, reference_year: i16) -> String {
+    let mut out = form_toml.to_string();
+    for n in 1..=9 {
+        out = out.replace(
+            &format!("{{Y-{n}}}"),
+            &(i32::from(reference_year) - n).to_string(),
+        );
+    }
+    out
 }
 
 fn finish(p: Problems<'_>) -> Vec<DefProblem> {
@@ -196,6 +220,13 @@ fn program(raw: RawProgram, p: &mut Problems<'_>) -> Program {
         );
         Date::constant(2000, 1, 1)
     });
+    let reference_date = match &b.reference_date {
+        None => notice_date,
+        Some(r) => r.get_ref().parse::<Date>().unwrap_or_else(|_| {
+            p.at(r, format!("基准日期“{}”应为 YYYY-MM-DD", r.get_ref()));
+            notice_date
+        }),
+    };
     let enterprise_deadline = timestamp(&b.enterprise_deadline, "企业申报截止时间", p);
     let recommend_deadline = timestamp(&b.recommend_deadline, "市州推荐截止时间", p);
     if let (Some(e), Some(r)) = (enterprise_deadline, recommend_deadline)
@@ -226,6 +257,7 @@ fn program(raw: RawProgram, p: &mut Problems<'_>) -> Program {
             doc_number: b.doc_number,
             notice_title: b.notice_title,
             notice_date,
+            reference_date,
             quota,
             enterprise_deadline: enterprise_deadline.unwrap_or(Timestamp::UNIX_EPOCH),
             recommend_deadline: recommend_deadline.unwrap_or(Timestamp::UNIX_EPOCH),

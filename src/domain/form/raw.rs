@@ -96,6 +96,9 @@ pub(super) struct RawBatch {
     pub doc_number: String,
     pub notice_title: String,
     pub notice_date: Spanned<String>,
+    /// The date "近三年" and the finance years count back from (default:
+    /// `notice_date`).
+    pub reference_date: Option<Spanned<String>>,
     pub quota: Spanned<i64>,
     pub enterprise_deadline: Spanned<String>,
     pub recommend_deadline: Spanned<String>,

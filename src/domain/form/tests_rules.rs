@@ -86,14 +86,83 @@ fn dates_not_in_future_and_honours_within_three_years() {
     a["founded"] = json!("2008/5/6");
     ok(&a);
 
+    // 近3年 counts back from the batch's reference date (2021-09-07), not
+    // from the day of filling in.
     a["honours"] =
-        json!([{"name": "湖北省智能制造试点示范项目", "level": "省级", "date": "2018-09-09"}]);
+        json!([{"name": "湖北省智能制造试点示范项目", "level": "省级", "date": "2018-09-06"}]);
     assert_eq!(
         errors_at(&a, "honours.0.date"),
-        ["获得时间应在近3年内（不早于2018-09-10）"]
+        ["获得时间应在近3年内（不早于2018-09-07）"]
     );
-    a["honours"][0]["date"] = json!("2018-09-10");
+    a["honours"][0]["date"] = json!("2018-09-07");
     ok(&a);
+}
+
+/// The 2021 batch filled in years later (a late review, a re-check, the
+/// demo on today's clock): honours of 2019-12 and 2020-06 still count as
+/// 近三年, and the finance years and audit-report years stay 2018–2020.
+#[test]
+fn year_rules_count_from_the_batch_reference_date_not_from_today() {
+    let form = &ProgramDef::builtin().form;
+    assert_eq!(form.reference_date, date(2021, 9, 7));
+    let mut a = base();
+    a["honours"] = json!([
+        {"name": "湖北省智能制造试点示范项目", "level": "省级", "date": "2019-12-01"},
+        {"name": "湖北省两化融合示范企业", "level": "省级", "date": "2020-06-15"}
+    ]);
+    let later = date(2026, 12, 6);
+    let report = validate(form, &a, later);
+    assert!(
+        report.errors.iter().all(|e| !e.field.starts_with("honours")),
+        "{:?}",
+        report.errors
+    );
+    let finance = form
+        .fields()
+        .find(|f| f.key == "finance")
+        .expect("finance table");
+    let FieldKind::FixedTable(t) = &finance.kind else {
+        panic!("finance is a fixed table");
+    };
+    let years: Vec<_> = t.rows.iter().map(|r| (r.key.as_str(), r.label.as_str())).collect();
+    assert_eq!(years, [("2018", "2018年"), ("2019", "2019年"), ("2020", "2020年")]);
+    let audit = form
+        .attachments()
+        .find(|s| s.key == "audit_reports")
+        .expect("audit reports slot");
+    assert_eq!(audit.per_year, ["2019", "2020"]);
+    assert_eq!(audit.hint.as_deref(), Some("2019年度、2020年度各一份"));
+}
+
+/// The next batch moves every year with its reference date, from the same
+/// form.toml.
+#[test]
+fn another_reference_year_moves_the_finance_and_audit_years() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("programs/hubei-cloud-benchmark-2021");
+    let program = std::fs::read_to_string(dir.join("program.toml"))
+        .expect("program.toml")
+        .replace("reference_date = \"2021-09-07\"", "reference_date = \"2024-03-01\"");
+    let form_toml = std::fs::read_to_string(dir.join("form.toml")).expect("form.toml");
+    let def = ProgramDef::from_sources(&program, &form_toml).expect("valid");
+    let audit = def
+        .form
+        .attachments()
+        .find(|s| s.key == "audit_reports")
+        .expect("audit reports slot");
+    assert_eq!(audit.per_year, ["2022", "2023"]);
+    let mut a = base();
+    a["honours"] =
+        json!([{"name": "湖北省智能制造试点示范项目", "level": "省级", "date": "2021-02-28"}]);
+    assert_eq!(
+        validate(&def.form, &a, date(2024, 5, 1))
+            .errors
+            .iter()
+            .filter(|e| e.field == "honours.0.date")
+            .map(|e| e.message.as_str())
+            .collect::<Vec<_>>(),
+        ["获得时间应在近3年内（不早于2021-03-01）"]
+    );
 }
 
 #[test]

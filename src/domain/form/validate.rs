@@ -85,6 +85,8 @@ impl Loc {
 
 pub(super) struct Ctx {
     pub today: Date,
+    /// What "近N年" counts back from: the batch's reference date.
+    pub reference: Date,
     pub report: Report,
 }
 
@@ -107,10 +109,12 @@ fn issue(loc: &Loc, message: impl Into<String>) -> Issue {
 }
 
 /// Validates `answers` (see the module documentation for their shape) against
-/// `form`, judging dates relative to `today` (Asia/Shanghai).
+/// `form`: no date after `today` (Asia/Shanghai); "近N年" windows count back
+/// from the batch's reference date, not from the day of filling in.
 pub fn validate(form: &FormDef, answers: &Value, today: Date) -> Report {
     let mut cx = Ctx {
         today,
+        reference: form.reference_date,
         report: Report::default(),
     };
     let empty = Map::new();
@@ -299,7 +303,7 @@ fn date(spec: &DateSpec, s: &str, loc: &Loc, cx: &mut Ctx) {
     }
     if let Some(years) = spec.within_years {
         let earliest = cx
-            .today
+            .reference
             .checked_sub(i64::from(years).years())
             .unwrap_or(Date::MIN);
         if d < earliest {
