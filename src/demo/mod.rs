@@ -243,10 +243,8 @@ pub async fn seed_applications(
         }
         // Honours dated within the three years before the batch's reference
         // date (and never after today).
-        let mut answers = sample_answers_on(
-            i as u64 + 1,
-            today.min(def.program.batch.reference_date),
-        );
+        let mut answers =
+            sample_answers_on(i as u64 + 1, today.min(def.program.batch.reference_date));
         let city = answers["region"]["city"]
             .as_str()
             .unwrap_or("420100")

@@ -34,8 +34,9 @@ pub fn parse_form(body: &[u8]) -> Form {
         Ok(text) if spans.iter().flatten().all(|&i| text.is_char_boundary(i)) => Form {
             text: text.to_owned(),
             spans,
-        },
-        _ => lossy(body),
+        }
+        .with_unix_newlines(),
+        _ => lossy(body).with_unix_newlines(),
     }
 }
 
@@ -63,6 +64,26 @@ pub struct Form {
 }
 
 impl Form {
+    /// Line breaks as `\n` only. A browser posts a textarea's lines with
+    /// CRLF in a submitted form but with LF in its `value` (the autosave), so
+    /// the same text saved both ways compared as a change ("共1处不同" with
+    /// identical text).
+    fn with_unix_newlines(self) -> Form {
+        if memchr::memchr(b'\r', self.text.as_bytes()).is_none() {
+            return self;
+        }
+        let mut text = String::with_capacity(self.text.len());
+        let mut spans = Vec::with_capacity(self.spans.len());
+        for (k, v) in self.pairs() {
+            let a = text.len();
+            text.push_str(&k.replace("\r\n", "\n").replace('\r', "\n"));
+            let b = text.len();
+            text.push_str(&v.replace("\r\n", "\n").replace('\r', "\n"));
+            spans.push([a, b, b, text.len()]);
+        }
+        Form { text, spans }
+    }
+
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.spans
             .iter()
@@ -381,7 +402,7 @@ pub fn parse_json_pairs(body: &[u8]) -> Option<Form> {
         }
     }
     p.skip_space();
-    (p.at == src.len()).then_some(Form { text, spans })
+    (p.at == src.len()).then_some(Form { text, spans }.with_unix_newlines())
 }
 
 /// A cursor over JSON text (RFC 8259), for the few forms `parse_json_pairs` reads.
@@ -927,6 +948,25 @@ pub fn sample_draft_pairs() -> Vec<(String, String)> {
 mod tests {
     use super::*;
     use crate::domain::form::{ProgramDef, sample_answers, validate};
+
+    /// A textarea's lines arrive as CRLF from a submitted form and as LF
+    /// from the autosave: both read as the same text.
+    #[test]
+    fn line_breaks_read_the_same_from_a_form_and_from_the_autosave() {
+        let form = parse_form("_version=3&overview=%E7%AC%AC%E4%B8%80%E8%A1%8C%0D%0A%E7%AC%AC%E4%BA%8C%E8%A1%8C%0D%0A%0D%0Aend%0Dx".as_bytes());
+        let json = parse_json_pairs(
+            r#"[["_version","3"],["overview","第一行\n第二行\n\nend\nx"]]"#.as_bytes(),
+        )
+        .expect("json pairs");
+        let pairs: Vec<_> = form.pairs().collect();
+        assert_eq!(pairs, json.pairs().collect::<Vec<_>>());
+        assert_eq!(pairs[1], ("overview", "第一行\n第二行\n\nend\nx"));
+        let crlf = parse_json_pairs(r#"[["a","x\r\ny"],["b","plain"]]"#.as_bytes()).expect("json");
+        assert_eq!(
+            crlf.pairs().collect::<Vec<_>>(),
+            [("a", "x\ny"), ("b", "plain")]
+        );
+    }
 
     #[test]
     fn form_bodies_decode_as_the_reference_decoder_does() {

@@ -141,18 +141,14 @@ fn flatten(v: &Value, prefix: &str, out: &mut Vec<(String, String)>) {
     }
 }
 
-/// A readable label for an answer path: the field's label and the rest of the path.
-fn path_label(state: &AppState, path: &str) -> String {
-    let (head, rest) = path.split_once('.').unwrap_or((path, ""));
-    let label = state
-        .program
-        .form
-        .field(head)
-        .map_or(head.to_string(), |f| f.label.clone());
-    if rest.is_empty() {
-        label
+/// A text as compared: no surrounding space, line breaks as `\n` (versions
+/// saved before the form unified them may hold CRLF).
+fn compared(s: &str) -> std::borrow::Cow<'_, str> {
+    let s = s.trim();
+    if s.contains('\r') {
+        s.replace("\r\n", "\n").replace('\r', "\n").into()
     } else {
-        format!("{label} › {rest}")
+        s.into()
     }
 }
 
@@ -177,8 +173,8 @@ pub fn changes(state: &AppState, before: &Value, after: &Value) -> Vec<Change> {
     keys.into_iter()
         .filter_map(|k| {
             let (x, y) = (get(&a, k), get(&b, k));
-            (x.trim() != y.trim()).then(|| Change {
-                label: path_label(state, k),
+            (compared(&x) != compared(&y)).then(|| Change {
+                label: state.program.form.path_label(k),
                 before: x,
                 after: y,
             })

@@ -464,6 +464,48 @@ async fn versions_are_listed_and_compared() {
     assert!(r.body.contains("共1处不同"));
 }
 
+/// The same multi-line text autosaved (LF, as a textarea's value) and then
+/// saved by the form (CRLF, as a browser posts it) is no change; a finance
+/// cell is named by its year and column.
+#[tokio::test]
+async fn an_unchanged_save_shows_no_difference_and_changes_read_as_labels() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut c = app.login("qiye3", DEMO_PASSWORD).await;
+    let id = start(&mut c).await;
+    let r = c
+        .post_json(
+            &format!("/apply/{id}/autosave"),
+            r#"[["_version","1"],["overview","第一段\n第二段"]]"#,
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    c.post(
+        &format!("/apply/{id}"),
+        &[("_version", "2"), ("overview", "第一段\r\n第二段")],
+    )
+    .await;
+    let r = c.get(&format!("/apply/{id}/diff?a=2&b=3")).await;
+    assert!(r.body.contains("共0处不同"), "{}", r.body);
+    c.post(
+        &format!("/apply/{id}"),
+        &[
+            ("_version", "3"),
+            ("overview", "第一段\r\n第二段"),
+            ("finance.2020.profit", "12.5"),
+        ],
+    )
+    .await;
+    let r = c.get(&format!("/apply/{id}/diff?a=3&b=4")).await;
+    assert!(r.body.contains("共1处不同"), "{}", r.body);
+    assert!(
+        r.body.contains("主要财务指标 › 2020年 › 利润（万元）"),
+        "{}",
+        r.body
+    );
+}
+
 /// Autosaves store what changed; every version still reads back whole, and
 /// a whole row is written at least every `WHOLE_EVERY` versions.
 #[tokio::test]

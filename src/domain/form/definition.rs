@@ -374,6 +374,97 @@ impl FormDef {
     pub fn field(&self, key: &str) -> Option<&Field> {
         self.fields().find(|f| f.key == key)
     }
+
+    /// The readable label of an answer path, written as validation labels
+    /// its messages: `finance.2020.profit` is 主要财务指标 › 2020年 › 利润（万元）,
+    /// `honours.0.date` is 获得荣誉 › 第1行 › 获得时间. A part the form does
+    /// not know stays as it is.
+    pub fn path_label(&self, path: &str) -> String {
+        let mut parts = path.split('.');
+        let head = parts.next().unwrap_or_default();
+        let Some(f) = self.field(head) else {
+            return path.to_string();
+        };
+        let rest: Vec<&str> = parts.collect();
+        let mut out = f.label_with_unit();
+        describe(f, &rest, &mut out);
+        out
+    }
+}
+
+/// Appends the labels of `rest`, a path inside the value of `f`.
+fn describe(f: &Field, rest: &[&str], out: &mut String) {
+    let Some((first, more)) = rest.split_first() else {
+        return;
+    };
+    let column = |cols: &[Field], more: &[&str], out: &mut String| match more.split_first() {
+        Some((c, deeper)) => match cols.iter().find(|x| x.key == *c) {
+            Some(col) => {
+                out.push_str(" › ");
+                out.push_str(&col.label_with_unit());
+                describe(col, deeper, out);
+            }
+            None => push_raw(more, out),
+        },
+        None => {}
+    };
+    match &f.kind {
+        FieldKind::FixedTable(t) => match t.rows.iter().find(|r| r.key == *first) {
+            Some(r) => {
+                out.push_str(" › ");
+                out.push_str(&r.label);
+                column(&t.columns, more, out);
+            }
+            None => push_raw(rest, out),
+        },
+        FieldKind::VariableTable(t) => match first.parse::<usize>() {
+            Ok(i) => {
+                out.push_str(&format!(" › 第{}行", i + 1));
+                column(&t.columns, more, out);
+            }
+            Err(_) => push_raw(rest, out),
+        },
+        FieldKind::CloudServices(c) => match c.services.iter().find(|s| s.key == *first) {
+            Some(s) => {
+                out.push_str(" › ");
+                out.push_str(&s.label);
+                if more.first() == Some(&"used") {
+                    out.push_str(" › ");
+                    out.push_str(&c.used_label);
+                } else {
+                    column(&c.columns, more, out);
+                }
+            }
+            None => push_raw(rest, out),
+        },
+        FieldKind::Choice(spec) if *first == "other" && more.is_empty() => {
+            out.push_str(" › ");
+            out.push_str(&spec.other_label);
+        }
+        FieldKind::Choice(_) if *first == "choice" && more.is_empty() => {}
+        FieldKind::Region if more.is_empty() && (*first == "city" || *first == "county") => {
+            out.push_str(if *first == "city" {
+                " › 市（州）"
+            } else {
+                " › 县（市、区）"
+            });
+        }
+        FieldKind::Acknowledgements { items, .. } => match items.iter().find(|s| s.key == *first) {
+            Some(s) if more.is_empty() => {
+                out.push_str(" › ");
+                out.push_str(&s.label);
+            }
+            _ => push_raw(rest, out),
+        },
+        _ => push_raw(rest, out),
+    }
+}
+
+fn push_raw(rest: &[&str], out: &mut String) {
+    if !rest.is_empty() {
+        out.push_str(" › ");
+        out.push_str(&rest.join("."));
+    }
 }
 
 impl Field {

@@ -113,7 +113,10 @@ fn year_rules_count_from_the_batch_reference_date_not_from_today() {
     let later = date(2026, 12, 6);
     let report = validate(form, &a, later);
     assert!(
-        report.errors.iter().all(|e| !e.field.starts_with("honours")),
+        report
+            .errors
+            .iter()
+            .all(|e| !e.field.starts_with("honours")),
         "{:?}",
         report.errors
     );
@@ -124,8 +127,15 @@ fn year_rules_count_from_the_batch_reference_date_not_from_today() {
     let FieldKind::FixedTable(t) = &finance.kind else {
         panic!("finance is a fixed table");
     };
-    let years: Vec<_> = t.rows.iter().map(|r| (r.key.as_str(), r.label.as_str())).collect();
-    assert_eq!(years, [("2018", "2018年"), ("2019", "2019年"), ("2020", "2020年")]);
+    let years: Vec<_> = t
+        .rows
+        .iter()
+        .map(|r| (r.key.as_str(), r.label.as_str()))
+        .collect();
+    assert_eq!(
+        years,
+        [("2018", "2018年"), ("2019", "2019年"), ("2020", "2020年")]
+    );
     let audit = form
         .attachments()
         .find(|s| s.key == "audit_reports")
@@ -142,7 +152,10 @@ fn another_reference_year_moves_the_finance_and_audit_years() {
         .join("programs/hubei-cloud-benchmark-2021");
     let program = std::fs::read_to_string(dir.join("program.toml"))
         .expect("program.toml")
-        .replace("reference_date = \"2021-09-07\"", "reference_date = \"2024-03-01\"");
+        .replace(
+            "reference_date = \"2021-09-07\"",
+            "reference_date = \"2024-03-01\"",
+        );
     let form_toml = std::fs::read_to_string(dir.join("form.toml")).expect("form.toml");
     let def = ProgramDef::from_sources(&program, &form_toml).expect("valid");
     let audit = def
@@ -462,5 +475,27 @@ fn drafts_and_odd_shapes_never_panic() {
             .iter()
             .filter(|i| i.field.starts_with("finance"))
             .count()
+    );
+}
+
+/// The change lists of the version comparison and the city's view name a
+/// value by its labels, as validation messages do.
+#[test]
+fn answer_paths_read_as_labels() {
+    let form = &ProgramDef::builtin().form;
+    assert_eq!(
+        form.path_label("finance.2020.profit"),
+        "主要财务指标 › 2020年 › 利润（万元）"
+    );
+    assert_eq!(
+        form.path_label("honours.0.date"),
+        "企业荣誉 › 第1行 › 获得时间"
+    );
+    assert_eq!(form.path_label("region.city"), "所属地区 › 市（州）");
+    assert_eq!(form.path_label("address"), "详细地址");
+    assert_eq!(form.path_label("nonsense.1"), "nonsense.1");
+    assert_eq!(
+        form.path_label("finance.1999.profit"),
+        "主要财务指标 › 1999.profit"
     );
 }
