@@ -16,6 +16,7 @@ use super::city_inbox::{city_batch, city_name, locked, with_batch};
 use super::city_recommend::BatchQuery;
 use super::shared::context::Ctx;
 use super::shared::error::{AppError, AppResult, urlencode};
+use super::shared::flash;
 use crate::docs::{
     RecommendationRow, RecommendationSheet, recommendation_docx, recommendation_xlsx,
 };
@@ -71,14 +72,8 @@ async fn upload(
     let user = ctx.require_role(Role::City)?.clone();
     let city = user.city_code.clone().ok_or(AppError::Forbidden)?;
     let batch = city_batch(&state, q.batch.as_deref()).await?;
-    let back = |msg: &str| {
-        Redirect::to(&format!(
-            "{}&error={}#files",
-            with_batch("/city/recommendation", &batch.id),
-            urlencode(msg)
-        ))
-        .into_response()
-    };
+    let to = format!("{}#files", with_batch("/city/recommendation", &batch.id));
+    let back = |msg: &str| flash::redirect(&state, &to, "files", msg);
     if let Some(m) = locked(&state, &batch.id, &city).await? {
         return Ok(back(&m));
     }

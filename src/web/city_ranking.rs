@@ -14,7 +14,8 @@ use serde::Deserialize;
 use super::AppState;
 use super::city_inbox::{city_batch, city_name, city_of, county_name, field, locked, with_batch};
 use super::shared::context::Ctx;
-use super::shared::error::{AppError, AppResult, urlencode};
+use super::shared::error::{AppError, AppResult};
+use super::shared::flash;
 use super::shared::page::{Errors, Page};
 use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::role::Role;
@@ -91,8 +92,6 @@ struct RankingQuery {
     batch: Option<String>,
     #[serde(default)]
     saved: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
     #[serde(default)]
     page: Option<usize>,
 }
@@ -256,10 +255,7 @@ async fn ranking(
         },
     );
     let cap = recommendations::cap(&state.db, &batch.id, &city).await?;
-    let mut errors = Errors::default();
-    if let Some(e) = q.error {
-        errors.add("ties", "并列排序", e.chars().take(300).collect::<String>());
-    }
+    let errors = Errors::from_flash(ctx.flash.as_ref(), &[("ties", "并列排序")]);
     let page = RankingPage {
         page: Page::new(&state, &ctx, "评审排名"),
         city_name: city_name(&city),
@@ -298,14 +294,8 @@ async fn save_ties(
 ) -> AppResult<Response> {
     let city = city_of(&ctx)?;
     let batch = city_batch(&state, Some(&field(&pairs, "batch"))).await?;
-    let back = |e: &str| {
-        Redirect::to(&format!(
-            "{}&error={}#ties",
-            with_batch("/city/ranking", &batch.id),
-            urlencode(e)
-        ))
-        .into_response()
-    };
+    let to = format!("{}#ties", with_batch("/city/ranking", &batch.id));
+    let back = |e: &str| flash::redirect(&state, &to, "ties", e);
     let ids: Vec<String> = pairs
         .iter()
         .filter(|(k, _)| k == "app")

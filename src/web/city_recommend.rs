@@ -15,7 +15,8 @@ use super::AppState;
 use super::city_inbox::{city_batch, city_name, city_of, field, load_city_app, locked, with_batch};
 use super::city_ranking::compute;
 use super::shared::context::Ctx;
-use super::shared::error::{AppError, AppResult, urlencode};
+use super::shared::error::{AppError, AppResult};
+use super::shared::flash;
 use super::shared::page::{Errors, Page};
 use crate::clock;
 use crate::domain::lifecycle::State as AppStateKind;
@@ -91,8 +92,6 @@ struct RecQuery {
     batch: Option<String>,
     #[serde(default)]
     done: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
 }
 
 /// The text posted for an item, else what is stored.
@@ -230,10 +229,7 @@ async fn page(
         Some("submitted") => "推荐已报送省经信厅，名单已锁定。企业现在可以看到推荐结果。",
         _ => "",
     };
-    let mut errors = Errors::default();
-    if let Some(e) = q.error {
-        errors.add("list", "推荐名单", e.chars().take(300).collect::<String>());
-    }
+    let errors = Errors::from_flash(ctx.flash.as_ref(), &[("files", "盖章文件")]);
     Ok(Html(
         render(
             &state,
@@ -263,14 +259,7 @@ async fn add(
     } else {
         "/city/recommendation"
     };
-    let back = |e: &str| {
-        Redirect::to(&format!(
-            "{}&error={}",
-            with_batch(back_to, &batch.id),
-            urlencode(e)
-        ))
-        .into_response()
-    };
+    let back = |e: &str| flash::redirect(&state, &with_batch(back_to, &batch.id), "action", e);
     if let Some(m) = locked(&state, &batch.id, &city).await? {
         return Ok(back(&m));
     }

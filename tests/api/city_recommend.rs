@@ -24,7 +24,7 @@ async fn the_cap_is_enforced() {
             &[("batch", BATCH), ("cap.420100", "x")],
         )
         .await;
-    assert!(r.location().contains("error="));
+    assert!(r.flash() != "");
     let r = province
         .post(
             "/province/recommendations/caps",
@@ -43,9 +43,22 @@ async fn the_cap_is_enforced() {
             .contains("done=added")
     );
     let r = add(&mut wuhan, &ids[1]).await;
-    assert!(r.location().contains("error="), "{}", r.location());
+    assert!(r.flash() != "", "{}", r.location());
+    assert!(!r.location().contains("error="), "{}", r.location());
     let page = wuhan.get(r.location()).await;
     assert!(page.body.contains("已达到本市推荐名额上限（1家）"));
+    // A refused action, not a form problem under some field's name.
+    assert!(page.body.contains("操作未完成"), "{}", page.body);
+    assert!(!page.body.contains("请修改以下"), "{}", page.body);
+    assert!(!page.body.contains("推荐名单：已达到"), "{}", page.body);
+    // Shown once.
+    let again = wuhan.get(r.location()).await;
+    assert!(!again.body.contains("已达到本市推荐名额上限"));
+    // A link cannot put words on an official's page.
+    let forged = wuhan
+        .get("/city/recommendation?error=%E8%AF%B7%E8%87%B4%E7%94%B5")
+        .await;
+    assert!(!forged.body.contains("请致电"));
     assert_eq!(
         count(
             &app,
@@ -200,7 +213,7 @@ async fn submission_locks_everything_until_the_province_reopens_with_a_reason() 
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("已锁定"));
-    assert!(add(&mut wuhan, &ids[2]).await.location().contains("error="));
+    assert!(add(&mut wuhan, &ids[2]).await.flash() != "");
     let r = wuhan
         .post(
             "/city/recommendation/save",
@@ -208,12 +221,7 @@ async fn submission_locks_everything_until_the_province_reopens_with_a_reason() 
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        upload_file(&mut wuhan, "letter", PDF)
-            .await
-            .location()
-            .contains("error=")
-    );
+    assert!(upload_file(&mut wuhan, "letter", PDF).await.flash() != "");
     let r = wuhan
         .post(
             "/city/sheet",
@@ -258,7 +266,7 @@ async fn submission_locks_everything_until_the_province_reopens_with_a_reason() 
             &[("batch", BATCH), ("city", "420100"), ("reason", "")],
         )
         .await;
-    assert!(r.location().contains("error="));
+    assert!(r.flash() != "");
     assert_eq!(state_of(&app, &own).await, "recommended");
     let r = province
         .post(
@@ -457,7 +465,7 @@ async fn a_citys_own_sheet_and_hand_ordered_ties_drive_the_ranking() {
     let f = fields("");
     let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let r = wuhan.post("/city/ranking/ties", &refs).await;
-    assert!(r.location().contains("error="));
+    assert!(r.flash() != "");
     let f = fields("后者近两年上云投入更高");
     let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let r = wuhan.post("/city/ranking/ties", &refs).await;

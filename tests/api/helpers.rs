@@ -136,6 +136,20 @@ impl Resp {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
     }
+
+    /// The one-shot message this redirect carries to its page
+    /// (`shenbao::web::shared::flash`), decoded; "" when there is none.
+    pub fn flash(&self) -> String {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|c| c.split(';').next()?.strip_prefix("sb_flash="))
+            .flat_map(|v| form_urlencoded::parse(v.as_bytes()))
+            .find(|(k, _)| k == "m")
+            .map(|(_, m)| m.into_owned())
+            .unwrap_or_default()
+    }
 }
 
 pub struct Client {

@@ -22,7 +22,8 @@ use crate::store::{Batch, StoreError};
 use crate::web::AppState;
 use crate::web::city_inbox::{city_batch, field, with_batch};
 use crate::web::shared::context::Ctx;
-use crate::web::shared::error::{AppError, AppResult, urlencode};
+use crate::web::shared::error::{AppError, AppResult};
+use crate::web::shared::flash;
 use crate::web::shared::page::{Errors, Page};
 
 pub fn router() -> Router<AppState> {
@@ -65,8 +66,6 @@ struct OverviewQuery {
     batch: Option<String>,
     #[serde(default)]
     done: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
 }
 
 async fn overview(
@@ -124,10 +123,7 @@ async fn overview(
                 .unwrap_or_default(),
         });
     }
-    let mut errors = Errors::default();
-    if let Some(e) = q.error {
-        errors.add("caps", "推荐名额", e.chars().take(300).collect::<String>());
-    }
+    let errors = Errors::from_flash(ctx.flash.as_ref(), &[("caps", "推荐名额")]);
     let page = OverviewPage {
         page: Page::new(&state, &ctx, "市州推荐"),
         batches: batches::all(&state.db)
@@ -158,14 +154,8 @@ async fn save_caps(
 ) -> AppResult<Response> {
     ctx.require_role(Role::Province)?;
     let batch = city_batch(&state, Some(&field(&pairs, "batch"))).await?;
-    let back = |e: &str| {
-        Redirect::to(&format!(
-            "{}&error={}",
-            with_batch("/province/recommendations", &batch.id),
-            urlencode(e)
-        ))
-        .into_response()
-    };
+    let to = with_batch("/province/recommendations", &batch.id);
+    let back = |e: &str| flash::redirect(&state, &to, "caps", e);
     let mut caps = Vec::new();
     for c in region::cities() {
         let v = field(&pairs, &format!("cap.{}", c.code));
@@ -227,14 +217,8 @@ async fn reopen(
     let batch = city_batch(&state, Some(&field(&pairs, "batch"))).await?;
     let city = field(&pairs, "city");
     let c = region::city(&city).ok_or(AppError::NotFound)?;
-    let back = |e: &str| {
-        Redirect::to(&format!(
-            "{}&error={}",
-            with_batch("/province/recommendations", &batch.id),
-            urlencode(e)
-        ))
-        .into_response()
-    };
+    let to = with_batch("/province/recommendations", &batch.id);
+    let back = |e: &str| flash::redirect(&state, &to, "reopen", e);
     let reason: String = field(&pairs, "reason").chars().take(500).collect();
     if reason.chars().count() < 2 {
         return Ok(back(&format!("重新开放{}的推荐须填写原因", c.name)));

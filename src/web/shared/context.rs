@@ -38,6 +38,8 @@ pub struct Ctx {
     pub path: String,
     /// The viewer's unread messages (counted for full page loads only).
     pub unread: i64,
+    /// The message a redirect carried to this page (`flash::redirect`).
+    pub flash: Option<super::flash::Flash>,
 }
 
 impl Ctx {
@@ -276,6 +278,8 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
             .unwrap_or(0),
         _ => 0,
     };
+    let flash = super::flash::read(headers);
+    let had_flash = flash.is_some();
     let ctx = Ctx {
         user,
         session,
@@ -285,6 +289,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         expired,
         path: path.clone(),
         unread,
+        flash,
     };
 
     let mut req = req;
@@ -377,6 +382,13 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         resp.headers_mut().append(
             header::SET_COOKIE,
             set_cookie(&state, SESSION_COOKIE, "", Some(0)),
+        );
+    }
+    // Shown once: the page that got the message clears it.
+    if had_flash && page_load && !resp.status().is_redirection() {
+        resp.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(&state, super::flash::FLASH_COOKIE, "", Some(0)),
         );
     }
     let mut resp = with_headers(resp);

@@ -6,5 +6,6 @@
 pub mod context;
 pub mod dossier;
 pub mod error;
+pub mod flash;
 pub mod guard;
 pub mod page;

@@ -125,10 +125,28 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// A form's field problems, and an action's refusal that belongs to no
+/// field (shown as "操作未完成", not as a problem to fix before submitting).
 #[derive(Debug, Clone, Default)]
-pub struct Errors(pub Vec<FieldError>);
+pub struct Errors(pub Vec<FieldError>, pub String);
 
 impl Errors {
+    /// Takes the message a redirect carried (`flash::redirect`): under its
+    /// field when `fields` names it (key, label), else as a refusal.
+    pub fn from_flash(
+        flash: Option<&crate::web::shared::flash::Flash>,
+        fields: &[(&'static str, &'static str)],
+    ) -> Errors {
+        let mut errors = Errors::default();
+        if let Some(f) = flash {
+            match fields.iter().find(|(k, _)| *k == f.field) {
+                Some((k, label)) => errors.add(k, label, f.message.clone()),
+                None => errors.1 = f.message.clone(),
+            }
+        }
+        errors
+    }
+
     /// Shows a refused state change on its form: each field problem at its
     /// field, a broken rule or a stale page at `field`. Anything else is not
     /// the user's to fix and becomes the handler's error.
@@ -161,7 +179,7 @@ impl Errors {
         });
     }
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.is_empty() && self.1.is_empty()
     }
     /// The message for `field`, or "" (templates test for emptiness).
     pub fn get(&self, field: &str) -> &str {
