@@ -551,6 +551,9 @@ impl R<'_> {
         let Some(r) = self.report else { return };
         let prefix = format!("{key}.");
         let mut items = String::new();
+        // A cell's input names its messages here (`described`): each gets
+        // the id `e-{path}-{n}`, n counted per path as `described` counts.
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for (err, i) in r
             .errors
             .iter()
@@ -572,9 +575,16 @@ impl R<'_> {
                     .rev()
                     .collect::<Vec<_>>()
                     .join(" › ");
+                let id = if i.field == key {
+                    String::new()
+                } else {
+                    let n = seen.entry(i.field.as_str()).or_default();
+                    *n += 1;
+                    format!(r#" id="e-{}-{}""#, esc(&i.field), *n - 1)
+                };
                 let _ = write!(
                     items,
-                    r#"<li class="{class}"><span class="visually-hidden">{word}：</span>{}：{}</li>"#,
+                    r#"<li class="{class}"{id}><span class="visually-hidden">{word}：</span>{}：{}</li>"#,
                     esc(&where_),
                     esc(&i.message)
                 );
@@ -772,4 +782,35 @@ pub fn summary(report: &Report, base: &str) -> String {
         out.push_str("</ul></div>");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::form::{ProgramDef, sample_answers_on, validate};
+
+    /// Every id an input names in `aria-describedby` is on exactly one
+    /// element, table cells included.
+    #[test]
+    fn every_described_by_id_exists_once() {
+        let def = ProgramDef::builtin();
+        let today = jiff::civil::date(2021, 9, 10);
+        let mut a = sample_answers_on(3, today);
+        a["finance"]["2020"]["profit"] = "十万".into();
+        a["finance"]["2019"]["total_assets"] = "-1".into();
+        a["honours"][0]["date"] = "2001-01-01".into();
+        a["address"] = "".into();
+        let report = validate(&def.form, &a, today);
+        assert!(report.errors.len() >= 4, "{:?}", report.errors);
+        let html = super::render(&def.form, &a, Some(&report), true);
+        let mut described = 0;
+        for part in html.split(r#"aria-describedby=""#).skip(1) {
+            let ids = &part[..part.find('"').expect("closing quote")];
+            for id in ids.split(' ') {
+                described += 1;
+                let n = html.matches(&format!(r#"id="{id}""#)).count();
+                assert_eq!(n, 1, "{id} is on {n} elements");
+            }
+        }
+        assert!(described >= 4, "{described}");
+    }
 }
