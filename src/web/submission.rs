@@ -46,17 +46,88 @@ struct SubmitPage {
     warnings: usize,
     files: usize,
     error: String,
+    stale: Option<StaleScan>,
 }
 
-async fn submit_check(
+/// The stamped scan was uploaded before the last change of the answers: it
+/// shows (and its footer fingerprints) an older text than the one submitted.
+struct StaleScan {
+    /// The version current when the scan was uploaded.
+    version: i64,
+    uploaded: String,
+    /// What changed since, by label (at most `SHOWN`).
+    changed: Vec<String>,
+    more: usize,
+}
+
+const SHOWN: usize = 10;
+
+/// Compares the answers the stamped scan was made from (the version current
+/// at its upload) with the answers about to be submitted.
+async fn stale_scan(
     state: &AppState,
     app: &Application,
-) -> AppResult<(i64, Value, Report, Vec<Attachment>, i64)> {
+    answers: &Value,
+    files: &[Attachment],
+) -> AppResult<Option<StaleScan>> {
+    let Some(scan) = files
+        .iter()
+        .filter(|f| f.slot == crate::docs::STAMPED_SCAN)
+        .max_by_key(|f| f.created_at)
+    else {
+        return Ok(None);
+    };
+    let versions = applications::versions(&state.db, &app.id).await?;
+    let Some(v) = versions
+        .iter()
+        .filter(|v| v.created_at <= scan.created_at)
+        .map(|v| v.version)
+        .max()
+    else {
+        return Ok(None);
+    };
+    let then = super::versions::version_answers(state, &app.id, v).await?;
+    let mut changed: Vec<String> = super::versions::changes(state, &then, answers)
+        .into_iter()
+        .map(|c| c.label)
+        .collect();
+    if changed.is_empty() {
+        return Ok(None);
+    }
+    let more = changed.len().saturating_sub(SHOWN);
+    changed.truncate(SHOWN);
+    Ok(Some(StaleScan {
+        version: v,
+        uploaded: clock::format_datetime(scan.created_at),
+        changed,
+        more,
+    }))
+}
+
+/// What a submission is judged on.
+struct Check {
+    version: i64,
+    answers: Value,
+    report: Report,
+    files: Vec<Attachment>,
+    deadline: i64,
+    stale: Option<StaleScan>,
+}
+
+async fn submit_check(state: &AppState, app: &Application) -> AppResult<Check> {
     let (version, answers) = current_answers(state, app).await?;
     let files = attachments::for_application(&state.db, &app.id).await?;
     let report = report_with_attachments(state, app, &answers, &files);
     let deadline = deadline_for(state, app).await?;
-    Ok((version, answers, report, files, deadline))
+    let stale = stale_scan(state, app, &answers, &files).await?;
+    Ok(Check {
+        version,
+        answers,
+        report,
+        files,
+        deadline,
+        stale,
+    })
 }
 
 async fn render_submit(
@@ -65,18 +136,19 @@ async fn render_submit(
     app: Application,
     error: String,
 ) -> AppResult<String> {
-    let (version, _, report, files, deadline) = submit_check(state, &app).await?;
+    let c = submit_check(state, &app).await?;
     let base = format!("/apply/{}?check=1", app.id);
     let page = SubmitPage {
         page: Page::new(state, ctx, "提交申报书"),
-        version,
-        deadline: clock::format_deadline(deadline),
-        late: state.clock.now() > deadline,
-        summary_html: form_html::summary(&report, &base),
-        ready: report.is_ok(),
-        warnings: report.warnings.len(),
-        files: files.len(),
+        version: c.version,
+        deadline: clock::format_deadline(c.deadline),
+        late: state.clock.now() > c.deadline,
+        summary_html: form_html::summary(&c.report, &base),
+        ready: c.report.is_ok(),
+        warnings: c.report.warnings.len(),
+        files: c.files.len(),
         error,
+        stale: c.stale,
         app,
     };
     Ok(page.render()?)
@@ -101,7 +173,15 @@ async fn submit(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let app = load_own(&state, &ctx, &id).await?;
-    let (version, answers, report, files, deadline) = submit_check(&state, &app).await?;
+    let Check {
+        version,
+        answers,
+        report,
+        files,
+        deadline,
+        stale,
+    } = submit_check(&state, &app).await?;
+    let confirmed = |name: &str| pairs.iter().any(|(k, v)| k == name && v == "yes");
     let now = state.clock.now();
     let refuse = if now > deadline {
         Some(format!(
@@ -117,7 +197,12 @@ async fn submit(
         Some("申报书还有未完成的内容，请按提示修改后再提交。".to_string())
     } else if posted_version(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) != version {
         Some("申报书在确认期间又被修改过，请核对后重新提交。".to_string())
-    } else if !pairs.iter().any(|(k, v)| k == "confirm" && v == "yes") {
+    } else if stale.is_some() && !confirmed("confirm_stale") {
+        Some(
+            "盖章扫描件是按较早的内容打印的：请重新下载申报书打印、盖章后上传新的扫描件；或勾选“以当前内容为准提交”。"
+                .to_string(),
+        )
+    } else if !confirmed("confirm") {
         Some("请勾选确认后再提交。".to_string())
     } else {
         None
@@ -149,7 +234,15 @@ async fn submit(
         &user.username,
         now,
     );
-    let reason = format!("提交第{}版，指纹 {}", version + 1, &fingerprint[..12]);
+    let mut reason = format!("提交第{}版，指纹 {}", version + 1, &fingerprint[..12]);
+    if let Some(s) = &stale {
+        // Recorded with the submission (timeline and audit log).
+        reason.push_str(&format!(
+            "；盖章扫描件上传于第{}版，此后内容有{}处修改，申报单位确认以当前内容为准提交",
+            s.version,
+            s.changed.len() + s.more
+        ));
+    }
     match applications::transition(
         &state.db,
         &app,

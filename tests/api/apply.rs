@@ -60,6 +60,11 @@ fn version_of(body: &str) -> String {
 
 /// Posts the whole form filled with a complete valid sample.
 pub async fn fill(app: &TestApp, c: &mut Client, id: &str, seed: u64) {
+    fill_with(app, c, id, seed, &[]).await;
+}
+
+/// `fill` with some fields given other values.
+pub async fn fill_with(app: &TestApp, c: &mut Client, id: &str, seed: u64, other: &[(&str, &str)]) {
     let page = c.get(&format!("/apply/{id}")).await;
     let answers = sample_answers_on(seed, app.state.today());
     let mut pairs = pairs_from_answers(&ProgramDef::builtin().form, &answers);
@@ -76,6 +81,9 @@ pub async fn fill(app: &TestApp, c: &mut Client, id: &str, seed: u64) {
             "company_name" => *v = name.clone(),
             "credit_code" => *v = code.clone(),
             _ => {}
+        }
+        if let Some((_, x)) = other.iter().find(|(o, _)| o == k) {
+            *v = x.to_string();
         }
     }
     pairs.push(("_version".into(), version_of(&page.body)));
@@ -157,6 +165,74 @@ pub async fn submitted(app: &TestApp, who: &str, seed: u64) -> (Client, String) 
     let r = submit(&mut c, &id).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     (c, id)
+}
+
+/// A stamped scan uploaded before the last change of the answers is
+/// flagged at submission, with what changed; submitting anyway needs an
+/// explicit confirmation, recorded with the submission. A new scan clears it.
+#[tokio::test]
+async fn a_stamped_scan_older_than_the_answers_is_flagged_at_submission() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut c = app.login("qiye1", DEMO_PASSWORD).await;
+    let id = start(&mut c).await;
+    fill(&app, &mut c, &id, 7).await;
+    upload_required(&mut c, &id).await;
+    app.clock.advance(60_000);
+    fill_with(
+        &app,
+        &mut c,
+        &id,
+        7,
+        &[("address", "武汉市东湖新技术开发区光谷大道77号")],
+    )
+    .await;
+    let page = c.get(&format!("/apply/{id}/submit")).await;
+    assert!(
+        page.body.contains("盖章扫描件与当前内容不一致"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("详细地址"), "{}", page.body);
+    // The plain confirmation is not enough.
+    let r = submit(&mut c, &id).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body.contains("盖章扫描件是按较早的内容打印的"),
+        "{}",
+        r.body
+    );
+    assert_eq!(crate::city::state_of(&app, &id).await, "draft");
+    // A scan of the current version clears the warning.
+    app.clock.advance(60_000);
+    let (status, _) = upload(&mut c, &id, "stamped_scan", "盖章扫描件.pdf", PDF).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let page = c.get(&format!("/apply/{id}/submit")).await;
+    assert!(!page.body.contains("盖章扫描件与当前内容不一致"));
+    // Changed again: submitted with the explicit confirmation, recorded.
+    app.clock.advance(60_000);
+    fill_with(&app, &mut c, &id, 7, &[("products", "工业互联网平台服务")]).await;
+    let page = c.get(&format!("/apply/{id}/submit")).await;
+    let m = "name=\"_version\" value=\"";
+    let i = page.body.find(m).expect("version") + m.len();
+    let v = page.body[i..i + page.body[i..].find('"').expect("end")].to_string();
+    let r = c
+        .post(
+            &format!("/apply/{id}/submit"),
+            &[
+                ("_version", &v),
+                ("confirm", "yes"),
+                ("confirm_stale", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = c.get(&format!("/apply/{id}")).await;
+    assert!(
+        page.body.contains("申报单位确认以当前内容为准提交"),
+        "{}",
+        page.body
+    );
 }
 
 #[tokio::test]
