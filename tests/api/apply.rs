@@ -167,6 +167,109 @@ pub async fn submitted(app: &TestApp, who: &str, seed: u64) -> (Client, String) 
     (c, id)
 }
 
+/// The stored answers of application `id`.
+async fn answers_of(app: &TestApp, id: &str) -> serde_json::Value {
+    shenbao::store::applications::content(&app.state.db, id)
+        .await
+        .unwrap()
+        .unwrap()
+        .1
+}
+
+/// The whole form as a tab holding `answers` at `version` posts it, with
+/// `changes` typed in.
+fn tab_post(
+    answers: &serde_json::Value,
+    version: &str,
+    changes: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let mut p: Vec<(String, String)> =
+        shenbao::web::form_io::pairs_from_answers(&ProgramDef::builtin().form, answers)
+            .into_iter()
+            .map(|(k, x)| {
+                let x = changes
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map_or(x, |(_, y)| y.to_string());
+                (k, x)
+            })
+            .collect();
+    p.push(("_version".into(), version.to_string()));
+    p
+}
+
+async fn post_tab(c: &mut Client, path: &str, pairs: &[(String, String)]) -> crate::helpers::Resp {
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    c.post(path, &refs).await
+}
+
+/// Two tabs saving from the same version: changes to different fields are
+/// merged (saving as advised no longer reverts the other tab); the same
+/// field changed in both is shown with both values, and the user chooses.
+#[tokio::test]
+async fn two_tabs_saving_different_fields_both_survive_and_a_clash_is_chosen() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut c = app.login("qiye1", DEMO_PASSWORD).await;
+    let id = start(&mut c).await;
+    fill(&app, &mut c, &id, 7).await;
+    let path = format!("/apply/{id}");
+    let page = c.get(&path).await;
+    let v = version_of(&page.body);
+    // Both tabs hold the whole form at version v; A changes 详细地址, B 主要产品.
+    let held = answers_of(&app, &id).await;
+    let a = tab_post(&held, &v, &[("address", "武汉市洪山区珞喻路1号")]);
+    let b = tab_post(&held, &v, &[("products", "工业互联网平台")]);
+    let r = post_tab(&mut c, &path, &a).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = post_tab(&mut c, &path, &b).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(r.location().contains("merged="), "{}", r.location());
+    let now = answers_of(&app, &id).await;
+    assert_eq!(now["address"], "武汉市洪山区珞喻路1号");
+    assert_eq!(now["products"], "工业互联网平台");
+    let page = c.get(r.location()).await;
+    assert!(page.body.contains("已一并合并保留"), "{}", page.body);
+
+    // Now both change 详细地址 from the same version; A also 职务.
+    let v = version_of(&page.body);
+    let held = answers_of(&app, &id).await;
+    let a = tab_post(
+        &held,
+        &v,
+        &[("address", "甲地址"), ("contact_title", "总经理")],
+    );
+    let b = tab_post(&held, &v, &[("address", "乙地址")]);
+    let r = post_tab(&mut c, &path, &a).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = post_tab(&mut c, &path, &b).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("1处冲突"), "{}", r.body);
+    assert!(
+        r.body.contains("甲地址") && r.body.contains("乙地址"),
+        "{}",
+        r.body
+    );
+    // Nothing of either is lost: A's other change is merged into the form.
+    assert_eq!(input_value(&r.body, "contact_title"), "总经理");
+    assert_eq!(input_value(&r.body, "address"), "乙地址");
+    assert_eq!(answers_of(&app, &id).await["address"], "甲地址");
+    // B chooses A's value for 详细地址.
+    let v = version_of(&r.body);
+    let held = answers_of(&app, &id).await;
+    let mut again = tab_post(&held, &v, &[("address", "乙地址")]);
+    again.push(("_take".into(), "address".into()));
+    again.push(("_theirs".into(), v.clone()));
+    let r = post_tab(&mut c, &path, &again).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let now = answers_of(&app, &id).await;
+    assert_eq!(now["address"], "甲地址");
+    assert_eq!(now["contact_title"], "总经理");
+}
+
 /// A stamped scan uploaded before the last change of the answers is
 /// flagged at submission, with what changed; submitting anyway needs an
 /// explicit confirmation, recorded with the submission. A new scan clears it.

@@ -397,16 +397,17 @@ fn describe(f: &Field, rest: &[&str], out: &mut String) {
     let Some((first, more)) = rest.split_first() else {
         return;
     };
-    let column = |cols: &[Field], more: &[&str], out: &mut String| match more.split_first() {
-        Some((c, deeper)) => match cols.iter().find(|x| x.key == *c) {
-            Some(col) => {
-                out.push_str(" › ");
-                out.push_str(&col.label_with_unit());
-                describe(col, deeper, out);
+    let column = |cols: &[Field], more: &[&str], out: &mut String| {
+        if let Some((c, deeper)) = more.split_first() {
+            match cols.iter().find(|x| x.key == *c) {
+                Some(col) => {
+                    out.push_str(" › ");
+                    out.push_str(&col.label_with_unit());
+                    describe(col, deeper, out);
+                }
+                None => push_raw(more, out),
             }
-            None => push_raw(more, out),
-        },
-        None => {}
+        }
     };
     match &f.kind {
         FieldKind::FixedTable(t) => match t.rows.iter().find(|r| r.key == *first) {

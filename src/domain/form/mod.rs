@@ -65,6 +65,7 @@ mod check_kinds;
 mod compound;
 mod definition;
 mod load;
+pub mod merge;
 mod raw;
 mod sample;
 mod sample_text;

@@ -397,6 +397,8 @@ pub struct FormPage {
     pub deadline: String,
     pub notice: String,
     pub conflict: String,
+    /// Values both this page and another saved differently (to choose from).
+    pub conflicts: Vec<ConflictView>,
     pub summary_html: String,
     pub form_html: std::sync::Arc<str>,
     pub slots: Vec<SlotView>,
@@ -411,12 +413,46 @@ struct FormQuery {
     saved: Option<i64>,
     #[serde(default)]
     check: Option<String>,
+    /// A save merged with another page's save (`merge_with_current`).
+    #[serde(default)]
+    merged: Option<usize>,
     #[serde(default)]
     uploaded: Option<String>,
     #[serde(default)]
     submitted: Option<String>,
     #[serde(default)]
     error: Option<String>,
+}
+
+/// A value two saves changed differently: what this page holds and what
+/// the other saved.
+pub struct ConflictView {
+    pub path: String,
+    pub label: String,
+    pub mine: String,
+    pub theirs: String,
+}
+
+/// A value as one line of text (a table's rows joined).
+fn shown(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => "（空）".into(),
+        Some(Value::String(s)) if s.trim().is_empty() => "（空）".into(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Bool(b)) => if *b { "是" } else { "否" }.into(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| shown(Some(x)))
+            .collect::<Vec<_>>()
+            .join("；"),
+        Some(Value::Object(o)) => o
+            .values()
+            .map(|x| shown(Some(x)))
+            .filter(|s| s != "（空）")
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
 }
 
 /// Whether `ctx` sees `app` as an editable form (its owner, in draft or returned).
@@ -439,8 +475,9 @@ async fn render_form(
     version: i64,
     report: Option<&Report>,
     notice: String,
-    conflict: String,
+    conflict: (String, Vec<ConflictView>),
 ) -> AppResult<String> {
+    let (conflict, conflicts) = conflict;
     let editable = editable_by(&app, ctx);
     let files = attachments::for_application(&state.db, &app.id).await?;
     let events = applications::events(&state.db, &app.id).await?;
@@ -464,6 +501,7 @@ async fn render_form(
         deadline: clock::format_deadline(deadline),
         notice,
         conflict,
+        conflicts,
         summary_html: report
             .map(|r| form_html::summary(r, &base))
             .unwrap_or_default(),
@@ -533,6 +571,12 @@ async fn form_page(
             "草稿已保存（第{v}版，{}）。下方列出了提交前还需完善的内容，草稿可随时继续修改。",
             clock::format_time(state.clock.now())
         );
+        if q.merged.is_some() {
+            notice = format!(
+                "草稿已保存（第{v}版，{}）：其他页面或设备在此期间保存的修改已一并合并保留，下方为合并后的内容。",
+                clock::format_time(state.clock.now())
+            );
+        }
     }
     if q.uploaded.is_some() {
         notice = "附件已上传。".into();
@@ -564,7 +608,7 @@ async fn form_page(
             version,
             report.as_ref(),
             notice,
-            String::new(),
+            (String::new(), Vec::new()),
         )
         .await?,
     )
@@ -587,14 +631,25 @@ async fn do_save<'a>(
     id: &str,
     form: &'a form_io::Form,
 ) -> AppResult<(SaveOutcome, form_io::Answer<'a>)> {
-    let answers = form_io::answers(&state.form_plan, form.pairs());
+    save_pairs(state, ctx, id, posted_version(form.pairs()), form.pairs()).await
+}
+
+/// Saves `pairs` (posted names and values) as the version after `expected`.
+async fn save_pairs<'a>(
+    state: &'a AppState,
+    ctx: &Ctx,
+    id: &str,
+    expected: i64,
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+) -> AppResult<(SaveOutcome, form_io::Answer<'a>)> {
+    let answers = form_io::answers(&state.form_plan, pairs);
     let (industry, _, county) = answers.summary();
     let user = ctx.require_user()?;
     let outcome = applications::save_draft(
         &state.db,
         id,
         &user.id,
-        posted_version(form.pairs()),
+        expected,
         answers.to_draft(),
         &DraftSummary {
             industry: &industry,
@@ -615,35 +670,143 @@ async fn save(
 ) -> AppResult<Response> {
     ctx.require_role(Role::Enterprise)?;
     let form = form_io::parse_form(&body);
+    if form.has("_take") {
+        return save_taking_theirs(&state, &ctx, &id, &form).await;
+    }
     let (outcome, answers) = do_save(&state, &ctx, &id, &form).await?;
     match outcome {
-        SaveOutcome::Saved { version } => {
-            let to = if form.has("_then_submit") {
-                format!("/apply/{id}/submit")
-            } else {
-                format!("/apply/{id}?saved={version}#top")
-            };
-            Ok(Redirect::to(&to).into_response())
-        }
+        SaveOutcome::Saved { version } => Ok(saved(&id, &form, version, 0)),
         SaveOutcome::Stale { current } => {
-            // Keep what was typed on screen; nothing of it is lost, nothing overwritten.
-            let conflict = format!(
-                "此申报书已在其他页面或设备上保存过（当前为第{current}版），您这次的修改尚未保存。下方保留了您刚才填写的内容；\
-                 如确认以此为准，请再次点击“保存草稿”覆盖；如需查看对方保存的内容，请在新标签页打开“版本记录”。"
-            );
-            let app = load_own(&state, &ctx, &id).await?;
-            let body = render_form(
-                &state,
-                &ctx,
-                app,
-                FormBody::Answers(&answers.to_value()),
-                current,
-                None,
-                String::new(),
-                conflict,
-            )
-            .await?;
-            Ok((StatusCode::CONFLICT, Html(body)).into_response())
+            let mine = answers.to_value();
+            merge_with_current(&state, &ctx, &id, &form, mine, current).await
+        }
+        SaveOutcome::NotEditable(s) => Err(AppError::BadRequest(format!(
+            "申报书当前状态为“{}”，不能修改。",
+            s.label()
+        ))),
+        SaveOutcome::NotFound => Err(AppError::NotFound),
+    }
+}
+
+/// Where a saved form goes next.
+fn saved(id: &str, form: &form_io::Form, version: i64, merged: usize) -> Response {
+    let to = if form.has("_then_submit") {
+        format!("/apply/{id}/submit")
+    } else if merged > 0 {
+        format!("/apply/{id}?saved={version}&merged={merged}#top")
+    } else {
+        format!("/apply/{id}?saved={version}#top")
+    };
+    Redirect::to(&to).into_response()
+}
+
+/// A save made from an older version than the stored one (another tab or
+/// device saved meanwhile): the changes of both against their common
+/// version are merged and saved. Values both changed differently are shown
+/// side by side, this page's value in the form, to choose from; nothing
+/// typed is lost and nothing of the other save is reverted.
+async fn merge_with_current(
+    state: &AppState,
+    ctx: &Ctx,
+    id: &str,
+    form: &form_io::Form,
+    mine: Value,
+    current: i64,
+) -> AppResult<Response> {
+    let app = load_own(state, ctx, id).await?;
+    let (current, theirs) = current_answers(state, &app)
+        .await
+        .map(|(v, a)| (v.max(current), a))?;
+    let base = version_answers(state, id, posted_version(form.pairs()))
+        .await
+        .ok();
+    let Some(base) = base else {
+        // No common version to merge from: keep this page's text on screen.
+        let message = format!(
+            "此申报书已在其他页面或设备上保存过（当前为第{current}版），您这次的修改尚未保存。下方保留了您刚才填写的内容；\
+             如确认以此为准，请再次点击“保存草稿”；如需查看对方保存的内容，请在新标签页打开“版本记录”。"
+        );
+        let body = render_form(
+            state,
+            ctx,
+            app,
+            FormBody::Answers(&mine),
+            current,
+            None,
+            String::new(),
+            (message, Vec::new()),
+        )
+        .await?;
+        return Ok((StatusCode::CONFLICT, Html(body)).into_response());
+    };
+    let m = form::merge::merge3(&base, &mine, &theirs);
+    if m.conflicts.is_empty() {
+        let pairs = form_io::pairs_from_answers(&state.program.form, &m.value);
+        let refs = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        let (outcome, _) = save_pairs(state, ctx, id, current, refs).await?;
+        if let SaveOutcome::Saved { version } = outcome {
+            return Ok(saved(id, form, version, m.theirs_kept.max(1)));
+        }
+    }
+    let conflicts: Vec<ConflictView> = m
+        .conflicts
+        .iter()
+        .map(|p| ConflictView {
+            label: state.program.form.path_label(p),
+            mine: shown(form::merge::at_path(&mine, p)),
+            theirs: shown(form::merge::at_path(&theirs, p)),
+            path: p.clone(),
+        })
+        .collect();
+    let message = format!(
+        "此申报书已在其他页面或设备上保存为第{current}版，与您这次的修改有{}处冲突，本次尚未保存。\
+         双方修改的其他内容已合并到下方表单。请逐项选择保留哪一方的内容，再点击“保存草稿”。",
+        conflicts.len()
+    );
+    let body = render_form(
+        state,
+        ctx,
+        app,
+        FormBody::Answers(&m.value),
+        current,
+        None,
+        String::new(),
+        (message, conflicts),
+    )
+    .await?;
+    Ok((StatusCode::CONFLICT, Html(body)).into_response())
+}
+
+/// A save after a conflict, where the user chose the other save's value for
+/// some fields (`_take`): those are taken from the other save (`_theirs`,
+/// the version the conflict was shown against), the rest as posted.
+async fn save_taking_theirs(
+    state: &AppState,
+    ctx: &Ctx,
+    id: &str,
+    form: &form_io::Form,
+) -> AppResult<Response> {
+    let expected = posted_version(form.pairs());
+    let theirs_version = form
+        .pairs()
+        .find(|(k, _)| *k == "_theirs")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(expected);
+    let theirs = version_answers(state, id, theirs_version).await?;
+    let mut value = form_io::answers(&state.form_plan, form.pairs()).to_value();
+    for (_, path) in form.pairs().filter(|(k, _)| *k == "_take") {
+        let taken = form::merge::at_path(&theirs, path)
+            .cloned()
+            .unwrap_or(Value::Null);
+        form::merge::set_path(&mut value, path, taken);
+    }
+    let pairs = form_io::pairs_from_answers(&state.program.form, &value);
+    let refs = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    let (outcome, _) = save_pairs(state, ctx, id, expected, refs).await?;
+    match outcome {
+        SaveOutcome::Saved { version } => Ok(saved(id, form, version, 0)),
+        SaveOutcome::Stale { current } => {
+            merge_with_current(state, ctx, id, form, value, current).await
         }
         SaveOutcome::NotEditable(s) => Err(AppError::BadRequest(format!(
             "申报书当前状态为“{}”，不能修改。",
@@ -694,7 +857,7 @@ async fn autosave(
             clock::format_time(state.clock.now())
         ),
         SaveOutcome::Stale { current } => format!(
-            r#"<strong class="bad">自动保存已暂停：此申报书已在其他页面保存为第{current}版。请点击“保存草稿”，确认后以本页内容为准。</strong>"#
+            r#"<strong class="bad">自动保存已暂停：此申报书已在其他页面保存为第{current}版。请点击“保存草稿”：双方修改的不同内容将合并保留，同一处的不同修改会请您选择。</strong>"#
         ),
         SaveOutcome::NotEditable(s) => format!(
             r#"<strong class="bad">申报书当前状态为“{}”，不能修改。</strong>"#,

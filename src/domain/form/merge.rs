@@ -1,0 +1,159 @@
+//! Merging two saves of one 申报书 made from the same version (two tabs, two
+//! colleagues): each side's changes against their common version are kept;
+//! a value both sides changed differently is a conflict the user settles.
+//! Objects merge key by key; anything else (a text, a table's rows) is one
+//! value. No I/O.
+
+use serde_json::{Map, Value};
+
+/// The result of [`merge3`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merged {
+    /// Both sides' changes; at a conflict, `mine`.
+    pub value: Value,
+    /// Dotted paths both sides changed to different values.
+    pub conflicts: Vec<String>,
+    /// How many values only the other side changed (kept from `theirs`).
+    pub theirs_kept: usize,
+}
+
+/// Merges `mine` and `theirs`, both edited from `base`.
+pub fn merge3(base: &Value, mine: &Value, theirs: &Value) -> Merged {
+    let mut m = Merged {
+        value: Value::Null,
+        conflicts: Vec::new(),
+        theirs_kept: 0,
+    };
+    m.value = go("", base, mine, theirs, &mut m);
+    m
+}
+
+fn go(path: &str, b: &Value, m: &Value, t: &Value, out: &mut Merged) -> Value {
+    if m == t || t == b {
+        return m.clone();
+    }
+    if m == b {
+        out.theirs_kept += 1;
+        return t.clone();
+    }
+    let null = Value::Null;
+    let empty = Map::new();
+    if let (Value::Object(mo), Value::Object(to)) = (m, t) {
+        let bo = match b {
+            Value::Object(o) => o,
+            _ => &empty,
+        };
+        let mut merged = Map::new();
+        let keys = mo.keys().chain(to.keys().filter(|k| !mo.contains_key(*k)));
+        for k in keys {
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            let v = go(
+                &p,
+                bo.get(k).unwrap_or(&null),
+                mo.get(k).unwrap_or(&null),
+                to.get(k).unwrap_or(&null),
+                out,
+            );
+            if !v.is_null() {
+                merged.insert(k.clone(), v);
+            }
+        }
+        return Value::Object(merged);
+    }
+    out.conflicts.push(path.to_string());
+    m.clone()
+}
+
+/// The value at a dotted path through objects.
+pub fn at_path<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
+    path.split('.')
+        .try_fold(v, |cur, k| cur.as_object()?.get(k))
+}
+
+/// Sets the value at a dotted path through objects (made as needed);
+/// `Null` removes it.
+pub fn set_path(v: &mut Value, path: &str, new: Value) {
+    let mut cur = v;
+    let mut parts = path.split('.').peekable();
+    while let Some(k) = parts.next() {
+        if !cur.is_object() {
+            *cur = Value::Object(Map::new());
+        }
+        let Value::Object(o) = cur else { return };
+        if parts.peek().is_none() {
+            if new.is_null() {
+                o.remove(k);
+            } else {
+                o.insert(k.to_string(), new);
+            }
+            return;
+        }
+        cur = o.entry(k.to_string()).or_insert(Value::Null);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn changes_to_different_fields_are_both_kept() {
+        let base = json!({"address": "旧地址", "products": "旧产品", "finance": {"2020": {"profit": "1"}}});
+        let mine = json!({"address": "旧地址", "products": "新产品", "finance": {"2020": {"profit": "1"}}});
+        let theirs = json!({"address": "新地址", "products": "旧产品", "finance": {"2020": {"profit": "2"}}});
+        let m = merge3(&base, &mine, &theirs);
+        assert_eq!(
+            m.value,
+            json!({"address": "新地址", "products": "新产品", "finance": {"2020": {"profit": "2"}}})
+        );
+        assert!(m.conflicts.is_empty());
+        assert_eq!(m.theirs_kept, 2);
+    }
+
+    #[test]
+    fn the_same_field_changed_differently_is_a_conflict_kept_as_mine() {
+        let base = json!({"a": "0", "t": {"x": "1", "y": "1"}, "rows": [1]});
+        let mine = json!({"a": "0", "t": {"x": "2", "y": "1"}, "rows": [1, 2]});
+        let theirs = json!({"a": "9", "t": {"x": "3", "y": "1"}, "rows": [1, 3]});
+        let m = merge3(&base, &mine, &theirs);
+        assert_eq!(m.conflicts, ["rows", "t.x"]);
+        assert_eq!(
+            m.value,
+            json!({"a": "9", "t": {"x": "2", "y": "1"}, "rows": [1, 2]})
+        );
+        // The same change on both sides is no conflict.
+        let m = merge3(&base, &mine, &mine);
+        assert!(m.conflicts.is_empty());
+        assert_eq!(m.value, mine);
+    }
+
+    #[test]
+    fn a_field_added_or_removed_on_one_side_follows_that_side() {
+        let base = json!({"a": "1", "b": "1"});
+        let mine = json!({"a": "1", "b": "1", "c": "new"});
+        let theirs = json!({"a": "1"});
+        let m = merge3(&base, &mine, &theirs);
+        assert_eq!(m.value, json!({"a": "1", "c": "new"}));
+        assert!(m.conflicts.is_empty());
+    }
+
+    #[test]
+    fn paths_are_read_and_written_through_objects() {
+        let mut v = json!({"finance": {"2020": {"profit": "1"}}});
+        assert_eq!(at_path(&v, "finance.2020.profit"), Some(&json!("1")));
+        set_path(&mut v, "finance.2020.profit", json!("5"));
+        set_path(&mut v, "address", json!("地址"));
+        set_path(&mut v, "finance.2019.tax", json!("3"));
+        assert_eq!(
+            v,
+            json!({"finance": {"2020": {"profit": "5"}, "2019": {"tax": "3"}}, "address": "地址"})
+        );
+        set_path(&mut v, "address", Value::Null);
+        assert!(at_path(&v, "address").is_none());
+    }
+}
