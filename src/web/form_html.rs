@@ -736,6 +736,51 @@ pub fn render(form: &FormDef, answers: &Value, report: Option<&Report>, editable
     r.out
 }
 
+/// The form's table of contents, kept in view: each section with what is
+/// left in it (errors of `report`, attachment slots as `slot-…`).
+pub fn section_nav(form: &FormDef, report: &Report) -> String {
+    let section_of = |field: &str| -> Option<usize> {
+        if let Some(slot) = field.strip_prefix("slot-") {
+            let slot = slot.split('.').next().unwrap_or(slot);
+            return form
+                .sections
+                .iter()
+                .position(|s| s.attachments.iter().any(|a| a.key == slot));
+        }
+        let head = field.split('.').next().unwrap_or(field);
+        form.sections
+            .iter()
+            .position(|s| s.fields.iter().any(|f| f.key == head))
+    };
+    let mut left = vec![0usize; form.sections.len()];
+    for e in &report.errors {
+        if let Some(i) = section_of(&e.field) {
+            left[i] += 1;
+        }
+    }
+    let mut out = String::from(r#"<nav class="form-nav" aria-label="申报书目录"><ol>"#);
+    for (s, n) in form.sections.iter().zip(left) {
+        let anchor = if s.fields.is_empty() {
+            "attachments".to_string()
+        } else {
+            format!("s-{}", esc(&s.key))
+        };
+        let state = if n == 0 {
+            r#"<span class="nav-done">已完成</span>"#.to_string()
+        } else {
+            format!(r#"<span class="nav-left">还有{n}处</span>"#)
+        };
+        let _ = write!(
+            out,
+            r##"<li><a href="#{anchor}">{}、{}</a> {state}</li>"##,
+            esc(&s.number),
+            esc(&s.title)
+        );
+    }
+    out.push_str("</ol></nav>");
+    out
+}
+
 /// "label：message", without saying the label twice when the message already names it.
 fn summary_line(i: &Issue) -> String {
     let leaf = i.label.rsplit(" › ").next().unwrap_or(&i.label);

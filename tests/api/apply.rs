@@ -167,6 +167,38 @@ pub async fn submitted(app: &TestApp, who: &str, seed: u64) -> (Client, String) 
     (c, id)
 }
 
+/// The form keeps a table of contents with each section's state: what is
+/// left in a section until it is complete, attachments included.
+#[tokio::test]
+async fn the_section_navigation_shows_what_is_left_in_each_section() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut c = app.login("qiye1", DEMO_PASSWORD).await;
+    let id = start(&mut c).await;
+    let page = c.get(&format!("/apply/{id}")).await;
+    let nav = |body: &str| {
+        let i = body.find(r#"aria-label="申报书目录""#).expect("nav");
+        body[i..i + body[i..].find("</nav>").expect("end")].to_string()
+    };
+    let n = nav(&page.body);
+    assert!(n.contains("一、申请表") && n.contains("还有"), "{n}");
+    assert!(n.contains(r##"href="#attachments""##), "{n}");
+    fill(&app, &mut c, &id, 7).await;
+    let n = nav(&c.get(&format!("/apply/{id}")).await.body);
+    assert!(
+        n.contains("五、相关附件</a> <span class=\"nav-left\">还有"),
+        "{n}"
+    );
+    upload_required(&mut c, &id).await;
+    let n = nav(&c.get(&format!("/apply/{id}")).await.body);
+    assert!(!n.contains("还有"), "{n}");
+    assert_eq!(
+        n.matches("已完成").count(),
+        ProgramDef::builtin().form.sections.len(),
+        "{n}"
+    );
+}
+
 /// The stored answers of application `id`.
 async fn answers_of(app: &TestApp, id: &str) -> serde_json::Value {
     shenbao::store::applications::content(&app.state.db, id)

@@ -400,6 +400,8 @@ pub struct FormPage {
     /// Values both this page and another saved differently (to choose from).
     pub conflicts: Vec<ConflictView>,
     pub summary_html: String,
+    /// The table of contents with each section's state (editable forms).
+    pub nav_html: std::sync::Arc<str>,
     pub form_html: std::sync::Arc<str>,
     pub slots: Vec<SlotView>,
     pub events: Vec<Event>,
@@ -455,6 +457,49 @@ fn shown(v: Option<&Value>) -> String {
     }
 }
 
+/// Section navigation HTML kept per application, version, attachments and
+/// day (what its states depend on), so a page view that needs no messages
+/// does not validate the whole form again.
+static NAV: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<str>>>,
+> = std::sync::LazyLock::new(Default::default);
+const NAV_ENTRIES: usize = 4096;
+
+async fn section_nav(
+    state: &AppState,
+    app: &Application,
+    version: i64,
+    report: Option<&Report>,
+    files: &[Attachment],
+) -> AppResult<std::sync::Arc<str>> {
+    let files_at = files.iter().map(|f| f.created_at).max().unwrap_or(0);
+    let key = format!(
+        "{}:{version}:{}:{files_at}:{}",
+        app.id,
+        files.len(),
+        state.today()
+    );
+    if let Some(html) = NAV.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return Ok(html);
+    }
+    let html: std::sync::Arc<str> = match report {
+        Some(r) => form_html::section_nav(&state.program.form, r),
+        None => {
+            let (_, answers) = current_answers(state, app).await?;
+            let r = report_with_attachments(state, app, &answers, files);
+            form_html::section_nav(&state.program.form, &r)
+        }
+    }
+    .into();
+    if let Ok(mut m) = NAV.lock() {
+        if m.len() >= NAV_ENTRIES {
+            m.clear();
+        }
+        m.insert(key, html.clone());
+    }
+    Ok(html)
+}
+
 /// Whether `ctx` sees `app` as an editable form (its owner, in draft or returned).
 fn editable_by(app: &Application, ctx: &Ctx) -> bool {
     app.state.editable() && ctx.user.as_ref().is_some_and(|u| u.id == app.enterprise_id)
@@ -494,7 +539,13 @@ async fn render_form(
             form_html::render(&state.program.form, answers, report, editable).into()
         }
     };
+    let nav_html = if editable {
+        section_nav(state, &app, version, report, &files).await?
+    } else {
+        std::sync::Arc::from("")
+    };
     let page = FormPage {
+        nav_html,
         page: Page::new(state, ctx, format!("申报书：{}", app.enterprise_name)),
         editable,
         version,
