@@ -82,6 +82,8 @@ struct RankingPage {
     lock: String,
     cap: String,
     listed: usize,
+    /// The list has reached the city's cap: nothing more can be added.
+    full: bool,
     errors: Errors,
     notice: String,
 }
@@ -268,6 +270,7 @@ async fn ranking(
             |n| format!("本市推荐名额上限{n}家"),
         ),
         listed: items.len(),
+        full: cap.is_some_and(|n| items.len() >= n as usize),
         notice: if q.saved.is_some() {
             "并列排序已保存。".into()
         } else {

@@ -76,6 +76,8 @@ struct RecPage {
     rec: Recommendation,
     items: Vec<ItemView>,
     candidates: Vec<Candidate>,
+    /// The list has reached the city's cap: nothing more can be added.
+    full: bool,
     cap_text: String,
     deadline: String,
     late: bool,
@@ -133,7 +135,7 @@ pub(super) async fn render(
             })
             .unwrap_or_default()
     };
-    let items = stored
+    let items: Vec<ItemView> = stored
         .iter()
         .map(|i| {
             let (name, county, _) = ranking.apps.get(&i.application_id).cloned().unwrap_or((
@@ -203,6 +205,7 @@ pub(super) async fn render(
         deadline: clock::format_deadline(batch.recommend_deadline),
         late: state.clock.now() > batch.recommend_deadline,
         lock: locked(state, &batch.id, city).await?.unwrap_or_default(),
+        full: cap.is_some_and(|n| items.len() >= n as usize),
         batch,
         rec,
         items,

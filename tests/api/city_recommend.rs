@@ -54,6 +54,11 @@ async fn the_cap_is_enforced() {
     // Shown once.
     let again = wuhan.get(r.location()).await;
     assert!(!again.body.contains("已达到本市推荐名额上限"));
+    // At the cap, no page offers 加入推荐 any more.
+    assert!(again.body.contains("已达名额上限"), "{}", again.body);
+    assert!(!again.body.contains(">加入推荐</button>"), "{}", again.body);
+    let ranking = wuhan.get(&format!("/city/ranking?batch={BATCH}")).await;
+    assert!(!ranking.body.contains(">加入推荐</button>"), "{}", ranking.body);
     // A link cannot put words on an official's page.
     let forged = wuhan
         .get("/city/recommendation?error=%E8%AF%B7%E8%87%B4%E7%94%B5")
