@@ -1,4 +1,6 @@
 // Progressive enhancement only: every page works without this file.
+// Styles that need this file (the Chinese file picker) key on .js.
+document.documentElement.classList.add("js");
 // Confirmation before irreversible steps (CSP forbids inline handlers).
 // (A form sent by htmx asks in its htmx:confirm, below: htmx has sent it by now.)
 document.addEventListener("submit", function (ev) {
@@ -179,6 +181,8 @@ function fileRefusal(input) {
 document.addEventListener("change", function (ev) {
   var input = ev.target;
   if (!input.matches || !input.matches("form.upload input[type=file]")) { return; }
+  var name = input.closest("form").querySelector(".file-name");
+  if (name) { name.textContent = input.files && input.files.length ? input.files[0].name : "未选择文件"; }
   var why = input.files && input.files.length ? fileRefusal(input) : "";
   if (why) {
     slotSays(input, why, true);

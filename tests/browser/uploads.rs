@@ -12,10 +12,27 @@ use crate::harness::{Browser, TestApp};
 async fn stored_attachments(app: &TestApp) -> i64 {
     app.state
         .db
-        .query("SELECT COUNT(*) FROM attachments", vec![])
+        .query(
+            "SELECT COUNT(*) FROM attachments WHERE deleted_at IS NULL",
+            vec![],
+        )
         .await
         .expect("count")[0]
         .int(0)
+}
+
+/// Whether leaving the page now would ask "leave the site?": a
+/// `beforeunload` event (as the browser fires it) is cancelled.
+async fn leaving_is_questioned(b: &Browser) -> bool {
+    let script = "const e = new Event('beforeunload', { cancelable: true });\
+                  window.dispatchEvent(e);\
+                  return e.defaultPrevented;";
+    let v = b
+        .client
+        .execute(script, vec![])
+        .await
+        .expect("beforeunload");
+    v.as_bool().expect("a boolean")
 }
 
 /// Finding 2: text typed seconds before an upload (within autosave's
@@ -30,18 +47,55 @@ async fn text_typed_just_before_an_upload_is_kept() {
     let files = tempfile::tempdir().expect("temp dir");
 
     b.fill("主要产品/服务", "数控机床功能部件").await;
+    // Leaving now would lose it: the page asks first.
+    assert!(
+        leaving_is_questioned(&b).await,
+        "no warning with unsaved text"
+    );
     b.upload("企业营业执照复印件", &pdf(files.path(), "营业执照.pdf"))
         .await;
     assert_eq!(b.path().await, form_path, "the upload left the page");
     let said = b.slot_text("企业营业执照复印件").await;
     assert!(said.contains("“营业执照.pdf”已上传。"), "{said}");
     assert_eq!(b.value("主要产品/服务").await, "数控机床功能部件");
+    // Saved before the upload went: nothing left to warn about.
+    assert!(
+        !leaving_is_questioned(&b).await,
+        "a warning with nothing unsaved"
+    );
     b.screenshot_step("uploaded-after-typing").await;
 
     b.goto(&form_path).await;
     assert_eq!(b.value("主要产品/服务").await, "数控机床功能部件");
     let listed = b.slot_text("企业营业执照复印件").await;
     assert!(listed.contains("营业执照.pdf"), "{listed}");
+
+    // Deleting asks once, stays on the page and answers in the slot.
+    let slot = b.slot("企业营业执照复印件").await;
+    let delete = slot
+        .find(Locator::Css("form.delete button"))
+        .await
+        .expect("a delete button");
+    delete.click().await.expect("click delete");
+    let asked = b.client.get_alert_text().await.expect("a confirmation");
+    assert_eq!(asked, "确定删除“营业执照.pdf”吗？");
+    b.client.accept_alert().await.expect("accept");
+    let mut said = String::new();
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        said = b.slot_text("企业营业执照复印件").await;
+        if said.contains("已删除") {
+            break;
+        }
+    }
+    assert!(said.contains("已删除“营业执照.pdf”。"), "{said}");
+    assert!(said.contains("尚未上传"), "{said}");
+    assert!(
+        b.client.get_alert_text().await.is_err(),
+        "asked a second time"
+    );
+    assert_eq!(b.path().await, form_path);
+    assert_eq!(stored_attachments(&app).await, 0);
     b.close().await;
 }
 
