@@ -2,15 +2,16 @@
 //! Only the owner, its city, the province (and later an assigned expert)
 //! may download; only the owner may change, and only while editable.
 
+use askama::Template;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use super::AppState;
-use super::apply::load_visible;
+use super::apply::{SlotView, load_visible, slot_views};
 use super::shared::context::Ctx;
 use super::shared::error::{AppError, AppResult, urlencode};
 use crate::domain::role::Role;
@@ -24,7 +25,7 @@ pub fn router() -> Router<AppState> {
         .route(
             "/apply/{id}/attachments",
             post(upload)
-                .layer(DefaultBodyLimit::max(upload_body_limit(
+                .layer(DefaultBodyLimit::max(upload_drain_limit(
                     crate::config::Config::default().max_file_bytes,
                 )))
                 // Before the multipart body is read at all.
@@ -44,15 +45,119 @@ pub fn router() -> Router<AppState> {
         ))
 }
 
-fn back(id: &str, msg: &str) -> Response {
-    Redirect::to(&format!("/apply/{id}?error={}#attachments", urlencode(msg))).into_response()
-}
-
 /// The largest request body of an upload route whose file may be `file`
 /// bytes: the file, its few text fields and the multipart framing. Beyond
 /// it the body is cut off as it streams (nothing is buffered whole).
 pub fn upload_body_limit(file: u64) -> usize {
     (file + 64 * 1024) as usize
+}
+
+/// How much of a body the enterprise's upload route reads at most: a
+/// refused body (a file over its slot's limit, say) is read to its end and
+/// dropped as it comes, up to four times the largest accepted body, so the
+/// refusal reaches the browser. Answering while the browser is still
+/// sending makes it see the connection reset instead (Chromium's English
+/// "ERR_CONNECTION_RESET" page, issue #21). Past this bound the connection
+/// is cut. Every limit on what is kept is still the slot's own.
+pub fn upload_drain_limit(file: u64) -> usize {
+    4 * upload_body_limit(file)
+}
+
+/// Reads what is left of a multipart body and drops it, chunk by chunk,
+/// until it ends or the route's body limit cuts it off.
+async fn drain(mp: &mut Multipart) {
+    while let Ok(Some(mut field)) = mp.next_field().await {
+        while let Ok(Some(_)) = field.chunk().await {}
+    }
+}
+
+/// Whether the request was sent by htmx (an upload or delete from the
+/// page with JavaScript), which takes the slot's fragment as its answer.
+fn from_htmx(headers: &HeaderMap) -> bool {
+    headers.contains_key("hx-request")
+}
+
+/// One slot of the form page, as htmx swaps it in after an upload or delete.
+#[derive(Template)]
+#[template(path = "apply_slot_fragment.html")]
+struct SlotFragment {
+    s: SlotView,
+    app_id: String,
+    csrf: String,
+    editable: bool,
+}
+
+/// The answer to an upload or delete in `slot`: `Ok` what was done,
+/// `Err` why it was refused. To htmx, the slot re-rendered with the message
+/// in it (200 either way, so htmx swaps it); to a plain form post, a
+/// redirect to the form page scrolled to that slot, with the message there.
+async fn answer(
+    state: &AppState,
+    ctx: &Ctx,
+    app: &crate::store::applications::Application,
+    htmx: bool,
+    slot: Option<&str>,
+    result: Result<Done, String>,
+) -> AppResult<Response> {
+    let id = &app.id;
+    let known = slot.filter(|k| {
+        state
+            .program
+            .form
+            .attachments()
+            .any(|s| s.upload_keys().iter().any(|(key, _)| key == k))
+    });
+    let Some(key) = known else {
+        // No slot to show it in: the top of the page.
+        let to = match &result {
+            Ok(_) => format!("/apply/{id}#attachments"),
+            Err(msg) => format!("/apply/{id}?error={}#attachments", urlencode(msg)),
+        };
+        if htmx {
+            let mut r = StatusCode::OK.into_response();
+            if let Ok(v) = HeaderValue::from_str(&to) {
+                r.headers_mut().insert("hx-redirect", v);
+            }
+            return Ok(r);
+        }
+        return Ok(Redirect::to(&to).into_response());
+    };
+    if !htmx {
+        let what = match &result {
+            Ok(Done::Deleted(_)) => "deleted=1".to_string(),
+            Ok(Done::Uploaded(_)) => "uploaded=1".to_string(),
+            Err(msg) => format!("error={}", urlencode(msg)),
+        };
+        return Ok(Redirect::to(&format!(
+            "/apply/{id}?{what}&slot={}#f-slot-{key}",
+            urlencode(key)
+        ))
+        .into_response());
+    }
+    let files = attachments::for_application(&state.db, id).await?;
+    let Some(mut s) = slot_views(state, &files, None)
+        .into_iter()
+        .find(|s| s.key == key)
+    else {
+        return Err(AppError::NotFound);
+    };
+    (s.message_ok, s.message) = match result {
+        Ok(Done::Uploaded(m) | Done::Deleted(m)) => (true, m),
+        Err(m) => (false, m),
+    };
+    let fragment = SlotFragment {
+        s,
+        app_id: id.clone(),
+        csrf: ctx.csrf.clone(),
+        editable: app.state.editable(),
+    };
+    Ok(Html(fragment.render()?).into_response())
+}
+
+/// What an upload or delete did, and the message saying so.
+enum Done {
+    Uploaded(String),
+    Deleted(String),
 }
 
 /// Longest text field of an upload form (the slot's or kind's key).
@@ -128,35 +233,60 @@ async fn upload(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
+    headers: HeaderMap,
     mut mp: Multipart,
 ) -> AppResult<Response> {
     ctx.require_role(Role::Enterprise)?;
     let app = load_visible(&state, &ctx, &id).await?;
-    if !app.state.editable() {
-        return Ok(back(
-            &id,
-            &format!("申报书当前状态为“{}”，不能修改附件。", app.state.label()),
-        ));
-    }
-    let existing = attachments::for_application(&state.db, &id).await?;
+    let mut slot_key = None;
+    let result = receive(&state, &ctx, &app, &mut mp, &mut slot_key).await;
+    // The rest of a refused body, still on its way, is read and dropped
+    // (bounded by the route's limit), so the answer is not lost in a reset.
+    drain(&mut mp).await;
+    answer(
+        &state,
+        &ctx,
+        &app,
+        from_htmx(&headers),
+        slot_key.as_deref(),
+        result?,
+    )
+    .await
+}
+
+/// Reads an upload form (`slot`, then `file`) and stores the file if its
+/// slot takes it; `slot_key` is what the form named, for the answer.
+async fn receive(
+    state: &AppState,
+    ctx: &Ctx,
+    app: &crate::store::applications::Application,
+    mp: &mut Multipart,
+    slot_key: &mut Option<String>,
+) -> AppResult<Result<Done, String>> {
+    let id = &app.id;
+    let locked = (!app.state.editable())
+        .then(|| format!("申报书当前状态为“{}”，不能修改附件。", app.state.label()));
+    let existing = attachments::for_application(&state.db, id).await?;
     let used: u64 = existing.iter().map(|a| a.size as u64).sum();
-    let mut slot_key: Option<String> = None;
     loop {
         let mut field = match mp.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(_) => return Ok(back(&id, "上传中断，请重新选择文件上传。")),
+            Err(_) => return Ok(Err("上传中断，请重新选择文件上传。".into())),
         };
         match field.name() {
             Some("slot") => {
                 let Some(v) = small_text(&mut field, MAX_UPLOAD_TEXT).await else {
-                    return Ok(back(&id, "附件类别不存在。"));
+                    return Ok(Err("附件类别不存在。".into()));
                 };
-                slot_key = Some(v.chars().take(64).collect());
+                *slot_key = Some(v.chars().take(64).collect());
             }
             Some("file") => {
+                if let Some(msg) = locked {
+                    return Ok(Err(msg));
+                }
                 let Some(key) = slot_key.clone() else {
-                    return Ok(back(&id, "请先选择附件类别。"));
+                    return Ok(Err("请先选择附件类别。".into()));
                 };
                 let Some(slot) = state
                     .program
@@ -164,7 +294,7 @@ async fn upload(
                     .attachments()
                     .find(|s| s.upload_keys().iter().any(|(k, _)| *k == key))
                 else {
-                    return Ok(back(&id, "附件类别不存在。"));
+                    return Ok(Err("附件类别不存在。".into()));
                 };
                 let in_slot: Vec<&Attachment> = existing.iter().filter(|a| a.slot == key).collect();
                 // A one-file slot is replaced; others fill up to their count.
@@ -174,13 +304,14 @@ async fn upload(
                     None
                 };
                 if replace.is_none() && in_slot.len() >= slot.max_count {
-                    return Ok(back(
-                        &id,
-                        &format!(
-                            "“{}”最多上传{}个文件，请先删除不需要的文件。",
-                            slot.label, slot.max_count
-                        ),
-                    ));
+                    return Ok(Err(format!(
+                        "“{}”最多上传{}个文件，请先删除不需要的文件。",
+                        slot.label, slot.max_count
+                    )));
+                }
+                // A browser sends a file input left empty as a nameless, empty part.
+                if field.file_name().is_none_or(str::is_empty) {
+                    return Ok(Err("请先选择要上传的文件。".into()));
                 }
                 let file_name = clean_name(field.file_name().unwrap_or(""), "附件");
                 let per_file =
@@ -191,21 +322,20 @@ async fn upload(
                     .saturating_sub(used - replace.map_or(0, |a| a.size as u64));
                 let limit = per_file.min(remaining);
                 let storage_key = new_id();
-                let stored = match stream_field(&state, field, &storage_key, limit).await {
+                let stored = match stream_field(state, field, &storage_key, limit).await {
                     Ok(s) => s,
                     Err(StreamError::Interrupted) => {
-                        return Ok(back(&id, "上传中断，请重新上传。"));
+                        return Ok(Err("上传中断，请重新上传。".into()));
                     }
                     Err(StreamError::Put(PutError::TooLarge(_))) if limit < per_file => {
-                        let msg = format!(
+                        return Ok(Err(format!(
                             "本申报书附件总大小不能超过{}，剩余可用{}，请压缩后上传。",
                             crate::files::human_size(state.config.max_application_bytes),
                             crate::files::human_size(remaining)
-                        );
-                        return Ok(back(&id, &msg));
+                        )));
                     }
                     Err(StreamError::Put(e)) => {
-                        return Ok(back(&id, &format!("“{file_name}”上传失败：{e}")));
+                        return Ok(Err(format!("“{file_name}”上传失败：{e}")));
                     }
                 };
                 let ext_ok = slot.types.iter().any(|t| match stored.kind {
@@ -215,14 +345,11 @@ async fn upload(
                 });
                 if !ext_ok {
                     let _ = state.files.delete(&storage_key).await;
-                    return Ok(back(
-                        &id,
-                        &format!(
-                            "“{}”只接受{}文件。",
-                            slot.label,
-                            slot.types.join("、").to_uppercase()
-                        ),
-                    ));
+                    return Ok(Err(format!(
+                        "“{}”只接受{}文件。",
+                        slot.label,
+                        slot.types.join("、").to_uppercase()
+                    )));
                 }
                 let now = state.clock.now();
                 let att = Attachment {
@@ -252,29 +379,28 @@ async fn upload(
                     &mut b,
                     &ctx.actor(),
                     Action::AttachmentUpload,
-                    Some(&id),
+                    Some(id),
                     true,
                     &detail,
                     now,
                 );
                 state.db.write(b).await?;
                 if let Some(old) = replace {
-                    drop_unsubmitted_file(&state, &app, old).await;
+                    drop_unsubmitted_file(state, app, old).await;
                 }
-                return Ok(
-                    Redirect::to(&format!("/apply/{id}?uploaded=1#attachments")).into_response()
-                );
+                return Ok(Ok(Done::Uploaded(format!("“{file_name}”已上传。"))));
             }
             _ => {}
         }
     }
-    Ok(back(&id, "请选择要上传的文件。"))
+    Ok(Err(locked.unwrap_or_else(|| "请选择要上传的文件。".into())))
 }
 
 async fn delete(
     State(state): State<AppState>,
     ctx: Ctx,
     Path((id, att)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> AppResult<Response> {
     ctx.require_role(Role::Enterprise)?;
     let app = load_visible(&state, &ctx, &id).await?;
@@ -282,8 +408,10 @@ async fn delete(
         .await?
         .filter(|a| a.application_id == app.id)
         .ok_or(AppError::NotFound)?;
+    let htmx = from_htmx(&headers);
     if !app.state.editable() {
-        return Ok(back(&id, "申报书已提交，附件不能删除。"));
+        let msg = "申报书已提交，附件不能删除。".to_string();
+        return answer(&state, &ctx, &app, htmx, Some(&a.slot), Err(msg)).await;
     }
     let now = state.clock.now();
     let mut b = Batch::new();
@@ -299,7 +427,8 @@ async fn delete(
     );
     state.db.write(b).await?;
     drop_unsubmitted_file(&state, &app, &a).await;
-    Ok(Redirect::to(&format!("/apply/{id}#attachments")).into_response())
+    let done = Done::Deleted(format!("已删除“{}”。", a.file_name));
+    answer(&state, &ctx, &app, htmx, Some(&a.slot), Ok(done)).await
 }
 
 /// Removes a deleted or replaced attachment's file from the store when no

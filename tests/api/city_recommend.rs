@@ -58,7 +58,11 @@ async fn the_cap_is_enforced() {
     assert!(again.body.contains("已达名额上限"), "{}", again.body);
     assert!(!again.body.contains(">加入推荐</button>"), "{}", again.body);
     let ranking = wuhan.get(&format!("/city/ranking?batch={BATCH}")).await;
-    assert!(!ranking.body.contains(">加入推荐</button>"), "{}", ranking.body);
+    assert!(
+        !ranking.body.contains(">加入推荐</button>"),
+        "{}",
+        ranking.body
+    );
     // A link cannot put words on an official's page.
     let forged = wuhan
         .get("/city/recommendation?error=%E8%AF%B7%E8%87%B4%E7%94%B5")

@@ -23,3 +23,4 @@ mod review;
 mod route_matrix;
 mod sessions;
 mod upgrade;
+mod uploads;

@@ -574,25 +574,34 @@ impl Browser {
         assert_eq!(set.as_str(), Some(value), "#{id} did not take the value");
     }
 
-    /// In the upload block whose heading contains `heading`, chooses `file`
-    /// in its file input and clicks its upload button.
-    pub async fn upload(&self, heading: &str, file: &Path) {
+    /// The attachment slot (upload block) whose heading contains `heading`.
+    pub async fn slot(&self, heading: &str) -> Element {
         let xpath = format!(
             "//*[contains(concat(' ', normalize-space(@class), ' '), ' slot ')]\
              [h3[contains(normalize-space(.), {})]]",
             xpath_str(heading)
         );
         let what = format!("the upload block {heading:?}");
-        let block = self
-            .wait_until(&what, || async {
-                let mut hits = self.client.find_all(Locator::XPath(&xpath)).await.ok()?;
-                match hits.len() {
-                    0 => None,
-                    1 => hits.pop(),
-                    n => panic!("{n} upload blocks are headed {heading:?}"),
-                }
-            })
-            .await;
+        self.wait_until(&what, || async {
+            let mut hits = self.client.find_all(Locator::XPath(&xpath)).await.ok()?;
+            match hits.len() {
+                0 => None,
+                1 => hits.pop(),
+                n => panic!("{n} upload blocks are headed {heading:?}"),
+            }
+        })
+        .await
+    }
+
+    /// The visible text of the slot headed `heading`.
+    pub async fn slot_text(&self, heading: &str) -> String {
+        self.slot(heading).await.text().await.expect("slot text")
+    }
+
+    /// Chooses `file` in the file input of the slot headed `heading`
+    /// (as the file dialog does), without sending it; returns the slot.
+    pub async fn choose_file(&self, heading: &str, file: &Path) -> Element {
+        let block = self.slot(heading).await;
         let input = block
             .find(Locator::Css("input[type=file]"))
             .await
@@ -601,12 +610,39 @@ impl Browser {
             .send_keys(&file.display().to_string())
             .await
             .unwrap_or_else(|e| panic!("choosing {} for {heading:?}: {e}", file.display()));
+        block
+    }
+
+    /// In the upload block whose heading contains `heading`, chooses `file`
+    /// in its file input, clicks its upload button and waits for the
+    /// answer: the block replaced, by the server's fragment (htmx) or with
+    /// the whole page (a plain form post).
+    pub async fn upload(&self, heading: &str, file: &Path) {
+        let block = self.choose_file(heading, file).await;
         let button = block
             .find(Locator::Css("form.upload button[type=submit]"))
             .await
             .unwrap_or_else(|e| panic!("no upload button under {heading:?}: {e}"));
-        self.press(button, &format!("upload under {heading:?}"), None)
-            .await;
+        self.scroll_to_middle(&button).await;
+        button
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking upload under {heading:?}: {e}"));
+        let what = format!("the answer to the upload under {heading:?}");
+        self.wait_until(&what, || async {
+            // The old block goes stale once the answer replaces it.
+            block.tag_name().await.is_err().then_some(())
+        })
+        .await;
+        self.wait_until("the page to load", || async {
+            let state = self
+                .client
+                .execute("return document.readyState", vec![])
+                .await
+                .ok()?;
+            (state == "complete").then_some(())
+        })
+        .await
     }
 
     /// What an automated accessibility check finds on the page: form

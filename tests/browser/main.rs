@@ -10,6 +10,7 @@ mod city;
 mod harness;
 mod publication;
 mod review;
+mod uploads;
 
 use harness::{Browser, DEMO_PASSWORD, TestApp};
 

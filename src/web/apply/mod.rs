@@ -342,9 +342,23 @@ pub struct SlotView {
     pub types: String,
     pub max_size: String,
     pub max_count: usize,
+    /// The largest file this slot takes, in bytes (checked in the browser
+    /// before sending, and by the server as the file streams in).
+    pub max_bytes: u64,
     pub files: Vec<Attachment>,
     /// Why this slot blocks submission, when the page shows the check.
     pub error: String,
+    /// The answer to the last upload or delete in this slot, shown in it.
+    pub message: String,
+    /// Whether [`SlotView::message`] says it went well.
+    pub message_ok: bool,
+}
+
+/// An upload's or delete's answer, shown in its slot.
+pub struct SlotMessage<'a> {
+    pub slot: &'a str,
+    pub text: String,
+    pub ok: bool,
 }
 
 pub fn slot_views(
@@ -381,6 +395,9 @@ pub fn slot_views(
                     .join("、"),
                 max_size: crate::files::human_size(limit),
                 max_count: slot.max_count,
+                max_bytes: limit,
+                message: String::new(),
+                message_ok: false,
             });
         }
     }
@@ -424,6 +441,11 @@ struct FormQuery {
     submitted: Option<String>,
     #[serde(default)]
     error: Option<String>,
+    #[serde(default)]
+    deleted: Option<String>,
+    /// The attachment slot an upload or delete answered for.
+    #[serde(default)]
+    slot: Option<String>,
 }
 
 /// A value two saves changed differently: what this page holds and what
@@ -519,8 +541,9 @@ async fn render_form(
     body: FormBody<'_>,
     version: i64,
     report: Option<&Report>,
-    notice: String,
+    mut notice: String,
     conflict: (String, Vec<ConflictView>),
+    slot_message: Option<SlotMessage<'_>>,
 ) -> AppResult<String> {
     let (conflict, conflicts) = conflict;
     let editable = editable_by(&app, ctx);
@@ -544,6 +567,18 @@ async fn render_form(
     } else {
         std::sync::Arc::from("")
     };
+    let mut slots = slot_views(state, &files, report);
+    // An upload's answer goes to its slot, where the user is; the top of
+    // the page only when the slot is not known.
+    if let Some(m) = slot_message {
+        match slots.iter_mut().find(|s| s.key == m.slot) {
+            Some(s) => {
+                s.message = m.text;
+                s.message_ok = m.ok;
+            }
+            None => notice = m.text,
+        }
+    }
     let page = FormPage {
         nav_html,
         page: Page::new(state, ctx, format!("申报书：{}", app.enterprise_name)),
@@ -557,7 +592,7 @@ async fn render_form(
             .map(|r| form_html::summary(r, &base))
             .unwrap_or_default(),
         form_html,
-        slots: slot_views(state, &files, report),
+        slots,
         events,
         submitted_at: app
             .submitted_at
@@ -629,8 +664,21 @@ async fn form_page(
             );
         }
     }
+    let slot = q.slot.as_deref().unwrap_or("");
+    let mut slot_message = None;
     if q.uploaded.is_some() {
-        notice = "附件已上传。".into();
+        slot_message = Some(SlotMessage {
+            slot,
+            text: "附件已上传。".into(),
+            ok: true,
+        });
+    }
+    if q.deleted.is_some() {
+        slot_message = Some(SlotMessage {
+            slot,
+            text: "附件已删除。".into(),
+            ok: true,
+        });
     }
     if q.submitted.is_some() {
         notice = format!(
@@ -639,7 +687,16 @@ async fn form_page(
         );
     }
     if let Some(e) = q.error {
-        notice = e.chars().take(300).collect();
+        let text: String = e.chars().take(300).collect();
+        if slot.is_empty() {
+            notice = text;
+        } else {
+            slot_message = Some(SlotMessage {
+                slot,
+                text,
+                ok: false,
+            });
+        }
     }
     let report = if show_report && app.state.editable() {
         let files = attachments::for_application(&state.db, &app.id).await?;
@@ -660,6 +717,7 @@ async fn form_page(
             report.as_ref(),
             notice,
             (String::new(), Vec::new()),
+            slot_message,
         )
         .await?,
     )
@@ -786,6 +844,7 @@ async fn merge_with_current(
             None,
             String::new(),
             (message, Vec::new()),
+            None,
         )
         .await?;
         return Ok((StatusCode::CONFLICT, Html(body)).into_response());
@@ -823,6 +882,7 @@ async fn merge_with_current(
         None,
         String::new(),
         (message, conflicts),
+        None,
     )
     .await?;
     Ok((StatusCode::CONFLICT, Html(body)).into_response())
