@@ -84,7 +84,7 @@ pub(crate) async fn text_of_css(b: &Browser, css: &str) -> String {
 
 /// Waits until no autosave is pending or in flight, so that a click on
 /// 保存草稿 does not race it (the form autosaves 1–3 s after the last edit).
-async fn let_autosave_settle(b: &Browser) {
+pub(crate) async fn let_autosave_settle(b: &Browser) {
     tokio::time::sleep(Duration::from_millis(3300)).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

@@ -7,6 +7,7 @@
 
 mod apply;
 mod city;
+mod form_edits;
 mod harness;
 mod publication;
 mod review;

@@ -17,15 +17,46 @@ pub struct Merged {
     pub theirs_kept: usize,
 }
 
-/// Merges `mine` and `theirs`, both edited from `base`.
+/// Merges `mine` and `theirs`, both edited from `base`. An empty text, an
+/// empty row and a missing value are the same: a new draft has no address
+/// key, the form posts an empty one, and neither is a change.
 pub fn merge3(base: &Value, mine: &Value, theirs: &Value) -> Merged {
     let mut m = Merged {
         value: Value::Null,
         conflicts: Vec::new(),
         theirs_kept: 0,
     };
-    m.value = go("", base, mine, theirs, &mut m);
+    let (base, mine, theirs) = (blank_free(base), blank_free(mine), blank_free(theirs));
+    m.value = go("", &base, &mine, &theirs, &mut m);
     m
+}
+
+/// `v` with empty texts, and objects and lists of nothing but those, as Null.
+fn blank_free(v: &Value) -> Value {
+    match v {
+        Value::String(s) if s.trim().is_empty() => Value::Null,
+        Value::Object(o) => {
+            let kept: Map<String, Value> = o
+                .iter()
+                .map(|(k, x)| (k.clone(), blank_free(x)))
+                .filter(|(_, x)| !x.is_null())
+                .collect();
+            if kept.is_empty() {
+                Value::Null
+            } else {
+                Value::Object(kept)
+            }
+        }
+        Value::Array(a) => {
+            let items: Vec<Value> = a.iter().map(blank_free).collect();
+            if items.iter().all(Value::is_null) {
+                Value::Null
+            } else {
+                Value::Array(items)
+            }
+        }
+        other => other.clone(),
+    }
 }
 
 fn go(path: &str, b: &Value, m: &Value, t: &Value, out: &mut Merged) -> Value {
@@ -140,6 +171,21 @@ mod tests {
         let m = merge3(&base, &mine, &theirs);
         assert_eq!(m.value, json!({"a": "1", "c": "new"}));
         assert!(m.conflicts.is_empty());
+    }
+
+    /// A new draft has no key where the form posts an empty text: not a
+    /// change on either side.
+    #[test]
+    fn empty_and_missing_are_the_same() {
+        let base = json!({"region": {"city": "420100"}});
+        let mine = json!({"region": {"city": "420100"}, "address": "武汉", "products": ""});
+        let theirs = json!({"region": {"city": "420100"}, "address": "", "products": "平台", "t": {"x": ""}});
+        let m = merge3(&base, &mine, &theirs);
+        assert!(m.conflicts.is_empty(), "{:?}", m.conflicts);
+        assert_eq!(
+            m.value,
+            json!({"region": {"city": "420100"}, "address": "武汉", "products": "平台"})
+        );
     }
 
     #[test]
