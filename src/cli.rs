@@ -201,7 +201,28 @@ fn load_program(s: &StoreArgs) -> anyhow::Result<ProgramDef> {
 }
 
 async fn open(s: &StoreArgs) -> anyhow::Result<Db> {
+    private_files(&s.data)?;
     Db::open(s.database_url.as_deref(), &s.data).await
+}
+
+/// The data folder (database, attachments, exports) is the server's own:
+/// the folder is 0700 and whatever the process creates from now on is
+/// 0600 (folders 0700), so other accounts on the machine read nothing.
+/// Files made before this ran keep their modes but sit in the closed folder.
+fn private_files(data: &std::path::Path) -> anyhow::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // SAFETY: umask only sets the process's file-creation mask.
+        unsafe {
+            libc::umask(0o077);
+        }
+        std::fs::create_dir_all(data)?;
+        std::fs::set_permissions(data, std::fs::Permissions::from_mode(0o700))?;
+    }
+    #[cfg(not(target_os = "linux"))]
+    std::fs::create_dir_all(data)?;
+    Ok(())
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -516,4 +537,24 @@ async fn user_command(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// What the server makes in its data folder is readable by it alone.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_data_folder_and_new_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        super::private_files(&data).expect("private");
+        let mode =
+            |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        std::fs::write(data.join("f"), b"x").expect("write");
+        std::fs::create_dir(data.join("d")).expect("mkdir");
+        assert_eq!(mode(&data.join("f")), 0o600);
+        assert_eq!(mode(&data.join("d")), 0o700);
+    }
 }

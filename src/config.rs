@@ -32,6 +32,12 @@ pub struct Config {
     pub max_file_bytes: u64,
     /// Largest total of an application's attachments.
     pub max_application_bytes: u64,
+    /// Accounts one client address may register per hour (a consultancy
+    /// registering its clients stays well under it; a script does not).
+    pub registrations_per_hour: i64,
+    /// Largest stored draft (its JSON): the form's longest texts all filled
+    /// to their limits take about a tenth of it.
+    pub max_draft_bytes: usize,
 }
 
 pub const MINUTE: Millis = 60_000;
@@ -52,6 +58,8 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             max_file_bytes: 20 * MB,
             max_application_bytes: 100 * MB,
+            registrations_per_hour: 10,
+            max_draft_bytes: MB as usize,
         }
     }
 }

@@ -388,10 +388,15 @@ pub async fn search(db: &Db, f: &Filter, limit: i64, offset: i64) -> Result<Vec<
 
 /// Failed logins from one address since `since` (throttling per client address).
 pub async fn failures_from_ip(db: &Db, ip: &str, since: Millis) -> Result<(i64, Millis)> {
+    from_ip(db, ip, Action::LoginFailure, since).await
+}
+
+/// How many `action` entries one address made since `since`, and the last one's time.
+pub async fn from_ip(db: &Db, ip: &str, action: Action, since: Millis) -> Result<(i64, Millis)> {
     let row = db
         .query_opt(
             "SELECT COUNT(*), COALESCE(MAX(at), 0) FROM audit_log WHERE ip = $1 AND action = $2 AND at >= $3",
-            params![ip, Action::LoginFailure.code(), since],
+            params![ip, action.code(), since],
         )
         .await?;
     Ok(row.map_or((0, 0), |r| (r.int(0), r.int(1))))

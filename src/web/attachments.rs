@@ -14,6 +14,7 @@ use super::AppState;
 use super::apply::{SlotView, load_visible, slot_views};
 use super::shared::context::Ctx;
 use super::shared::error::{AppError, AppResult, urlencode};
+use super::shared::flash;
 use crate::domain::role::Role;
 use crate::files::PutError;
 use crate::store::attachments::{self, Attachment};
@@ -108,31 +109,31 @@ async fn answer(
             .any(|s| s.upload_keys().iter().any(|(key, _)| key == k))
     });
     let Some(key) = known else {
-        // No slot to show it in: the top of the page.
-        let to = match &result {
-            Ok(_) => format!("/apply/{id}#attachments"),
-            Err(msg) => format!("/apply/{id}?error={}#attachments", urlencode(msg)),
-        };
-        if htmx {
+        // No slot to show it in: the top of the page (the message goes in
+        // a one-shot cookie, never as text in the address).
+        let to = format!("/apply/{id}#attachments");
+        let mut r = if htmx {
             let mut r = StatusCode::OK.into_response();
             if let Ok(v) = HeaderValue::from_str(&to) {
                 r.headers_mut().insert("hx-redirect", v);
             }
-            return Ok(r);
+            r
+        } else {
+            Redirect::to(&to).into_response()
+        };
+        if let Err(msg) = &result {
+            let [(name, value)] = flash::cookie_header(state, "attachments", msg);
+            r.headers_mut().append(name, value);
         }
-        return Ok(Redirect::to(&to).into_response());
+        return Ok(r);
     };
     if !htmx {
-        let what = match &result {
-            Ok(Done::Deleted(_)) => "deleted=1".to_string(),
-            Ok(Done::Uploaded(_)) => "uploaded=1".to_string(),
-            Err(msg) => format!("error={}", urlencode(msg)),
-        };
-        return Ok(Redirect::to(&format!(
-            "/apply/{id}?{what}&slot={}#f-slot-{key}",
-            urlencode(key)
-        ))
-        .into_response());
+        let to = |what: &str| format!("/apply/{id}?{what}slot={}#f-slot-{key}", urlencode(key));
+        return Ok(match &result {
+            Ok(Done::Deleted(_)) => Redirect::to(&to("deleted=1&")).into_response(),
+            Ok(Done::Uploaded(_)) => Redirect::to(&to("uploaded=1&")).into_response(),
+            Err(msg) => flash::redirect(state, &to(""), &format!("slot:{key}"), msg),
+        });
     }
     let files = attachments::for_application(&state.db, id).await?;
     let Some(mut s) = slot_views(state, &files, None)

@@ -837,7 +837,7 @@ async fn attachments_are_judged_by_content_and_bounded_in_size() {
         b"MZ\x90\x00\x03\x00\x00\x00\x04\x00",
     )
     .await;
-    assert!(loc.contains("error="), "{loc}");
+    assert!(!loc.contains("uploaded=1"), "{loc}");
     let page = c.get(&loc).await;
     assert!(page.body.contains("只接受 PDF、JPG 或 PNG"));
     // Over the limit: cut off with a clear message.

@@ -138,3 +138,37 @@ async fn other_fields_are_checked_with_chinese_messages() {
     }
     assert!(r.body.contains("请修改以下4处问题"));
 }
+
+/// One address registers at most `registrations_per_hour` accounts an hour;
+/// past it the form says why, and an hour later it may again.
+#[tokio::test]
+async fn registrations_from_one_address_are_limited_per_hour() {
+    let app = crate::helpers::spawn_with(shenbao::config::Config {
+        registrations_per_hour: 2,
+        ..Default::default()
+    })
+    .await;
+    let codes: Vec<String> = (0..3)
+        .map(|i| {
+            CreditCode::synthesize("420106", 7000 + i)
+                .as_str()
+                .to_string()
+        })
+        .collect();
+    let office: std::net::SocketAddr = "10.200.0.1:40000".parse().unwrap();
+    for code in &codes[..2] {
+        let mut c = app.client();
+        c.addr = office;
+        let r = c.post("/register", &form(code, "Cloud-2021-ok")).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    let mut c = app.client();
+    c.addr = office;
+    let r = c.post("/register", &form(&codes[2], "Cloud-2021-ok")).await;
+    assert_ne!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.body.contains("一小时内注册的账号已达上限"), "{}", r.body);
+    assert_eq!(app.audit_count("account.register").await, 2);
+    app.clock.advance(61 * 60 * 1000);
+    let r = c.post("/register", &form(&codes[2], "Cloud-2021-ok")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}

@@ -306,6 +306,12 @@ async fn register(
     Form(f): Form<RegisterForm>,
 ) -> AppResult<Response> {
     let mut errors = Errors::default();
+    let hour_ago = state.clock.now() - 60 * crate::config::MINUTE;
+    let (recent, _) = audit::from_ip(&state.db, &ctx.ip, Action::Register, hour_ago).await?;
+    if recent >= state.config.registrations_per_hour {
+        errors.1 = "本网络地址在一小时内注册的账号已达上限，请稍后再试；如需为多家企业集中注册，请联系所在市州经信局。"
+            .into();
+    }
     let name = text_field(&mut errors, "name", "企业名称", &f.name, 100);
     let code = match CreditCode::parse_hubei(&f.credit_code) {
         Ok(c) => Some(c),

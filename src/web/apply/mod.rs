@@ -440,8 +440,6 @@ struct FormQuery {
     #[serde(default)]
     submitted: Option<String>,
     #[serde(default)]
-    error: Option<String>,
-    #[serde(default)]
     deleted: Option<String>,
     /// The attachment slot an upload or delete answered for.
     #[serde(default)]
@@ -686,14 +684,15 @@ async fn form_page(
             app.fingerprint.clone().unwrap_or_default()
         );
     }
-    if let Some(e) = q.error {
-        let text: String = e.chars().take(300).collect();
-        if slot.is_empty() {
-            notice = text;
-        } else {
+    // A refused upload or delete (`attachments::answer`): at its slot, or
+    // at the top when it names none.
+    if let Some(f) = &ctx.flash {
+        if f.field == "attachments" {
+            notice = f.message.clone();
+        } else if let Some(key) = f.field.strip_prefix("slot:") {
             slot_message = Some(SlotMessage {
-                slot,
-                text,
+                slot: key,
+                text: f.message.clone(),
                 ok: false,
             });
         }
@@ -754,12 +753,20 @@ async fn save_pairs<'a>(
     let answers = form_io::answers(&state.form_plan, pairs);
     let (industry, _, county) = answers.summary();
     let user = ctx.require_user()?;
+    let draft = answers.to_draft();
+    if draft.json.len() > state.config.max_draft_bytes {
+        return Err(AppError::BadRequest(format!(
+            "申报书内容过大（{}，上限{}），本次未保存：请删减过长的文字后再保存。已保存的版本不受影响。",
+            crate::files::human_size(draft.json.len() as u64),
+            crate::files::human_size(state.config.max_draft_bytes as u64)
+        )));
+    }
     let outcome = applications::save_draft(
         &state.db,
         id,
         &user.id,
         expected,
-        answers.to_draft(),
+        draft,
         &DraftSummary {
             industry: &industry,
             county_code: county,

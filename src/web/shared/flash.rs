@@ -27,21 +27,27 @@ pub struct Flash {
 }
 
 /// Redirects to `to`, carrying `message` for `field` to the page there.
-pub fn redirect(state: &AppState, to: &str, field: &'static str, message: &str) -> Response {
+pub fn redirect(state: &AppState, to: &str, field: &str, message: &str) -> Response {
+    (cookie_header(state, field, message), Redirect::to(to)).into_response()
+}
+
+/// The `Set-Cookie` that carries `message` for `field` to the next page
+/// (for answers that are not plain redirects, such as htmx's).
+pub fn cookie_header(
+    state: &AppState,
+    field: &str,
+    message: &str,
+) -> [(header::HeaderName, axum::http::HeaderValue); 1] {
     let message: String = message.chars().take(MAX_CHARS).collect();
     let value: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("f", field)
         .append_pair("m", &message)
         .finish();
     // `&` and `=` are cookie-safe; the serializer escapes `;`, `,` and spaces.
-    (
-        [(
-            header::SET_COOKIE,
-            set_cookie(state, FLASH_COOKIE, &value, Some(MAX_AGE)),
-        )],
-        Redirect::to(to),
-    )
-        .into_response()
+    [(
+        header::SET_COOKIE,
+        set_cookie(state, FLASH_COOKIE, &value, Some(MAX_AGE)),
+    )]
 }
 
 /// The message a request carries, if any.
@@ -56,7 +62,11 @@ pub fn read(headers: &HeaderMap) -> Option<Flash> {
         }
     }
     let field = field.filter(|f| {
-        !f.is_empty() && f.len() <= 32 && f.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        !f.is_empty()
+            && f.len() <= 64
+            && f.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b':')
+            })
     })?;
     let message = message.filter(|m| !m.trim().is_empty())?;
     Some(Flash { field, message })
