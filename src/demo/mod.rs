@@ -332,6 +332,7 @@ pub async fn seed_applications(
                 county_code: &county,
                 content: &content,
                 declarations: &serde_json::to_string(&declared).unwrap_or_default(),
+                year: batch.year(),
             },
             &actor,
             now,

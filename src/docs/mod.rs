@@ -74,8 +74,10 @@ pub struct AppDoc {
     pub answers: Value,
     pub enterprise_name: String,
     pub credit_code: String,
-    /// 申报编号; empty for the blank template.
+    /// The application's key; empty for the blank template.
     pub application_id: String,
+    /// 申报编号 as people read it (2021-4201-0007); the key when not known.
+    pub number: String,
     /// The version printed in the footer (第N版); 0 for the blank template.
     pub version: i64,
     /// SHA-256 hex of the submitted snapshot; `None` for drafts and the template.
@@ -95,6 +97,7 @@ impl AppDoc {
             enterprise_name: String::new(),
             credit_code: String::new(),
             application_id: String::new(),
+            number: String::new(),
             version: 0,
             fingerprint: None,
             attachments: Vec::new(),
@@ -132,6 +135,7 @@ impl AppDoc {
             enterprise_name: s(ent.and_then(|e| e.get("name"))),
             credit_code: s(ent.and_then(|e| e.get("credit_code"))),
             application_id: s(json.get("application")),
+            number: String::new(),
             version,
             // The fingerprint covers the content (answers) only: see web::apply::submit.
             fingerprint: Some(form::fingerprint(
@@ -158,6 +162,7 @@ impl AppDoc {
             enterprise_name: text("company_name"),
             credit_code: text("credit_code"),
             application_id: application_id.to_string(),
+            number: String::new(),
             version,
             fingerprint: Some(form::fingerprint(&answers)),
             attachments,
@@ -165,6 +170,21 @@ impl AppDoc {
             draft: true,
             answers,
         }
+    }
+
+    /// The 申报编号 as printed: the readable number, else the key.
+    pub fn number(&self) -> &str {
+        if self.number.is_empty() {
+            &self.application_id
+        } else {
+            &self.number
+        }
+    }
+
+    /// Sets the 申报编号 printed in the footer.
+    pub fn with_number(mut self, number: String) -> AppDoc {
+        self.number = number;
+        self
     }
 
     /// Sets the city's 审核意见 printed in its box.
@@ -179,10 +199,7 @@ impl AppDoc {
             return String::new();
         }
         let draft = if self.draft { "（草稿）" } else { "" };
-        let mut s = format!(
-            "申报编号 {}　第{}版{draft}",
-            self.application_id, self.version
-        );
+        let mut s = format!("申报编号 {}　第{}版{draft}", self.number(), self.version);
         if let Some(f) = &self.fingerprint {
             s.push_str("　指纹 ");
             s.push_str(f.get(..12).unwrap_or(f));

@@ -399,7 +399,7 @@ impl Summary {
             r.reason.clone(),
             r.contact.clone(),
             r.phone.clone(),
-            doc.application_id.clone(),
+            doc.number().to_string(),
             doc.version.to_string(),
             doc.fingerprint.clone().unwrap_or_default(),
         ];

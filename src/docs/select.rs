@@ -173,6 +173,7 @@ pub async fn load_city(
                     })?;
             let snapshot: Value = serde_json::from_str(&text)?;
             let doc = AppDoc::from_snapshot(&snapshot, sel.submitted_version)
+                .with_number(crate::store::applications::number_of(db, &sel.id).await?)
                 .with_city_opinion(sel.opinion.clone());
             if let Some(stored) = &sel.fingerprint
                 && doc.fingerprint.as_deref() != Some(stored.as_str())
@@ -256,7 +257,10 @@ pub async fn submitted_doc(
         return Ok(None);
     }
     let snapshot: Value = serde_json::from_str(&text)?;
-    Ok(Some(AppDoc::from_snapshot(&snapshot, version)))
+    let number = crate::store::applications::number_of(db, application_id).await?;
+    Ok(Some(
+        AppDoc::from_snapshot(&snapshot, version).with_number(number),
+    ))
 }
 
 /// The current content of an application with its live uploads, marked 草稿.
@@ -270,5 +274,8 @@ pub async fn draft_doc(db: &Db, application_id: &str) -> anyhow::Result<Option<A
         .into_iter()
         .map(AttachmentRef::from)
         .collect();
-    Ok(Some(AppDoc::draft(answers, application_id, version, files)))
+    let number = crate::store::applications::number_of(db, application_id).await?;
+    Ok(Some(
+        AppDoc::draft(answers, application_id, version, files).with_number(number),
+    ))
 }

@@ -31,12 +31,15 @@ pub struct Application {
     pub submitted_at: Option<Millis>,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// 申报编号 people read out: batch year, city, place in the city
+    /// (2021-4201-0007). The `id` stays the key.
+    pub number: String,
 }
 
 macro_rules! app_cols {
     () => {
         "id, batch_id, enterprise_id, credit_code, enterprise_name, city_code, county_code, industry, \
-         state, version, declarations, submitted_version, fingerprint, submitted_at, created_at, updated_at"
+         state, version, declarations, submitted_version, fingerprint, submitted_at, created_at, updated_at, number"
     };
 }
 
@@ -59,6 +62,7 @@ impl Application {
             submitted_at: r.opt_int(13),
             created_at: r.int(14),
             updated_at: r.int(15),
+            number: r.text(16),
         }
     }
 }
@@ -346,6 +350,17 @@ pub struct NewApplication<'a> {
     pub county_code: &'a str,
     pub content: &'a str,
     pub declarations: &'a str,
+    /// The batch's year (Asia/Shanghai) for the 申报编号.
+    pub year: i32,
+}
+
+/// The 申报编号 of an application ("" when there is none).
+pub async fn number_of(db: &Db, id: &str) -> Result<String> {
+    Ok(db
+        .query_opt("SELECT number FROM applications WHERE id = $1", params![id])
+        .await?
+        .map(|r| r.text(0))
+        .unwrap_or_default())
 }
 
 pub fn insert(b: &mut Batch, a: &NewApplication<'_>, actor: &Actor, now: Millis) {
@@ -364,6 +379,23 @@ pub fn insert(b: &mut Batch, a: &NewApplication<'_>, actor: &Actor, now: Millis)
             a.declarations,
             now
         ],
+    );
+    // The next place in the city, taken inside the write (one writer on
+    // SQLite; on PostgreSQL the unique index refuses a twin).
+    b.push(
+        "UPDATE applications SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM applications \
+         WHERE batch_id = $2 AND city_code = $3) WHERE id = $1",
+        params![a.id, a.batch_id, a.city_code],
+    );
+    let prefix = format!(
+        "{}-{}-",
+        a.year,
+        a.city_code.get(..4).unwrap_or(a.city_code)
+    );
+    b.push(
+        "UPDATE applications SET number = $2 || CASE WHEN seq < 10 THEN '000' WHEN seq < 100 THEN '00' \
+         WHEN seq < 1000 THEN '0' ELSE '' END || CAST(seq AS TEXT) WHERE id = $1",
+        params![a.id, prefix],
     );
     let head = push_version(b, a.id, 1, "draft", a.content, None, &actor.name, now);
     b.push(

@@ -28,6 +28,12 @@ impl BatchRow {
             is_demo: r.bool(7),
         }
     }
+
+    /// The batch's year (of its opening, Asia/Shanghai), the first part of
+    /// its applications' 申报编号.
+    pub fn year(&self) -> i32 {
+        i32::from(crate::clock::date_of(self.opens_at).year())
+    }
 }
 
 pub async fn all(db: &Db) -> Result<Vec<BatchRow>> {

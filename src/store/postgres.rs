@@ -38,6 +38,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         10,
         include_str!("../../migrations/postgres/0010_audit_logins.sql"),
     ),
+    (
+        11,
+        include_str!("../../migrations/postgres/0011_application_numbers.sql"),
+    ),
 ];
 
 #[derive(Clone)]

@@ -47,6 +47,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         10,
         include_str!("../../migrations/sqlite/0010_audit_logins.sql"),
     ),
+    (
+        11,
+        include_str!("../../migrations/sqlite/0011_application_numbers.sql"),
+    ),
 ];
 const MAX_GROUP: usize = 512;
 /// The WAL is copied back into the database by a background thread, but

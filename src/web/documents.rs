@@ -71,7 +71,9 @@ async fn application(
                 serde_json::from_str(&text).map_err(anyhow::Error::from)?;
             // The city's 审核意见 fills its box once the recommendation is submitted.
             let opinion = crate::store::recommendations::submitted_opinion(&state.db, &id).await?;
-            AppDoc::from_snapshot(&json, v).with_city_opinion(opinion)
+            AppDoc::from_snapshot(&json, v)
+                .with_number(app.number.clone())
+                .with_city_opinion(opinion)
         }
         _ => {
             let mut doc = crate::docs::draft_doc(&state.db, &id)

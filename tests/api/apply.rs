@@ -199,6 +199,40 @@ async fn the_section_navigation_shows_what_is_left_in_each_section() {
     );
 }
 
+/// Each application gets a number people can read out: the batch's year,
+/// the city, its place in the city; shown on the form.
+#[tokio::test]
+async fn applications_are_numbered_per_city_in_order() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut numbers = Vec::new();
+    for who in ["qiye1", "qiye2"] {
+        let mut c = app.login(who, DEMO_PASSWORD).await;
+        let id = start(&mut c).await;
+        let n = shenbao::store::applications::number_of(&app.state.db, &id)
+            .await
+            .unwrap();
+        let page = c.get(&format!("/apply/{id}")).await;
+        assert!(page.body.contains(&n), "{n}");
+        let city = shenbao::store::applications::by_id(&app.state.db, &id)
+            .await
+            .unwrap()
+            .unwrap()
+            .city_code;
+        numbers.push((city, n));
+    }
+    let seq = |n: &str| n[10..].parse::<u32>().unwrap();
+    for (city, n) in &numbers {
+        assert_eq!(n.len(), "2021-4201-0001".len(), "{n}");
+        assert!(n[..4].bytes().all(|b| b.is_ascii_digit()), "{n}");
+        assert_eq!(&n[4..10], format!("-{}-", &city[..4]), "{n}");
+        assert!(seq(n) >= 1, "{n}");
+    }
+    if numbers[0].0 == numbers[1].0 {
+        assert_eq!(seq(&numbers[1].1), seq(&numbers[0].1) + 1);
+    }
+}
+
 /// The stored answers of application `id`.
 async fn answers_of(app: &TestApp, id: &str) -> serde_json::Value {
     shenbao::store::applications::content(&app.state.db, id)

@@ -99,6 +99,16 @@ async fn an_older_database_is_upgraded_to_the_version_chain() {
         }
     };
 
+    // Existing applications get their 申报编号 in their city's order
+    // (the batch opened at the epoch: 1970 in Asia/Shanghai).
+    assert_eq!(
+        applications::number_of(&db, "app-a").await.unwrap(),
+        "1970-4201-0001"
+    );
+    assert_eq!(
+        applications::number_of(&db, "app-b").await.unwrap(),
+        "1970-4201-0002"
+    );
     for (app, versions) in APPS {
         assert_eq!(
             history(&db, app).await,

@@ -313,7 +313,14 @@ async fn the_package_holds_exactly_what_the_cities_submitted() {
             let d = read_docx(&docx.1);
             let footer = d.strings("footers").join("\n");
             let fp = sel.fingerprint.clone().unwrap();
-            assert!(footer.contains(&format!("申报编号 {id}")), "{footer}");
+            let number = shenbao::store::applications::number_of(&db, id)
+                .await
+                .unwrap();
+            assert!(
+                number.len() == "2021-4201-0001".len() && number[5..9] == city.code[..4],
+                "{number}"
+            );
+            assert!(footer.contains(&format!("申报编号 {number}")), "{footer}");
             assert!(footer.contains(&format!("第{}版", sel.submitted_version)));
             assert!(
                 footer.contains(&fp[..12]),
@@ -368,7 +375,10 @@ async fn the_package_holds_exactly_what_the_cities_submitted() {
     for (i, r) in rows[1..].iter().enumerate() {
         assert_eq!(text(&r[1]), city.name);
         assert_eq!(r[2], i as u64 + 1);
-        assert_eq!(text(&r[14]), ids[i]);
+        let number = shenbao::store::applications::number_of(&db, &ids[i])
+            .await
+            .unwrap();
+        assert_eq!(text(&r[14]), number);
         assert_eq!(text(&r[11]), format!("理由{}", i + 1));
         assert_eq!(text(&r[16]).len(), 64, "full fingerprint");
     }

@@ -254,6 +254,7 @@ async fn start(
             county_code: &enterprise.county_code,
             content: &content.to_string(),
             declarations: &serde_json::to_string(&checked).unwrap_or_default(),
+            year: batch.year(),
         },
         &ctx.actor(),
         now,
