@@ -375,7 +375,7 @@ async fn the_package_holds_exactly_what_the_cities_submitted() {
     for (i, r) in rows[1..].iter().enumerate() {
         assert_eq!(text(&r[1]), city.name);
         assert_eq!(r[2], i as u64 + 1);
-        let number = shenbao::store::applications::number_of(&db, &ids[i])
+        let number = shenbao::store::applications::number_of(&db, ids[i])
             .await
             .unwrap();
         assert_eq!(text(&r[14]), number);
