@@ -531,6 +531,10 @@ impl Event {
     }
 }
 
+/// The newest 500 versions along the chain, and every submitted version
+/// however old: officials are shown only the submitted ones, and a long
+/// run of autosaves after a return for revision must not push the earlier
+/// submission out of their view.
 pub async fn versions(db: &Db, id: &str) -> Result<Vec<VersionInfo>> {
     let rows = db
         .query(
@@ -540,7 +544,11 @@ pub async fn versions(db: &Db, id: &str) -> Result<Vec<VersionInfo>> {
                SELECT v.prev, chain.n + 1 FROM application_versions v JOIN chain ON v.row_key = chain.k \
                WHERE v.prev IS NOT NULL AND chain.n < 500) \
              SELECT v.version, v.kind, v.fingerprint, v.created_at, v.created_by \
-             FROM chain JOIN application_versions v ON v.row_key = chain.k ORDER BY v.version DESC",
+             FROM chain JOIN application_versions v ON v.row_key = chain.k \
+             UNION \
+             SELECT version, kind, fingerprint, created_at, created_by FROM application_versions \
+             WHERE application_id = $1 AND kind = 'submitted' \
+             ORDER BY 1 DESC",
             params![id],
         )
         .await?;

@@ -695,3 +695,54 @@ async fn the_inbox_filters_counts_and_pages() {
     );
     assert_eq!(check_keys(&page.body).len(), 2);
 }
+
+/// After a return for revision, an hour of autosaves (over 500 versions)
+/// must not push the earlier submission out of the city's version list.
+#[tokio::test]
+async fn an_earlier_submission_stays_listed_after_hundreds_of_autosaves() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let (mut ent, id) = submitted(&app, "qiye1", 7).await;
+    let first = app
+        .state
+        .db
+        .query(
+            "SELECT submitted_version FROM applications WHERE id = $1",
+            vec![id.clone().into()],
+        )
+        .await
+        .unwrap()[0]
+        .int(0);
+    let mut wuhan = app.login("wuhan", DEMO_PASSWORD).await;
+    let r = screen(&mut wuhan, &id, "returned", "请补充上云成效数据", "", false).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let mut v = app
+        .state
+        .db
+        .query(
+            "SELECT version FROM applications WHERE id = $1",
+            vec![id.clone().into()],
+        )
+        .await
+        .unwrap()[0]
+        .int(0);
+    for i in 0..520 {
+        let body = format!(r#"[["_version","{v}"],["products","产品第{i}稿"]]"#);
+        let r = ent
+            .post_json(&format!("/apply/{id}/autosave"), &body, true)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        v += 1;
+    }
+    let page = wuhan.get(&format!("/apply/{id}/versions")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains(&format!("第{first}版")),
+        "the submission of version {first} is listed: {}",
+        page.body
+    );
+    // The owner sees it too, with the newest drafts.
+    let page = ent.get(&format!("/apply/{id}/versions")).await;
+    assert!(page.body.contains(&format!("第{first}版")));
+    assert!(page.body.contains(&format!("第{v}版")));
+}
