@@ -29,6 +29,8 @@ pub enum Action {
     ApplicationTransition,
     AttachmentUpload,
     AttachmentDelete,
+    /// An official (city, province, expert) opened an enterprise's file.
+    AttachmentDownload,
     BenchmarkListChange,
     BatchUpdate,
     Export,
@@ -66,7 +68,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 55] = [
+    pub const ALL: [Action; 56] = [
         Action::LoginSuccess,
         Action::LoginFailure,
         Action::AccountLocked,
@@ -88,6 +90,7 @@ impl Action {
         Action::ApplicationTransition,
         Action::AttachmentUpload,
         Action::AttachmentDelete,
+        Action::AttachmentDownload,
         Action::BenchmarkListChange,
         Action::BatchUpdate,
         Action::Export,
@@ -147,6 +150,7 @@ impl Action {
             Action::ApplicationTransition => "application.transition",
             Action::AttachmentUpload => "attachment.upload",
             Action::AttachmentDelete => "attachment.delete",
+            Action::AttachmentDownload => "attachment.download",
             Action::BenchmarkListChange => "benchmark_list.change",
             Action::BatchUpdate => "batch.update",
             Action::Export => "export.package",
@@ -207,6 +211,7 @@ impl Action {
             Action::ApplicationTransition => "申报状态变更",
             Action::AttachmentUpload => "上传附件",
             Action::AttachmentDelete => "删除附件",
+            Action::AttachmentDownload => "查阅企业附件",
             Action::BenchmarkListChange => "修改已有标杆企业名单",
             Action::BatchUpdate => "修改批次设置",
             Action::Export => "导出申报材料",

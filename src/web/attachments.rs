@@ -471,6 +471,25 @@ async fn download(
         .open(&a.storage_key)
         .await
         .map_err(|_| AppError::NotFound)?;
+    // Who of the officials looked at an enterprise's papers is on record
+    // (the enterprise opening its own files is not).
+    if user.role != Role::Enterprise {
+        let mut b = Batch::new();
+        audit::record(
+            &mut b,
+            &ctx.actor(),
+            Action::AttachmentDownload,
+            Some(&a.application_id),
+            true,
+            &format!(
+                "{}（SHA-256 {}）",
+                a.file_name,
+                &a.sha256[..12.min(a.sha256.len())]
+            ),
+            state.clock.now(),
+        );
+        state.db.write(b).await?;
+    }
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
     let disposition = format!(
         "inline; filename=\"attachment\"; filename*=UTF-8''{}",

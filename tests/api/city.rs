@@ -746,3 +746,34 @@ async fn an_earlier_submission_stays_listed_after_hundreds_of_autosaves() {
     assert!(page.body.contains(&format!("第{first}版")));
     assert!(page.body.contains(&format!("第{v}版")));
 }
+
+/// An official opening an enterprise's file is on record; the enterprise
+/// opening its own is not.
+#[tokio::test]
+async fn officials_opening_an_enterprises_files_are_audited() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let (mut ent, id) = submitted(&app, "qiye1", 7).await;
+    let att = app
+        .state
+        .db
+        .query(
+            "SELECT id FROM attachments WHERE application_id = $1 AND deleted_at IS NULL ORDER BY id LIMIT 1",
+            vec![id.clone().into()],
+        )
+        .await
+        .unwrap()[0]
+        .text(0);
+    let r = ent.get(&format!("/files/{att}")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(app.audit_count("attachment.download").await, 0);
+    let mut wuhan = app.login("wuhan", DEMO_PASSWORD).await;
+    let r = wuhan.get(&format!("/files/{att}")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(app.audit_count("attachment.download").await, 1);
+    // Another city is refused, and nothing is recorded as read.
+    let mut huangshi = app.login("huangshi", DEMO_PASSWORD).await;
+    let r = huangshi.get(&format!("/files/{att}")).await;
+    assert_ne!(r.status, StatusCode::OK);
+    assert_eq!(app.audit_count("attachment.download").await, 1);
+}
