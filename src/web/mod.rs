@@ -3,25 +3,13 @@
 
 pub mod account;
 pub mod apply;
-pub mod attachments;
 pub mod city;
-pub mod city_files;
-pub mod city_inbox;
-pub mod city_ranking;
-pub mod city_recommend;
-pub mod city_review;
-pub mod city_screen;
-pub mod city_sheet;
-pub mod city_submit;
-pub mod documents;
 pub mod expert;
 pub mod form_html;
 pub mod form_io;
 pub mod province;
 pub mod public;
 pub mod shared;
-pub mod submission;
-pub mod versions;
 
 use std::sync::Arc;
 
@@ -75,19 +63,9 @@ pub fn router(state: AppState) -> Router {
         .merge(public::router())
         .merge(account::router())
         .merge(apply::router())
-        .merge(versions::router())
-        .merge(submission::router())
-        .merge(attachments::router())
-        .merge(documents::router())
         .merge(province::router())
         .merge(expert::router())
         .merge(city::router())
-        .merge(city_inbox::router())
-        .merge(city_review::router())
-        .merge(city_ranking::router())
-        .merge(city_recommend::router())
-        .merge(city_screen::router())
-        .merge(city_sheet::router())
         .fallback(public::not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -150,11 +150,20 @@ async fn the_province_exports_what_the_cities_submitted_as_a_job_and_downloads_i
     let rows = summary["汇总表"]["rows"].as_array().unwrap();
     assert_eq!(rows[0][4], "状态");
     assert_eq!(rows.len(), 1 + 2);
-    assert_eq!(text(&rows[1][14]), ids[2]);
+    let number = |id: &str| {
+        let db = app.state.db.clone();
+        let id = id.to_string();
+        async move {
+            shenbao::store::applications::number_of(&db, &id)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(text(&rows[1][14]), number(&ids[2]).await);
     assert_eq!(text(&rows[1][4]), "专家评审中");
     assert_eq!(rows[1][2], 1);
     assert_eq!(text(&rows[1][11]), "推荐理由1");
-    assert_eq!(text(&rows[2][14]), ids[0]);
+    assert_eq!(text(&rows[2][14]), number(&ids[0]).await);
     assert_eq!(text(&rows[2][4]), "已推荐至省经信厅");
     assert_eq!(rows[2][2], 2);
     let sheet = summary["报送情况"]["rows"].as_array().unwrap();

@@ -17,11 +17,11 @@ use crate::store::cases::{self as cs, Image, Status};
 use crate::store::new_id;
 use crate::store::publication as ps;
 use crate::web::AppState;
-use crate::web::attachments::{StreamError, clean_name, stream_field, upload_body_limit};
-use crate::web::city_inbox::field;
+use crate::web::city::inbox::field;
 use crate::web::shared::context::Ctx;
 use crate::web::shared::error::{AppError, AppResult, urlencode};
 use crate::web::shared::page::{Errors, Page};
+use crate::web::shared::upload::{StreamError, clean_name, stream_field, upload_body_limit};
 
 pub fn router() -> Router<AppState> {
     Router::new()

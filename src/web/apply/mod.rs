@@ -2,6 +2,10 @@
 //! drafts and versions, and submission to the city before its deadline.
 
 pub mod case;
+pub mod documents;
+pub mod submission;
+pub mod uploads;
+pub mod versions;
 
 use askama::Template;
 use axum::body::Bytes;
@@ -44,6 +48,11 @@ pub fn router() -> Router<AppState> {
         .route_layer(axum::middleware::from_fn(
             crate::web::shared::guard::logged_in,
         ))
+        // Each with its own guard (files and documents are read by officials too).
+        .merge(versions::router())
+        .merge(submission::router())
+        .merge(uploads::router())
+        .merge(documents::router())
 }
 
 /// The application `id` if the viewer may see it; others get "not found",
@@ -987,4 +996,4 @@ async fn autosave(
     Ok(Html(body).into_response())
 }
 
-pub use crate::web::versions::{Change, changes, version_answers};
+pub use crate::web::apply::versions::{Change, changes, version_answers};

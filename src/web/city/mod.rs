@@ -1,6 +1,14 @@
 //! The city bureau's pages (more come with the application issues).
 
+pub mod files;
+pub mod inbox;
 pub mod objections;
+pub mod ranking;
+pub mod recommend;
+pub mod review;
+pub mod screen;
+pub mod sheet;
+pub mod submit;
 
 use askama::Template;
 use axum::Router;
@@ -16,11 +24,19 @@ use crate::web::shared::context::Ctx;
 use crate::web::shared::error::{AppError, AppResult};
 use crate::web::shared::page::Page;
 
+/// The city room: each page's router carries its own guard (the city's
+/// stamped files are also the province's to read).
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(objections::router())
         .route("/city/enterprises", get(enterprises))
         .route_layer(axum::middleware::from_fn(crate::web::shared::guard::city))
+        .merge(inbox::router())
+        .merge(review::router())
+        .merge(ranking::router())
+        .merge(recommend::router())
+        .merge(screen::router())
+        .merge(sheet::router())
 }
 
 pub struct EnterpriseRow {

@@ -14,7 +14,7 @@ use crate::services::publication as svc;
 use crate::store::applications;
 use crate::store::publication::{self as ps, Objection};
 use crate::web::AppState;
-use crate::web::city_inbox::{city_of, field};
+use crate::web::city::inbox::{city_of, field};
 use crate::web::shared::context::Ctx;
 use crate::web::shared::error::{AppError, AppResult, urlencode};
 use crate::web::shared::page::{Errors, Page};

@@ -16,7 +16,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::AppState;
-use super::city_inbox::{city_batch, city_name, field};
+use super::city::inbox::{city_batch, city_name, field};
 use super::shared::context::Ctx;
 use super::shared::dossier::{self, Dossier};
 use super::shared::error::{AppError, AppResult, DOCX, file_response, urlencode};

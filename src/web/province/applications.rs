@@ -21,7 +21,7 @@ use crate::store::recommendations;
 use crate::store::review as rs;
 use crate::store::screening::{self, Screening};
 use crate::web::AppState;
-use crate::web::city_inbox::{city_batch, city_name};
+use crate::web::city::inbox::{city_batch, city_name};
 use crate::web::shared::context::Ctx;
 use crate::web::shared::dossier::{self, Dossier};
 use crate::web::shared::error::{AppError, AppResult, urlencode};

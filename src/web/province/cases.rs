@@ -13,7 +13,7 @@ use crate::services::cases::{self as svc, CaseInput};
 use crate::store::applications::{self, Application};
 use crate::store::cases::{self as cs, Case, Image, Status};
 use crate::web::AppState;
-use crate::web::city_inbox::field;
+use crate::web::city::inbox::field;
 use crate::web::shared::context::Ctx;
 use crate::web::shared::error::{AppError, AppResult, DOCX, file_response};
 use crate::web::shared::page::{Errors, Page};

@@ -19,7 +19,7 @@ use crate::store::batches::BatchRow;
 use crate::store::publication::{self as ps, Objection, Publicity, Status};
 use crate::store::review as rs;
 use crate::web::AppState;
-use crate::web::city_inbox::{city_batch, field};
+use crate::web::city::inbox::{city_batch, field};
 use crate::web::shared::context::Ctx;
 use crate::web::shared::error::{AppError, AppResult, urlencode};
 use crate::web::shared::page::{Errors, Page};

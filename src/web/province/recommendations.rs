@@ -20,7 +20,7 @@ use crate::store::recommendations::{self, File, FileKind};
 use crate::store::screening::{self, Item};
 use crate::store::{Batch, StoreError};
 use crate::web::AppState;
-use crate::web::city_inbox::{city_batch, field, with_batch};
+use crate::web::city::inbox::{city_batch, field, with_batch};
 use crate::web::shared::context::Ctx;
 use crate::web::shared::error::{AppError, AppResult};
 use crate::web::shared::flash;

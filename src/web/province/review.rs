@@ -19,7 +19,7 @@ use crate::services::review::{self as svc, DrawRefusal, Ranked, Shortage};
 use crate::store::batches::BatchRow;
 use crate::store::review::{self as rs, Expert, Settings, Status};
 use crate::web::AppState;
-use crate::web::city_inbox::{city_batch, city_name, field};
+use crate::web::city::inbox::{city_batch, city_name, field};
 use crate::web::shared::context::Ctx;
 use crate::web::shared::error::{AppResult, DOCX, XLSX, file_response, urlencode};
 use crate::web::shared::page::{Errors, Page};

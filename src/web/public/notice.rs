@@ -25,7 +25,7 @@ use crate::store::Millis;
 use crate::store::batches::{self, BatchRow};
 use crate::store::publication::{self as ps, Publicity};
 use crate::web::AppState;
-use crate::web::documents::download;
+use crate::web::apply::documents::download;
 use crate::web::shared::error::{AppError, AppResult};
 use crate::web::shared::page::Page;
 

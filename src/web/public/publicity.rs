@@ -22,10 +22,10 @@ use crate::store::batches::{self, BatchRow};
 use crate::store::new_id;
 use crate::store::publication::{self as ps, Evidence, Item, Publicity};
 use crate::web::AppState;
-use crate::web::attachments::{StreamError, clean_name, stream_field};
 use crate::web::shared::context::Ctx;
 use crate::web::shared::error::{AppError, AppResult};
 use crate::web::shared::page::{Errors, Page};
+use crate::web::shared::upload::{StreamError, clean_name, stream_field};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -35,7 +35,8 @@ pub fn router() -> Router<AppState> {
             get(objection_page)
                 .post(objection)
                 .layer(DefaultBodyLimit::max(
-                    crate::web::attachments::upload_body_limit(MAX_EVIDENCE) + 8 * MAX_TEXT_FIELD,
+                    crate::web::shared::upload::upload_body_limit(MAX_EVIDENCE)
+                        + 8 * MAX_TEXT_FIELD,
                 )),
         )
         .route("/gongshi/query", get(query))
@@ -257,7 +258,8 @@ async fn objection(
             }
             continue;
         }
-        let Some(v) = crate::web::attachments::small_text(&mut field, MAX_TEXT_FIELD).await else {
+        let Some(v) = crate::web::shared::upload::small_text(&mut field, MAX_TEXT_FIELD).await
+        else {
             errors.add("facts", "事实和理由", "填写内容过长");
             continue;
         };

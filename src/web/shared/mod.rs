@@ -9,3 +9,4 @@ pub mod error;
 pub mod flash;
 pub mod guard;
 pub mod page;
+pub mod upload;

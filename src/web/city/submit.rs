@@ -9,12 +9,6 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::{Form, Router};
 
-use super::AppState;
-use super::city_inbox::{city_batch, city_name, city_of, field, locked, with_batch};
-use super::city_recommend::{Posted, render};
-use super::shared::context::Ctx;
-use super::shared::error::{AppError, AppResult};
-use super::shared::page::Errors;
 use crate::clock;
 use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::role::Role;
@@ -23,6 +17,12 @@ use crate::store::applications::{self, TransitionError};
 use crate::store::audit::{self, Action};
 use crate::store::recommendations::{self, FileKind};
 use crate::store::{Batch, StoreError};
+use crate::web::AppState;
+use crate::web::city::inbox::{city_batch, city_name, city_of, field, locked, with_batch};
+use crate::web::city::recommend::{Posted, render};
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult};
+use crate::web::shared::page::Errors;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/city/recommendation/submit", post(submit))

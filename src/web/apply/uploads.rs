@@ -10,16 +10,19 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use super::AppState;
-use super::apply::{SlotView, load_visible, slot_views};
-use super::shared::context::Ctx;
-use super::shared::error::{AppError, AppResult, urlencode};
-use super::shared::flash;
 use crate::domain::role::Role;
 use crate::files::PutError;
 use crate::store::attachments::{self, Attachment};
 use crate::store::audit::{self, Action};
 use crate::store::{Batch, new_id};
+use crate::web::AppState;
+use crate::web::apply::{SlotView, load_visible, slot_views};
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult, urlencode};
+use crate::web::shared::flash;
+use crate::web::shared::upload::{
+    MAX_UPLOAD_TEXT, StreamError, clean_name, drain, small_text, stream_field, upload_drain_limit,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -44,32 +47,6 @@ pub fn router() -> Router<AppState> {
         .route_layer(axum::middleware::from_fn(
             crate::web::shared::guard::logged_in,
         ))
-}
-
-/// The largest request body of an upload route whose file may be `file`
-/// bytes: the file, its few text fields and the multipart framing. Beyond
-/// it the body is cut off as it streams (nothing is buffered whole).
-pub fn upload_body_limit(file: u64) -> usize {
-    (file + 64 * 1024) as usize
-}
-
-/// How much of a body the enterprise's upload route reads at most: a
-/// refused body (a file over its slot's limit, say) is read to its end and
-/// dropped as it comes, up to four times the largest accepted body, so the
-/// refusal reaches the browser. Answering while the browser is still
-/// sending makes it see the connection reset instead (Chromium's English
-/// "ERR_CONNECTION_RESET" page, issue #21). Past this bound the connection
-/// is cut. Every limit on what is kept is still the slot's own.
-pub fn upload_drain_limit(file: u64) -> usize {
-    4 * upload_body_limit(file)
-}
-
-/// Reads what is left of a multipart body and drops it, chunk by chunk,
-/// until it ends or the route's body limit cuts it off.
-async fn drain(mp: &mut Multipart) {
-    while let Ok(Some(mut field)) = mp.next_field().await {
-        while let Ok(Some(_)) = field.chunk().await {}
-    }
 }
 
 /// Whether the request was sent by htmx (an upload or delete from the
@@ -159,75 +136,6 @@ async fn answer(
 enum Done {
     Uploaded(String),
     Deleted(String),
-}
-
-/// Longest text field of an upload form (the slot's or kind's key).
-pub const MAX_UPLOAD_TEXT: usize = 1024;
-
-/// Reads a text field of a multipart form, at most `max` bytes: `None` when
-/// longer (it is never read whole), cut off or not UTF-8.
-pub async fn small_text(
-    field: &mut axum::extract::multipart::Field<'_>,
-    max: usize,
-) -> Option<String> {
-    let mut buf = Vec::new();
-    loop {
-        match field.chunk().await {
-            Ok(Some(chunk)) if buf.len() + chunk.len() <= max => buf.extend_from_slice(&chunk),
-            Ok(Some(_)) | Err(_) => return None,
-            Ok(None) => return String::from_utf8(buf).ok(),
-        }
-    }
-}
-
-/// Why streaming an uploaded field into the file store failed.
-pub enum StreamError {
-    /// Refused by the store (too large, wrong type, empty, disk).
-    Put(PutError),
-    /// The client's body ended early or was malformed.
-    Interrupted,
-}
-
-/// Streams one multipart field into the file store under `key`, at most
-/// `limit` bytes, never holding it whole in memory; the partial file is
-/// removed on any failure.
-pub async fn stream_field(
-    state: &AppState,
-    mut field: axum::extract::multipart::Field<'_>,
-    key: &str,
-    limit: u64,
-) -> Result<crate::files::Stored, StreamError> {
-    let mut up = state
-        .files
-        .create(key, limit)
-        .await
-        .map_err(StreamError::Put)?;
-    loop {
-        match field.chunk().await {
-            Ok(Some(chunk)) => up.write(&chunk).await.map_err(StreamError::Put)?,
-            Ok(None) => break,
-            Err(_) => return Err(StreamError::Interrupted),
-        }
-    }
-    up.finish().await.map_err(StreamError::Put)
-}
-
-/// Keeps a display name only: no path, no control characters, bounded
-/// length; `fallback` when nothing is left.
-pub fn clean_name(raw: &str, fallback: &str) -> String {
-    let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
-    // Bidi controls would show `invoice\u{202e}fdp.exe` as "invoiceexe.pdf".
-    let bidi = |c: &char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-    let s: String = base
-        .chars()
-        .filter(|c| !c.is_control() && !bidi(c))
-        .take(120)
-        .collect();
-    if s.trim().is_empty() {
-        fallback.into()
-    } else {
-        s.trim().to_string()
-    }
 }
 
 async fn upload(
@@ -511,18 +419,4 @@ async fn download(
         HeaderValue::from_static("private, no-store"),
     );
     Ok(resp)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::clean_name;
-
-    /// Issue #20, finding 9: NUL, ESC and bidi overrides leave file names.
-    #[test]
-    fn names_lose_paths_controls_and_bidi_overrides() {
-        assert_eq!(clean_name("invoice\u{202e}fdp.exe", "x"), "invoicefdp.exe");
-        assert_eq!(clean_name("a\0b\u{1b}[31mc.pdf", "x"), "ab[31mc.pdf");
-        assert_eq!(clean_name("C:\\dir\\营业执照.pdf", "x"), "营业执照.pdf");
-        assert_eq!(clean_name("\u{2066}\u{2069}", "附件"), "附件");
-    }
 }

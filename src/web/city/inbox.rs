@@ -9,11 +9,6 @@ use axum::response::Html;
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::AppState;
-use super::apply::load_visible;
-use super::shared::context::Ctx;
-use super::shared::error::{AppError, AppResult, urlencode};
-use super::shared::page::Page;
 use crate::clock;
 use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::region;
@@ -23,6 +18,11 @@ use crate::store::Row;
 use crate::store::applications::Application;
 use crate::store::batches::{self, BatchRow};
 use crate::store::recommendations;
+use crate::web::AppState;
+use crate::web::apply::load_visible;
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult, urlencode};
+use crate::web::shared::page::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()

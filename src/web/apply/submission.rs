@@ -9,14 +9,6 @@ use axum::routing::get;
 use axum::{Form, Router};
 use serde_json::Value;
 
-use super::AppState;
-use super::apply::{
-    current_answers, deadline_for, load_own, posted_version, report_with_attachments,
-};
-use super::form_html;
-use super::shared::context::Ctx;
-use super::shared::error::{AppError, AppResult};
-use super::shared::page::Page;
 use crate::clock;
 use crate::domain::form::{self, Report};
 use crate::domain::lifecycle::State as AppStateKind;
@@ -24,6 +16,14 @@ use crate::domain::role::Role;
 use crate::store::Batch;
 use crate::store::applications::{self, Application};
 use crate::store::attachments::{self, Attachment};
+use crate::web::AppState;
+use crate::web::apply::{
+    current_answers, deadline_for, load_own, posted_version, report_with_attachments,
+};
+use crate::web::form_html;
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult};
+use crate::web::shared::page::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -86,8 +86,8 @@ async fn stale_scan(
     else {
         return Ok(None);
     };
-    let then = super::versions::version_answers(state, &app.id, v).await?;
-    let mut changed: Vec<String> = super::versions::changes(state, &then, answers)
+    let then = crate::web::apply::versions::version_answers(state, &app.id, v).await?;
+    let mut changed: Vec<String> = crate::web::apply::versions::changes(state, &then, answers)
         .into_iter()
         .map(|c| c.label)
         .collect();

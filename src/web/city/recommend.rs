@@ -11,13 +11,6 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::AppState;
-use super::city_inbox::{city_batch, city_name, city_of, field, load_city_app, locked, with_batch};
-use super::city_ranking::compute;
-use super::shared::context::Ctx;
-use super::shared::error::{AppError, AppResult};
-use super::shared::flash;
-use super::shared::page::{Errors, Page};
 use crate::clock;
 use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::role::Role;
@@ -27,16 +20,25 @@ use crate::store::audit::{self, Action};
 use crate::store::batches::BatchRow;
 use crate::store::recommendations::{self, File, FileKind, Recommendation};
 use crate::store::{Batch, StoreError};
+use crate::web::AppState;
+use crate::web::city::inbox::{
+    city_batch, city_name, city_of, field, load_city_app, locked, with_batch,
+};
+use crate::web::city::ranking::compute;
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult};
+use crate::web::shared::flash;
+use crate::web::shared::page::{Errors, Page};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/city/recommendation", get(page))
         .route("/city/recommendation/add", post(add))
         .route("/city/recommendation/save", post(save))
-        .merge(super::city_submit::router())
+        .merge(crate::web::city::submit::router())
         .route_layer(axum::middleware::from_fn(crate::web::shared::guard::city))
         // The stamped files and the 推荐表 are the province's to read too.
-        .merge(super::city_files::router())
+        .merge(crate::web::city::files::router())
 }
 
 /// The best-ranked candidates offered here; the ranking page lists all.
@@ -97,7 +99,7 @@ struct RecQuery {
 }
 
 /// The text posted for an item, else what is stored.
-pub(super) struct Posted<'a>(pub Option<&'a [(String, String)]>);
+pub(crate) struct Posted<'a>(pub Option<&'a [(String, String)]>);
 
 impl Posted<'_> {
     fn get(&self, key: &str, id: &str, stored: &str) -> String {
@@ -109,7 +111,7 @@ impl Posted<'_> {
 }
 
 #[allow(clippy::too_many_arguments)]
-pub(super) async fn render(
+pub(crate) async fn render(
     state: &AppState,
     ctx: &Ctx,
     city: &str,
@@ -469,7 +471,7 @@ async fn save(
 }
 
 #[derive(Deserialize, Default)]
-pub(super) struct BatchQuery {
+pub(crate) struct BatchQuery {
     #[serde(default)]
     pub batch: Option<String>,
     #[serde(default)]

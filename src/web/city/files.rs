@@ -11,12 +11,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde_json::Value;
 
-use super::AppState;
-use super::city_inbox::{city_batch, city_name, locked, with_batch};
-use super::city_recommend::BatchQuery;
-use super::shared::context::Ctx;
-use super::shared::error::{AppError, AppResult, urlencode};
-use super::shared::flash;
 use crate::docs::{
     RecommendationRow, RecommendationSheet, recommendation_docx, recommendation_xlsx,
 };
@@ -26,6 +20,12 @@ use crate::files::FileKind as Sniffed;
 use crate::store::audit::{self, Action};
 use crate::store::recommendations::{self, File, FileKind};
 use crate::store::{Batch, StoreError, applications, new_id};
+use crate::web::AppState;
+use crate::web::city::inbox::{city_batch, city_name, locked, with_batch};
+use crate::web::city::recommend::BatchQuery;
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult, urlencode};
+use crate::web::shared::flash;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -33,7 +33,7 @@ pub fn router() -> Router<AppState> {
             "/city/recommendation/files",
             post(upload)
                 .layer(DefaultBodyLimit::max(
-                    super::attachments::upload_body_limit(MAX_SCAN),
+                    crate::web::shared::upload::upload_body_limit(MAX_SCAN),
                 ))
                 .route_layer(axum::middleware::from_fn(crate::web::shared::guard::city)),
         )
@@ -86,29 +86,36 @@ async fn upload(
         };
         match field.name() {
             Some("kind") => {
-                let text =
-                    super::attachments::small_text(&mut field, super::attachments::MAX_UPLOAD_TEXT)
-                        .await;
+                let text = crate::web::shared::upload::small_text(
+                    &mut field,
+                    crate::web::shared::upload::MAX_UPLOAD_TEXT,
+                )
+                .await;
                 kind = text.as_deref().and_then(FileKind::parse);
             }
             Some("file") => {
                 let Some(kind) = kind else {
                     return Ok(back("请先选择文件类别。"));
                 };
-                let file_name =
-                    super::attachments::clean_name(field.file_name().unwrap_or(""), "扫描件.pdf");
+                let file_name = crate::web::shared::upload::clean_name(
+                    field.file_name().unwrap_or(""),
+                    "扫描件.pdf",
+                );
                 let limit = MAX_SCAN.min(state.config.max_file_bytes);
                 let key = new_id();
-                let stored =
-                    match super::attachments::stream_field(&state, field, &key, limit).await {
-                        Ok(s) => s,
-                        Err(super::attachments::StreamError::Interrupted) => {
-                            return Ok(back("上传中断，请重新上传。"));
-                        }
-                        Err(super::attachments::StreamError::Put(e)) => {
-                            return Ok(back(&format!("“{file_name}”上传失败：{e}")));
-                        }
-                    };
+                let stored = match crate::web::shared::upload::stream_field(
+                    &state, field, &key, limit,
+                )
+                .await
+                {
+                    Ok(s) => s,
+                    Err(crate::web::shared::upload::StreamError::Interrupted) => {
+                        return Ok(back("上传中断，请重新上传。"));
+                    }
+                    Err(crate::web::shared::upload::StreamError::Put(e)) => {
+                        return Ok(back(&format!("“{file_name}”上传失败：{e}")));
+                    }
+                };
                 if stored.kind != Sniffed::Pdf {
                     let _ = state.files.delete(&key).await;
                     return Ok(back(&format!(

@@ -7,12 +7,12 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::AppState;
-use super::apply::load_visible;
-use super::shared::context::Ctx;
-use super::shared::error::{AppError, AppResult, urlencode};
 use crate::docs::{self, AppDoc};
 use crate::store::applications;
+use crate::web::AppState;
+use crate::web::apply::load_visible;
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult, urlencode};
 
 const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 

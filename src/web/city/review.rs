@@ -11,11 +11,6 @@ use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::AppState;
-use super::city_inbox::{field, load_city_app, locked};
-use super::shared::context::Ctx;
-use super::shared::error::AppResult;
-use super::shared::page::{Errors, Page};
 use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::role::Role;
 use crate::domain::scoring::{Sheet, parse_score, show};
@@ -23,6 +18,11 @@ use crate::store::applications::Application;
 use crate::store::audit::{self, Action};
 use crate::store::scoring::{self as score_store, NewScore};
 use crate::store::{Batch, StoreError, recommendations};
+use crate::web::AppState;
+use crate::web::city::inbox::{field, load_city_app, locked};
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::AppResult;
+use crate::web::shared::page::{Errors, Page};
 
 pub fn router() -> Router<AppState> {
     Router::new()

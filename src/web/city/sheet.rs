@@ -10,16 +10,16 @@ use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::AppState;
-use super::city_inbox::{city_batch, city_name, city_of, field, locked, with_batch};
-use super::shared::context::Ctx;
-use super::shared::error::{AppResult, urlencode};
-use super::shared::page::{Errors, Page};
 use crate::domain::role::Role;
 use crate::domain::scoring::{Criterion, MAX_CRITERIA, Sheet, parse_score, show};
 use crate::store::audit::{self, Action};
 use crate::store::scoring::{self, Source, StoredSheet};
 use crate::store::{Batch, StoreError, recommendations};
+use crate::web::AppState;
+use crate::web::city::inbox::{city_batch, city_name, city_of, field, locked, with_batch};
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppResult, urlencode};
+use crate::web::shared::page::{Errors, Page};
 
 pub fn router() -> Router<AppState> {
     Router::new()

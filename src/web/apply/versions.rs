@@ -8,12 +8,12 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::AppState;
-use super::apply::load_visible;
-use super::shared::context::Ctx;
-use super::shared::error::{AppError, AppResult};
-use super::shared::page::Page;
 use crate::store::applications::{self, Application, VersionInfo};
+use crate::web::AppState;
+use crate::web::apply::load_visible;
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult};
+use crate::web::shared::page::Page;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -11,13 +11,6 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::AppState;
-use super::apply::{self, Change};
-use super::city_inbox::{county_name, field, load_city_app, locked};
-use super::shared::context::Ctx;
-use super::shared::dossier::{listed, slot_label, snapshot};
-use super::shared::error::{AppError, AppResult};
-use super::shared::page::{Errors, Page};
 use crate::clock;
 use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::role::Role;
@@ -25,6 +18,13 @@ use crate::store::applications::{self, Application, Event, TransitionError};
 use crate::store::batches;
 use crate::store::screening::{self, Check, Decision, Screening};
 use crate::store::{Batch, new_id, recommendations, scoring};
+use crate::web::AppState;
+use crate::web::apply::{self, Change};
+use crate::web::city::inbox::{county_name, field, load_city_app, locked};
+use crate::web::shared::context::Ctx;
+use crate::web::shared::dossier::{listed, slot_label, snapshot};
+use crate::web::shared::error::{AppError, AppResult};
+use crate::web::shared::page::{Errors, Page};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -57,7 +57,7 @@ struct ViewPage {
     submitted_at: String,
     fingerprint: String,
     fp_short: String,
-    dossier: super::shared::dossier::Dossier,
+    dossier: crate::web::shared::dossier::Dossier,
     submitted: Vec<SubmittedView>,
     returned_version: i64,
     changes: Vec<Change>,
@@ -136,7 +136,7 @@ async fn render(
     let city = app.city_code.clone();
     let sub_v = app.submitted_version.unwrap_or(0);
     let snap = snapshot(state, &app.id, sub_v).await?;
-    let dossier = super::shared::dossier::from_snapshot(state, &app.id, &snap, false).await?;
+    let dossier = crate::web::shared::dossier::from_snapshot(state, &app.id, &snap, false).await?;
     let versions = applications::versions(&state.db, &app.id).await?;
     let mut subs: Vec<_> = versions.iter().filter(|v| v.kind == "submitted").collect();
     subs.reverse();
@@ -182,7 +182,7 @@ async fn render(
         page: Page::new(state, ctx, format!("申报书：{}", app.enterprise_name)),
         region: format!(
             "{} {}",
-            super::city_inbox::city_name(&city),
+            crate::web::city::inbox::city_name(&city),
             county_name(&city, &app.county_code)
         ),
         submitted_at: app

@@ -11,12 +11,6 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::AppState;
-use super::city_inbox::{city_batch, city_name, city_of, county_name, field, locked, with_batch};
-use super::shared::context::Ctx;
-use super::shared::error::{AppError, AppResult};
-use super::shared::flash;
-use super::shared::page::{Errors, Page};
 use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::role::Role;
 use crate::domain::scoring::{self, Entry, Review, Sheet, show};
@@ -25,6 +19,14 @@ use crate::store::audit::{self, Action};
 use crate::store::batches::BatchRow;
 use crate::store::scoring as score_store;
 use crate::store::{Batch, StoreError, recommendations};
+use crate::web::AppState;
+use crate::web::city::inbox::{
+    city_batch, city_name, city_of, county_name, field, locked, with_batch,
+};
+use crate::web::shared::context::Ctx;
+use crate::web::shared::error::{AppError, AppResult};
+use crate::web::shared::flash;
+use crate::web::shared::page::{Errors, Page};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -101,7 +103,7 @@ struct RankingQuery {
 /// Lines of the ranking per page.
 const PAGE_SIZE: usize = 100;
 
-pub(super) struct Ranking {
+pub(crate) struct Ranking {
     pub sheet: Sheet,
     pub source: &'static str,
     pub ranked: Vec<scoring::Ranked>,
@@ -111,7 +113,7 @@ pub(super) struct Ranking {
 }
 
 /// The city's passed applications in the batch, ranked.
-pub(super) async fn compute(state: &AppState, batch_id: &str, city: &str) -> AppResult<Ranking> {
+pub(crate) async fn compute(state: &AppState, batch_id: &str, city: &str) -> AppResult<Ranking> {
     let stored = score_store::effective(&state.db, batch_id, city).await?;
     let rows = state
         .db

@@ -1,0 +1,118 @@
+//! Streaming a multipart upload into the file store, bounded and never
+//! whole in memory: the plumbing every room's upload route shares (the
+//! enterprise's attachments, the city's stamped files, case images,
+//! objection evidence).
+
+use axum::extract::Multipart;
+
+use crate::files::PutError;
+use crate::web::AppState;
+
+/// The largest request body of an upload route whose file may be `file`
+/// bytes: the file, its few text fields and the multipart framing. Beyond
+/// it the body is cut off as it streams (nothing is buffered whole).
+pub fn upload_body_limit(file: u64) -> usize {
+    (file + 64 * 1024) as usize
+}
+
+/// How much of a body the enterprise's upload route reads at most: a
+/// refused body (a file over its slot's limit, say) is read to its end and
+/// dropped as it comes, up to four times the largest accepted body, so the
+/// refusal reaches the browser. Answering while the browser is still
+/// sending makes it see the connection reset instead (Chromium's English
+/// "ERR_CONNECTION_RESET" page, issue #21). Past this bound the connection
+/// is cut. Every limit on what is kept is still the slot's own.
+pub fn upload_drain_limit(file: u64) -> usize {
+    4 * upload_body_limit(file)
+}
+
+/// Reads what is left of a multipart body and drops it, chunk by chunk,
+/// until it ends or the route's body limit cuts it off.
+pub async fn drain(mp: &mut Multipart) {
+    while let Ok(Some(mut field)) = mp.next_field().await {
+        while let Ok(Some(_)) = field.chunk().await {}
+    }
+}
+
+/// Longest text field of an upload form (the slot's or kind's key).
+pub const MAX_UPLOAD_TEXT: usize = 1024;
+
+/// Reads a text field of a multipart form, at most `max` bytes: `None` when
+/// longer (it is never read whole), cut off or not UTF-8.
+pub async fn small_text(
+    field: &mut axum::extract::multipart::Field<'_>,
+    max: usize,
+) -> Option<String> {
+    let mut buf = Vec::new();
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) if buf.len() + chunk.len() <= max => buf.extend_from_slice(&chunk),
+            Ok(Some(_)) | Err(_) => return None,
+            Ok(None) => return String::from_utf8(buf).ok(),
+        }
+    }
+}
+
+/// Why streaming an uploaded field into the file store failed.
+pub enum StreamError {
+    /// Refused by the store (too large, wrong type, empty, disk).
+    Put(PutError),
+    /// The client's body ended early or was malformed.
+    Interrupted,
+}
+
+/// Streams one multipart field into the file store under `key`, at most
+/// `limit` bytes, never holding it whole in memory; the partial file is
+/// removed on any failure.
+pub async fn stream_field(
+    state: &AppState,
+    mut field: axum::extract::multipart::Field<'_>,
+    key: &str,
+    limit: u64,
+) -> Result<crate::files::Stored, StreamError> {
+    let mut up = state
+        .files
+        .create(key, limit)
+        .await
+        .map_err(StreamError::Put)?;
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => up.write(&chunk).await.map_err(StreamError::Put)?,
+            Ok(None) => break,
+            Err(_) => return Err(StreamError::Interrupted),
+        }
+    }
+    up.finish().await.map_err(StreamError::Put)
+}
+
+/// Keeps a display name only: no path, no control characters, bounded
+/// length; `fallback` when nothing is left.
+pub fn clean_name(raw: &str, fallback: &str) -> String {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
+    // Bidi controls would show `invoice\u{202e}fdp.exe` as "invoiceexe.pdf".
+    let bidi = |c: &char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let s: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !bidi(c))
+        .take(120)
+        .collect();
+    if s.trim().is_empty() {
+        fallback.into()
+    } else {
+        s.trim().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_name;
+
+    /// Issue #20, finding 9: NUL, ESC and bidi overrides leave file names.
+    #[test]
+    fn names_lose_paths_controls_and_bidi_overrides() {
+        assert_eq!(clean_name("invoice\u{202e}fdp.exe", "x"), "invoicefdp.exe");
+        assert_eq!(clean_name("a\0b\u{1b}[31mc.pdf", "x"), "ab[31mc.pdf");
+        assert_eq!(clean_name("C:\\dir\\营业执照.pdf", "x"), "营业执照.pdf");
+        assert_eq!(clean_name("\u{2066}\u{2069}", "附件"), "附件");
+    }
+}
