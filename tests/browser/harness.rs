@@ -485,10 +485,16 @@ impl Browser {
             assert!(shown.contains(want), "the dialog says {shown:?}");
             self.client.accept_alert().await.expect("accept the dialog");
         }
-        let what = format!("a new page after clicking {text:?}");
-        self.wait_until(&what, || async {
-            // The old document's root goes stale once the next page replaces it.
-            old_page.tag_name().await.is_err().then_some(())
+        // The old document's root goes stale once the next page replaces it.
+        self.wait_replaced(&old_page, &format!("a new page after clicking {text:?}"))
+            .await
+    }
+
+    /// Waits until `old` has gone stale (replaced by what answered), then
+    /// until the document has loaded.
+    async fn wait_replaced(&self, old: &Element, what: &str) {
+        self.wait_until(what, || async {
+            old.tag_name().await.is_err().then_some(())
         })
         .await;
         self.wait_until("the page to load", || async {
@@ -628,20 +634,11 @@ impl Browser {
             .click()
             .await
             .unwrap_or_else(|e| panic!("clicking upload under {heading:?}: {e}"));
-        let what = format!("the answer to the upload under {heading:?}");
-        self.wait_until(&what, || async {
-            // The old block goes stale once the answer replaces it.
-            block.tag_name().await.is_err().then_some(())
-        })
-        .await;
-        self.wait_until("the page to load", || async {
-            let state = self
-                .client
-                .execute("return document.readyState", vec![])
-                .await
-                .ok()?;
-            (state == "complete").then_some(())
-        })
+        // The old block goes stale once the answer replaces it.
+        self.wait_replaced(
+            &block,
+            &format!("the answer to the upload under {heading:?}"),
+        )
         .await
     }
 
