@@ -42,7 +42,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Template)]
-#[template(path = "login.html")]
+#[template(path = "account/login.html")]
 struct LoginPage {
     page: Page,
     notice: String,
@@ -266,7 +266,7 @@ struct RegisterForm {
 }
 
 #[derive(Template)]
-#[template(path = "register.html")]
+#[template(path = "account/register.html")]
 struct RegisterPage {
     page: Page,
     form: RegisterForm,
@@ -460,7 +460,7 @@ async fn register(
 }
 
 #[derive(Template)]
-#[template(path = "account.html")]
+#[template(path = "account/account.html")]
 struct AccountPage {
     page: Page,
     user: User,
@@ -495,7 +495,7 @@ async fn account_page(
 }
 
 #[derive(Template)]
-#[template(path = "password.html")]
+#[template(path = "account/password.html")]
 struct PasswordPage {
     page: Page,
     forced: bool,
@@ -588,7 +588,7 @@ async fn change_password(
 }
 
 #[derive(Template)]
-#[template(path = "dashboard.html")]
+#[template(path = "account/dashboard.html")]
 struct DashboardPage {
     page: Page,
     user: User,

@@ -114,7 +114,7 @@ pub struct Declaration {
 }
 
 #[derive(Template)]
-#[template(path = "apply_start.html")]
+#[template(path = "apply/start.html")]
 struct StartPage {
     page: Page,
     batch: BatchRow,
@@ -415,7 +415,7 @@ pub fn slot_views(
 }
 
 #[derive(Template)]
-#[template(path = "apply_form.html")]
+#[template(path = "apply/form.html")]
 pub struct FormPage {
     pub page: Page,
     pub app: Application,

@@ -34,7 +34,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Template)]
-#[template(path = "apply_submit.html")]
+#[template(path = "apply/submit.html")]
 struct SubmitPage {
     page: Page,
     app: Application,

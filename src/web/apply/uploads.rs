@@ -57,7 +57,7 @@ fn from_htmx(headers: &HeaderMap) -> bool {
 
 /// One slot of the form page, as htmx swaps it in after an upload or delete.
 #[derive(Template)]
-#[template(path = "apply_slot_fragment.html")]
+#[template(path = "apply/slot_fragment.html")]
 struct SlotFragment {
     s: SlotView,
     app_id: String,

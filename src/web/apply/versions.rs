@@ -25,7 +25,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Template)]
-#[template(path = "apply_versions.html")]
+#[template(path = "apply/versions.html")]
 struct VersionsPage {
     page: Page,
     app: Application,
@@ -58,7 +58,7 @@ pub struct Change {
 }
 
 #[derive(Template)]
-#[template(path = "apply_diff.html")]
+#[template(path = "apply/diff.html")]
 struct DiffPage {
     page: Page,
     app: Application,

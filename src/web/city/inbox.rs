@@ -146,7 +146,7 @@ pub struct Choice {
 }
 
 #[derive(Template)]
-#[template(path = "city_inbox.html")]
+#[template(path = "city/inbox.html")]
 struct InboxPage {
     page: Page,
     city_name: String,

@@ -47,7 +47,7 @@ pub struct EnterpriseRow {
 }
 
 #[derive(Template)]
-#[template(path = "city_enterprises.html")]
+#[template(path = "city/enterprises.html")]
 struct EnterprisesPage {
     page: Page,
     city_name: String,

@@ -65,7 +65,7 @@ pub struct TieGroup {
 }
 
 #[derive(Template)]
-#[template(path = "city_ranking.html")]
+#[template(path = "city/ranking.html")]
 struct RankingPage {
     page: Page,
     city_name: String,

@@ -70,7 +70,7 @@ pub struct FileView {
 }
 
 #[derive(Template)]
-#[template(path = "city_recommend.html")]
+#[template(path = "city/recommend.html")]
 struct RecPage {
     page: Page,
     city_name: String,

@@ -53,7 +53,7 @@ pub struct OtherScore {
 }
 
 #[derive(Template)]
-#[template(path = "city_score.html")]
+#[template(path = "city/score.html")]
 struct ScorePage {
     page: Page,
     app: Application,

@@ -49,7 +49,7 @@ pub struct SubmittedView {
 }
 
 #[derive(Template)]
-#[template(path = "city_application.html")]
+#[template(path = "city/application.html")]
 struct ViewPage {
     page: Page,
     app: Application,

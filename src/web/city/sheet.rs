@@ -43,7 +43,7 @@ pub struct SheetRow {
 }
 
 #[derive(Template)]
-#[template(path = "city_sheet.html")]
+#[template(path = "city/sheet.html")]
 struct SheetPage {
     page: Page,
     title: String,

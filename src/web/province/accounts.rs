@@ -37,7 +37,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Template)]
-#[template(path = "province_users.html")]
+#[template(path = "province/users.html")]
 struct UsersPage {
     page: Page,
     users: Vec<User>,
@@ -80,7 +80,7 @@ struct StaffForm {
 }
 
 #[derive(Template)]
-#[template(path = "province_user_form.html")]
+#[template(path = "province/user_form.html")]
 struct UserFormPage {
     page: Page,
     form: StaffForm,
@@ -503,7 +503,7 @@ pub struct AuditQuery {
 }
 
 #[derive(Template)]
-#[template(path = "province_audit.html")]
+#[template(path = "province/audit.html")]
 struct AuditPage {
     page: Page,
     q: AuditQuery,
@@ -572,7 +572,7 @@ async fn audit_page(
 }
 
 #[derive(Template)]
-#[template(path = "province_benchmarks.html")]
+#[template(path = "province/benchmarks.html")]
 struct BenchmarksPage {
     page: Page,
     rows: Vec<(String, String, String)>,

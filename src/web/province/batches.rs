@@ -27,7 +27,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Template)]
-#[template(path = "province_batches.html")]
+#[template(path = "province/batches.html")]
 struct ListPage {
     page: Page,
     rows: Vec<(BatchRow, String, String)>,
@@ -58,7 +58,7 @@ pub struct CityRow {
 }
 
 #[derive(Template)]
-#[template(path = "province_batch.html")]
+#[template(path = "province/batch.html")]
 struct EditPage {
     page: Page,
     batch: BatchRow,

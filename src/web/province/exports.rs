@@ -88,7 +88,7 @@ async fn load(state: &AppState, id: &str) -> AppResult<Job> {
 }
 
 #[derive(Template)]
-#[template(path = "province_exports.html")]
+#[template(path = "province/exports.html")]
 struct ListPage {
     page: crate::web::shared::page::Page,
     batches: Vec<batches::BatchRow>,
@@ -227,7 +227,7 @@ async fn run(state: AppState, id: String, batch_id: String) {
 }
 
 #[derive(Template)]
-#[template(path = "province_export.html")]
+#[template(path = "province/export.html")]
 struct JobPage {
     page: crate::web::shared::page::Page,
     job: Job,

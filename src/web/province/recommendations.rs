@@ -49,7 +49,7 @@ pub struct CityRow {
 }
 
 #[derive(Template)]
-#[template(path = "province_recommendations.html")]
+#[template(path = "province/recommendations.html")]
 struct OverviewPage {
     page: Page,
     batch: BatchRow,
@@ -295,7 +295,7 @@ async fn reopen(
 // ───────────────────────────── the checklist ─────────────────────────────
 
 #[derive(Template)]
-#[template(path = "province_checklist.html")]
+#[template(path = "province/checklist.html")]
 struct ChecklistPage {
     page: Page,
     items: Vec<Item>,

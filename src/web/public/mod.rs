@@ -43,7 +43,7 @@ struct Current {
 }
 
 #[derive(Template)]
-#[template(path = "home.html")]
+#[template(path = "public/home.html")]
 struct Home {
     page: Page,
     /// 鄂经信办函〔2021〕75号 and the quota, of the program this server runs.
