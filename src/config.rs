@@ -35,6 +35,9 @@ pub struct Config {
     /// Accounts one client address may register per hour (a consultancy
     /// registering its clients stays well under it; a script does not).
     pub registrations_per_hour: i64,
+    /// Sessions one account may hold at once; one more ends the one used
+    /// longest ago.
+    pub max_sessions_per_user: i64,
     /// Largest stored draft (its JSON): the form's longest texts all filled
     /// to their limits take about a tenth of it.
     pub max_draft_bytes: usize,
@@ -59,6 +62,7 @@ impl Default for Config {
             max_file_bytes: 20 * MB,
             max_application_bytes: 100 * MB,
             registrations_per_hour: 10,
+            max_sessions_per_user: 5,
             max_draft_bytes: MB as usize,
         }
     }

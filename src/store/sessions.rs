@@ -172,6 +172,19 @@ pub fn delete(b: &mut Batch, id_hash: &str) {
     b.push("DELETE FROM sessions WHERE id_hash = $1", params![id_hash]);
 }
 
+/// Ends all but the `keep` most recently used other sessions of a user,
+/// beside `newest` (the one just made): a stolen password cannot keep
+/// sessions open without limit, and signing in on one more device ends
+/// the one left longest ago.
+pub fn keep_newest(b: &mut Batch, user_id: &str, newest: &str, keep: i64) {
+    b.push(
+        "DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2 AND id_hash NOT IN \
+         (SELECT id_hash FROM sessions WHERE user_id = $1 AND id_hash <> $2 \
+          ORDER BY last_seen DESC, created_at DESC LIMIT $3)",
+        params![user_id, newest, keep],
+    );
+}
+
 pub fn delete_all_for_user(b: &mut Batch, user_id: &str) {
     b.push("DELETE FROM sessions WHERE user_id = $1", params![user_id]);
 }

@@ -188,3 +188,28 @@ async fn healthz_answers_when_the_database_does() {
     let r = c.get("/healthz").await;
     assert_eq!(r.status, StatusCode::OK);
 }
+
+/// An account holds at most `max_sessions_per_user` sessions: one more
+/// login ends the session used longest ago, and only that one.
+#[tokio::test]
+async fn an_account_holds_a_bounded_number_of_sessions() {
+    let app = crate::helpers::spawn_with(shenbao::config::Config {
+        max_sessions_per_user: 2,
+        ..Default::default()
+    })
+    .await;
+    app.seed_demo().await;
+    let mut a = app.login("qiye1", DEMO_PASSWORD).await;
+    app.clock.advance(1_000);
+    let mut b = app.login("qiye1", DEMO_PASSWORD).await;
+    app.clock.advance(1_000);
+    assert_eq!(a.get("/dashboard").await.status, StatusCode::OK);
+    assert_eq!(b.get("/dashboard").await.status, StatusCode::OK);
+    app.clock.advance(1_000);
+    // b was used last; a was used before it: a third login ends neither b nor itself.
+    let mut c = app.login("qiye1", DEMO_PASSWORD).await;
+    assert_eq!(c.get("/dashboard").await.status, StatusCode::OK);
+    assert_eq!(b.get("/dashboard").await.status, StatusCode::OK);
+    let r = a.get("/dashboard").await;
+    assert_ne!(r.status, StatusCode::OK, "the oldest session ended");
+}

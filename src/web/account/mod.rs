@@ -139,6 +139,12 @@ async fn start_session(
         },
         state.clock.now(),
     );
+    sessions::keep_newest(
+        &mut b,
+        &user.id,
+        &id_hash,
+        state.config.max_sessions_per_user - 1,
+    );
     state.db.write(b).await?;
     Ok(context::set_cookie(state, SESSION_COOKIE, &token, None))
 }
