@@ -17,8 +17,13 @@ const BOUNDARY: &str = "----shenbaouploadtest";
 
 /// The multipart body the upload form sends: its slot, then the file.
 fn upload_body(slot: &str, name: &str, bytes: &[u8]) -> Vec<u8> {
+    multipart("slot", slot, name, bytes)
+}
+
+/// A multipart body of one text field `field` = `value`, then the file.
+fn multipart(field: &str, value: &str, name: &str, bytes: &[u8]) -> Vec<u8> {
     let mut body = format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"slot\"\r\n\r\n{slot}\r\n\
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n\
          --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
          Content-Type: application/octet-stream\r\n\r\n"
     )
@@ -290,4 +295,50 @@ async fn uploads_and_deletes_answer_in_their_slot() {
     assert!(loc.contains("uploaded=1&slot=stamped_scan"), "{loc}");
     let page = c.get(&loc).await;
     assert!(slot_on_page(&page.body, "stamped_scan").contains("附件已上传。"));
+}
+
+/// The city's stamped files answer an oversized scan completely too (the
+/// same bounded drain as the enterprise's uploads), with the refusal at
+/// the files section.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_city_scan_is_answered_over_tcp_not_reset() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut c = app.login("wuhan", DEMO_PASSWORD).await;
+    c.get("/city/recommendation").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let service = app
+        .router
+        .clone()
+        .into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await });
+    let cookies = c
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut big = PDF.to_vec();
+    // Far more than the socket buffers hold.
+    big.resize(70 * MB as usize, b'0');
+    let body = multipart("kind", "letter", "推荐文件.pdf", &big);
+    let head = format!(
+        "POST /city/recommendation/files?_csrf={} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookies}\r\n\
+         Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        c.csrf.clone().unwrap_or_default(),
+        body.len()
+    );
+    let (text, read, sent) = send_whole(addr, head, body).await;
+    assert!(
+        read.is_ok(),
+        "the answer was cut off ({read:?}); got {text}"
+    );
+    assert!(sent.is_ok(), "sending failed: {sent:?}; got {text}");
+    assert!(text.starts_with("HTTP/1.1 303"), "{text}");
+    assert!(text.contains("set-cookie: sb_flash="), "{text}");
+    assert!(text.contains("#files"), "{text}");
 }

@@ -21,7 +21,9 @@ use crate::web::city::inbox::field;
 use crate::web::shared::context::Ctx;
 use crate::web::shared::error::{AppError, AppResult, urlencode};
 use crate::web::shared::page::{Errors, Page};
-use crate::web::shared::upload::{StreamError, clean_name, stream_field, upload_body_limit};
+use crate::web::shared::upload::{
+    StreamError, clean_name, drain, stream_field, upload_drain_limit,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,7 +33,7 @@ pub fn router() -> Router<AppState> {
         .route(
             "/apply/{id}/case/images",
             post(image_upload)
-                .layer(DefaultBodyLimit::max(upload_body_limit(MAX_IMAGE)))
+                .layer(DefaultBodyLimit::max(upload_drain_limit(MAX_IMAGE)))
                 .route_layer(axum::middleware::from_fn(
                     crate::web::shared::guard::enterprise,
                 )),
@@ -293,6 +295,9 @@ async fn image_upload(
         }
         break;
     }
+    // The rest of a refused body is read and dropped, so the answer is not
+    // lost in a reset (bounded by the route's limit).
+    drain(&mut mp).await;
     if errors.is_empty() {
         return Ok(Redirect::to(&format!("/apply/{}/case", urlencode(&id))).into_response());
     }

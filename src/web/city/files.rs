@@ -33,7 +33,7 @@ pub fn router() -> Router<AppState> {
             "/city/recommendation/files",
             post(upload)
                 .layer(DefaultBodyLimit::max(
-                    crate::web::shared::upload::upload_body_limit(MAX_SCAN),
+                    crate::web::shared::upload::upload_drain_limit(MAX_SCAN),
                 ))
                 .route_layer(axum::middleware::from_fn(crate::web::shared::guard::city)),
         )
@@ -69,6 +69,20 @@ async fn upload(
     Query(q): Query<BatchQuery>,
     mut mp: Multipart,
 ) -> AppResult<Response> {
+    let answer = receive(&state, &ctx, q, &mut mp).await;
+    // The rest of a refused body is read and dropped (bounded by the
+    // route's limit), so the refusal reaches the browser, not a reset.
+    crate::web::shared::upload::drain(&mut mp).await;
+    answer
+}
+
+async fn receive(
+    state: &AppState,
+    ctx: &Ctx,
+    q: BatchQuery,
+    mp: &mut Multipart,
+) -> AppResult<Response> {
+    let state = state.clone();
     let user = ctx.require_role(Role::City)?.clone();
     let city = user.city_code.clone().ok_or(AppError::Forbidden)?;
     let batch = city_batch(&state, q.batch.as_deref()).await?;

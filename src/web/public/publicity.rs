@@ -35,7 +35,7 @@ pub fn router() -> Router<AppState> {
             get(objection_page)
                 .post(objection)
                 .layer(DefaultBodyLimit::max(
-                    crate::web::shared::upload::upload_body_limit(MAX_EVIDENCE)
+                    crate::web::shared::upload::upload_drain_limit(MAX_EVIDENCE)
                         + 8 * MAX_TEXT_FIELD,
                 )),
         )
@@ -216,6 +216,20 @@ async fn objection(
     Path(id): Path<String>,
     mut mp: Multipart,
 ) -> AppResult<Response> {
+    let answer = receive_objection(&state, &ctx, &id, &mut mp).await;
+    // The rest of a refused body is read and dropped (bounded by the
+    // route's limit), so the refusal reaches the browser, not a reset.
+    crate::web::shared::upload::drain(&mut mp).await;
+    answer
+}
+
+async fn receive_objection(
+    state: &AppState,
+    ctx: &Ctx,
+    id: &str,
+    mp: &mut Multipart,
+) -> AppResult<Response> {
+    let (state, ctx, id) = (state.clone(), ctx.clone(), id.to_string());
     let (batch, p) = batch_of(&state, &id).await?;
     let now = state.clock.now();
     let mut form = ObjectionInput::default();
