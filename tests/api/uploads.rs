@@ -120,6 +120,30 @@ async fn send_whole(
     (String::from_utf8_lossy(&answer).to_string(), read, sent)
 }
 
+/// The app on a real port (over a real connection a refused upload used to
+/// end in a reset, which an in-process request never shows).
+async fn serve_on_tcp(app: &TestApp) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let service = app
+        .router
+        .clone()
+        .into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await });
+    addr
+}
+
+/// The client's cookies as one `Cookie` header value.
+fn cookie_line(c: &Client) -> String {
+    c.cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Finding 6: a 25 MB file for the 20 MB 营业执照 slot (and a 70 MB one,
 /// far more than the socket buffers hold), sent whole over a real
 /// connection as a browser does, gets a complete answer naming the limit.
@@ -135,21 +159,8 @@ async fn a_file_over_its_slots_limit_is_answered_over_tcp_not_reset() {
     c.get(&format!("/apply/{id}")).await;
     let files_before = files_on_disk(&app);
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let service = app
-        .router
-        .clone()
-        .into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, service).await });
-    let cookies = c
-        .cookies
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let addr = serve_on_tcp(&app).await;
+    let cookies = cookie_line(&c);
 
     for mb in [25, 70] {
         let mut big = PDF.to_vec();
@@ -306,21 +317,8 @@ async fn an_oversized_city_scan_is_answered_over_tcp_not_reset() {
     app.seed_demo().await;
     let mut c = app.login("wuhan", DEMO_PASSWORD).await;
     c.get("/city/recommendation").await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let service = app
-        .router
-        .clone()
-        .into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, service).await });
-    let cookies = c
-        .cookies
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let addr = serve_on_tcp(&app).await;
+    let cookies = cookie_line(&c);
     let mut big = PDF.to_vec();
     // Far more than the socket buffers hold.
     big.resize(70 * MB as usize, b'0');
