@@ -218,37 +218,44 @@ async fn logout(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> 
     if let (Some(s), Some(u)) = (&ctx.session, &ctx.user) {
         let mut b = Batch::new();
         sessions::delete(&mut b, &s.id_hash);
-        audit::record(
-            &mut b,
-            &ctx.actor(),
-            Action::Logout,
-            Some(&u.id),
-            true,
-            "",
-            state.clock.now(),
-        );
-        state.db.write(b).await?;
+        end_sessions(&state, &ctx, b, Action::Logout, &u.id).await?;
     }
-    let clear = context::set_cookie(&state, SESSION_COOKIE, "", Some(0));
-    Ok(([(header::SET_COOKIE, clear)], Redirect::to("/login?bye=1")).into_response())
+    Ok(signed_out(&state))
 }
 
 async fn logout_all(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     let u = ctx.require_user()?;
     let mut b = Batch::new();
     sessions::delete_all_for_user(&mut b, &u.id);
+    end_sessions(&state, &ctx, b, Action::LogoutEverywhere, &u.id).await?;
+    Ok(signed_out(&state))
+}
+
+/// Writes the ending of sessions in `b` with its audit entry.
+async fn end_sessions(
+    state: &AppState,
+    ctx: &Ctx,
+    mut b: Batch,
+    action: Action,
+    user_id: &str,
+) -> AppResult<()> {
     audit::record(
         &mut b,
         &ctx.actor(),
-        Action::LogoutEverywhere,
-        Some(&u.id),
+        action,
+        Some(user_id),
         true,
         "",
         state.clock.now(),
     );
     state.db.write(b).await?;
-    let clear = context::set_cookie(&state, SESSION_COOKIE, "", Some(0));
-    Ok(([(header::SET_COOKIE, clear)], Redirect::to("/login?bye=1")).into_response())
+    Ok(())
+}
+
+/// The login page, with the session cookie cleared.
+fn signed_out(state: &AppState) -> Response {
+    let clear = context::set_cookie(state, SESSION_COOKIE, "", Some(0));
+    ([(header::SET_COOKIE, clear)], Redirect::to("/login?bye=1")).into_response()
 }
 
 #[derive(Deserialize, Default)]

@@ -444,7 +444,7 @@ struct FormQuery {
     check: Option<String>,
     /// A save merged with another page's save (`merge_with_current`).
     #[serde(default)]
-    merged: Option<usize>,
+    merged: Option<String>,
     #[serde(default)]
     uploaded: Option<String>,
     #[serde(default)]
@@ -465,25 +465,22 @@ pub struct ConflictView {
     pub theirs: String,
 }
 
-/// A value as one line of text (a table's rows joined).
+/// A value as one line of text, its parts as the version comparison
+/// writes them (a table's cells joined).
 fn shown(v: Option<&Value>) -> String {
-    match v {
-        None | Some(Value::Null) => "（空）".into(),
-        Some(Value::String(s)) if s.trim().is_empty() => "（空）".into(),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Bool(b)) => if *b { "是" } else { "否" }.into(),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|x| shown(Some(x)))
-            .collect::<Vec<_>>()
-            .join("；"),
-        Some(Value::Object(o)) => o
-            .values()
-            .map(|x| shown(Some(x)))
-            .filter(|s| s != "（空）")
-            .collect::<Vec<_>>()
-            .join(" "),
+    let mut parts = Vec::new();
+    if let Some(v) = v {
+        versions::flatten(v, "", &mut parts);
+    }
+    let text: Vec<String> = parts
+        .into_iter()
+        .map(|(_, t)| t)
+        .filter(|t| !t.trim().is_empty())
+        .collect();
+    if text.is_empty() {
+        "（空）".into()
+    } else {
+        text.join("；")
     }
 }
 
@@ -800,12 +797,22 @@ async fn save(
         return save_taking_theirs(&state, &ctx, &id, &form).await;
     }
     let (outcome, answers) = do_save(&state, &ctx, &id, &form).await?;
+    answer_save(&state, &ctx, &id, &form, outcome, || answers.to_value()).await
+}
+
+/// The answer to a form save: on to the page (or the submission), or, when
+/// another page saved first, the merge of both (`mine` is what was posted).
+async fn answer_save(
+    state: &AppState,
+    ctx: &Ctx,
+    id: &str,
+    form: &form_io::Form,
+    outcome: SaveOutcome,
+    mine: impl FnOnce() -> Value,
+) -> AppResult<Response> {
     match outcome {
-        SaveOutcome::Saved { version } => Ok(saved(&id, &form, version, 0)),
-        SaveOutcome::Stale { current } => {
-            let mine = answers.to_value();
-            merge_with_current(&state, &ctx, &id, &form, mine, current).await
-        }
+        SaveOutcome::Saved { version } => Ok(saved(id, form, version, false)),
+        SaveOutcome::Stale { .. } => merge_with_current(state, ctx, id, form, mine()).await,
         SaveOutcome::NotEditable(s) => Err(AppError::BadRequest(format!(
             "申报书当前状态为“{}”，不能修改。",
             s.label()
@@ -815,11 +822,11 @@ async fn save(
 }
 
 /// Where a saved form goes next.
-fn saved(id: &str, form: &form_io::Form, version: i64, merged: usize) -> Response {
+fn saved(id: &str, form: &form_io::Form, version: i64, merged: bool) -> Response {
     let to = if form.has("_then_submit") {
         format!("/apply/{id}/submit")
-    } else if merged > 0 {
-        format!("/apply/{id}?saved={version}&merged={merged}#top")
+    } else if merged {
+        format!("/apply/{id}?saved={version}&merged=1#top")
     } else {
         format!("/apply/{id}?saved={version}#top")
     };
@@ -837,12 +844,9 @@ async fn merge_with_current(
     id: &str,
     form: &form_io::Form,
     mine: Value,
-    current: i64,
 ) -> AppResult<Response> {
     let app = load_own(state, ctx, id).await?;
-    let (current, theirs) = current_answers(state, &app)
-        .await
-        .map(|(v, a)| (v.max(current), a))?;
+    let (current, theirs) = current_answers(state, &app).await?;
     let base = version_answers(state, id, posted_version(form.pairs()))
         .await
         .ok();
@@ -872,7 +876,7 @@ async fn merge_with_current(
         let refs = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
         let (outcome, _) = save_pairs(state, ctx, id, current, refs).await?;
         if let SaveOutcome::Saved { version } = outcome {
-            return Ok(saved(id, form, version, m.theirs_kept.max(1)));
+            return Ok(saved(id, form, version, true));
         }
     }
     let conflicts: Vec<ConflictView> = m
@@ -931,17 +935,7 @@ async fn save_taking_theirs(
     let pairs = form_io::pairs_from_answers(&state.program.form, &value);
     let refs = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     let (outcome, _) = save_pairs(state, ctx, id, expected, refs).await?;
-    match outcome {
-        SaveOutcome::Saved { version } => Ok(saved(id, form, version, 0)),
-        SaveOutcome::Stale { current } => {
-            merge_with_current(state, ctx, id, form, value, current).await
-        }
-        SaveOutcome::NotEditable(s) => Err(AppError::BadRequest(format!(
-            "申报书当前状态为“{}”，不能修改。",
-            s.label()
-        ))),
-        SaveOutcome::NotFound => Err(AppError::NotFound),
-    }
+    answer_save(state, ctx, id, form, outcome, || value).await
 }
 
 /// Whether the body is declared JSON (read off the headers, not copying them).

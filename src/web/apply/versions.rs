@@ -108,7 +108,7 @@ pub async fn version_answers(state: &AppState, id: &str, v: i64) -> AppResult<Va
     })
 }
 
-fn flatten(v: &Value, prefix: &str, out: &mut Vec<(String, String)>) {
+pub(super) fn flatten(v: &Value, prefix: &str, out: &mut Vec<(String, String)>) {
     match v {
         Value::Object(m) => {
             for (k, x) in m {

@@ -82,13 +82,12 @@ async fn receive(
     q: BatchQuery,
     mp: &mut Multipart,
 ) -> AppResult<Response> {
-    let state = state.clone();
     let user = ctx.require_role(Role::City)?.clone();
     let city = user.city_code.clone().ok_or(AppError::Forbidden)?;
-    let batch = city_batch(&state, q.batch.as_deref()).await?;
+    let batch = city_batch(state, q.batch.as_deref()).await?;
     let to = format!("{}#files", with_batch("/city/recommendation", &batch.id));
-    let back = |msg: &str| flash::redirect(&state, &to, "files", msg);
-    if let Some(m) = locked(&state, &batch.id, &city).await? {
+    let back = |msg: &str| flash::redirect(state, &to, "files", msg);
+    if let Some(m) = locked(state, &batch.id, &city).await? {
         return Ok(back(&m));
     }
     let mut kind = None;
@@ -117,19 +116,17 @@ async fn receive(
                 );
                 let limit = MAX_SCAN.min(state.config.max_file_bytes);
                 let key = new_id();
-                let stored = match crate::web::shared::upload::stream_field(
-                    &state, field, &key, limit,
-                )
-                .await
-                {
-                    Ok(s) => s,
-                    Err(crate::web::shared::upload::StreamError::Interrupted) => {
-                        return Ok(back("上传中断，请重新上传。"));
-                    }
-                    Err(crate::web::shared::upload::StreamError::Put(e)) => {
-                        return Ok(back(&format!("“{file_name}”上传失败：{e}")));
-                    }
-                };
+                let stored =
+                    match crate::web::shared::upload::stream_field(state, field, &key, limit).await
+                    {
+                        Ok(s) => s,
+                        Err(crate::web::shared::upload::StreamError::Interrupted) => {
+                            return Ok(back("上传中断，请重新上传。"));
+                        }
+                        Err(crate::web::shared::upload::StreamError::Put(e)) => {
+                            return Ok(back(&format!("“{file_name}”上传失败：{e}")));
+                        }
+                    };
                 if stored.kind != Sniffed::Pdf {
                     let _ = state.files.delete(&key).await;
                     return Ok(back(&format!(

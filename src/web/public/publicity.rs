@@ -229,8 +229,7 @@ async fn receive_objection(
     id: &str,
     mp: &mut Multipart,
 ) -> AppResult<Response> {
-    let (state, ctx, id) = (state.clone(), ctx.clone(), id.to_string());
-    let (batch, p) = batch_of(&state, &id).await?;
+    let (batch, p) = batch_of(state, id).await?;
     let now = state.clock.now();
     let mut form = ObjectionInput::default();
     let mut errors = Errors::default();
@@ -244,8 +243,7 @@ async fn receive_objection(
                 clock::format_datetime(p.end_at)
             )
         };
-        return render_objection(&state, &ctx, batch, p, form, errors, refusal, String::new())
-            .await;
+        return render_objection(state, ctx, batch, p, form, errors, refusal, String::new()).await;
     }
     let mut evidence: Option<Evidence> = None;
     while let Ok(Some(mut field)) = mp.next_field().await {
@@ -256,7 +254,7 @@ async fn receive_objection(
                 continue;
             }
             let key = format!("objection-{}", new_id());
-            match stream_field(&state, field, &key, MAX_EVIDENCE).await {
+            match stream_field(state, field, &key, MAX_EVIDENCE).await {
                 Ok(stored) => {
                     evidence = Some(Evidence {
                         name: file_name,
@@ -307,12 +305,11 @@ async fn receive_objection(
         if let Some(e) = &evidence {
             let _ = state.files.delete(&e.key).await;
         }
-        return render_objection(&state, &ctx, batch, p, form, errors, refusal, String::new())
-            .await;
+        return render_objection(state, ctx, batch, p, form, errors, refusal, String::new()).await;
     }
     render_objection(
-        &state,
-        &ctx,
+        state,
+        ctx,
         batch,
         p,
         ObjectionInput::default(),
