@@ -55,6 +55,34 @@ fn before_chain(migrations: &[&str]) -> String {
     sql
 }
 
+/// An old database made by `postgres_sql` (a fresh schema, when
+/// TEST_DATABASE_URL is set) or `sqlite_sql` (a file in `dir`), then opened,
+/// which runs the migrations it lacks.
+async fn upgraded(dir: &std::path::Path, postgres_sql: &str, sqlite_sql: &str) -> Db {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            use sqlx::{Connection, Executor};
+            let schema = format!("t_{}", shenbao::store::new_id());
+            let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
+            conn.execute(format!("CREATE SCHEMA {schema}; SET search_path TO {schema};").as_str())
+                .await
+                .expect("schema");
+            conn.execute(postgres_sql).await.expect("old database");
+            conn.close().await.expect("close");
+            Db::open_postgres_schema(&url, &schema)
+                .await
+                .expect("upgrade")
+        }
+        _ => {
+            rusqlite::Connection::open(dir.join("shenbao.db"))
+                .expect("open")
+                .execute_batch(sqlite_sql)
+                .expect("old database");
+            Db::open(None, dir).await.expect("upgrade")
+        }
+    }
+}
+
 fn content(app: &str, v: i64) -> String {
     format!("{{\"v\":\"{app}-{v}\"}}")
 }
@@ -74,30 +102,12 @@ async fn history(db: &Db, app: &str) -> Vec<i64> {
 #[tokio::test]
 async fn an_older_database_is_upgraded_to_the_version_chain() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = match std::env::var("TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => {
-            use sqlx::{Connection, Executor};
-            let schema = format!("t_{}", shenbao::store::new_id());
-            let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
-            conn.execute(format!("CREATE SCHEMA {schema}; SET search_path TO {schema};").as_str())
-                .await
-                .expect("schema");
-            conn.execute(before_chain(POSTGRES_BEFORE_CHAIN).as_str())
-                .await
-                .expect("old database");
-            conn.close().await.expect("close");
-            Db::open_postgres_schema(&url, &schema)
-                .await
-                .expect("upgrade")
-        }
-        _ => {
-            rusqlite::Connection::open(dir.path().join("shenbao.db"))
-                .expect("open")
-                .execute_batch(&before_chain(SQLITE_BEFORE_CHAIN))
-                .expect("old database");
-            Db::open(None, dir.path()).await.expect("upgrade")
-        }
-    };
+    let db = upgraded(
+        dir.path(),
+        &before_chain(POSTGRES_BEFORE_CHAIN),
+        &before_chain(SQLITE_BEFORE_CHAIN),
+    )
+    .await;
 
     // Existing applications get their 申报编号 in their city's order
     // (the batch opened at the epoch: 1970 in Asia/Shanghai).
@@ -206,30 +216,12 @@ async fn a_database_of_migration_8_gets_the_outbox() {
     use shenbao::domain::notify::Kind;
     use shenbao::store::outbox::{self, NewMessage};
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = match std::env::var("TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => {
-            use sqlx::{Connection, Executor};
-            let schema = format!("t_{}", shenbao::store::new_id());
-            let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
-            conn.execute(format!("CREATE SCHEMA {schema}; SET search_path TO {schema};").as_str())
-                .await
-                .expect("schema");
-            conn.execute(before_outbox(POSTGRES_BEFORE_OUTBOX).as_str())
-                .await
-                .expect("old database");
-            conn.close().await.expect("close");
-            Db::open_postgres_schema(&url, &schema)
-                .await
-                .expect("upgrade")
-        }
-        _ => {
-            rusqlite::Connection::open(dir.path().join("shenbao.db"))
-                .expect("open")
-                .execute_batch(&before_outbox(SQLITE_BEFORE_OUTBOX))
-                .expect("old database");
-            Db::open(None, dir.path()).await.expect("upgrade")
-        }
-    };
+    let db = upgraded(
+        dir.path(),
+        &before_outbox(POSTGRES_BEFORE_OUTBOX),
+        &before_outbox(SQLITE_BEFORE_OUTBOX),
+    )
+    .await;
     for _ in 0..2 {
         let mut b = Batch::new();
         outbox::push(
