@@ -497,6 +497,7 @@ async fn section_nav(
     app: &Application,
     version: i64,
     report: Option<&Report>,
+    answers: Option<&Value>,
     files: &[Attachment],
 ) -> AppResult<std::sync::Arc<str>> {
     let files_at = files.iter().map(|f| f.created_at).max().unwrap_or(0);
@@ -512,8 +513,16 @@ async fn section_nav(
     let html: std::sync::Arc<str> = match report {
         Some(r) => form_html::section_nav(&state.program.form, r),
         None => {
-            let (_, answers) = current_answers(state, app).await?;
-            let r = report_with_attachments(state, app, &answers, files);
+            // The page's own answers when it has them, else the stored ones.
+            let loaded;
+            let answers = match answers {
+                Some(a) => a,
+                None => {
+                    loaded = current_answers(state, app).await?.1;
+                    &loaded
+                }
+            };
+            let r = report_with_attachments(state, app, answers, files);
             form_html::section_nav(&state.program.form, &r)
         }
     }
@@ -558,6 +567,11 @@ async fn render_form(
     // The summary sits on the same page as the fields it links to.
     let base = String::new();
     // A stored version without messages renders the same every time.
+    // The stored version's answers, when the page shows them as stored.
+    let stored = match body {
+        FormBody::Answers(a) if conflict.is_empty() => Some(a),
+        _ => None,
+    };
     let form_html = match body {
         FormBody::Rendered(html) => html,
         FormBody::Answers(answers) if report.is_none() && conflict.is_empty() => {
@@ -568,7 +582,7 @@ async fn render_form(
         }
     };
     let nav_html = if editable {
-        section_nav(state, &app, version, report, &files).await?
+        section_nav(state, &app, version, report, stored, &files).await?
     } else {
         std::sync::Arc::from("")
     };
