@@ -71,6 +71,18 @@ pub fn format_deadline(ms: Millis) -> String {
     }
 }
 
+/// RFC 3339 with the +08:00 offset (`2021-09-15T17:00:00+08:00`), as
+/// definition files write times.
+pub fn rfc3339(ms: Millis) -> String {
+    match Timestamp::from_millisecond(ms) {
+        Ok(t) => t
+            .to_zoned(shanghai())
+            .strftime("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string(),
+        Err(_) => String::new(),
+    }
+}
+
 /// `HH:MM` in Asia/Shanghai.
 pub fn format_time(ms: Millis) -> String {
     match Timestamp::from_millisecond(ms) {

@@ -332,7 +332,7 @@ pub async fn seed_applications(
                 county_code: &county,
                 content: &content,
                 declarations: &serde_json::to_string(&declared).unwrap_or_default(),
-                year: batch.year(),
+                number_prefix: &batch.year().to_string(),
             },
             &actor,
             now,

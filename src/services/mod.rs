@@ -3,6 +3,7 @@
 //! for an application) in one atomic write, and returns a typed error that
 //! says what was refused. Handlers parse, call one function, render.
 
+pub mod batches;
 pub mod cases;
 pub mod notify;
 pub mod publication;

@@ -617,6 +617,18 @@ pub async fn publish_final(
         };
         applications::push_transition(&mut b, &app, to, Role::Province, actor, why, now)
             .map_err(|_| Refusal::Stale)?;
+        // A selected enterprise joins the 已有标杆企业 list, which refuses
+        // it in every later batch.
+        if to == State::Selected {
+            applications::benchmark_upsert(
+                &mut b,
+                &app.credit_code,
+                &app.enterprise_name,
+                &format!("{}（{doc_number}）", batch.name),
+                &actor.name,
+                now,
+            );
+        }
     }
     audit::record(
         &mut b,

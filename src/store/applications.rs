@@ -350,8 +350,19 @@ pub struct NewApplication<'a> {
     pub county_code: &'a str,
     pub content: &'a str,
     pub declarations: &'a str,
-    /// The batch's year (Asia/Shanghai) for the 申报编号.
-    pub year: i32,
+    /// The batch's part of the 申报编号 (`batches::number_prefix`).
+    pub number_prefix: &'a str,
+}
+
+/// The batch of application `id`.
+pub async fn batch_of(db: &Db, id: &str) -> Result<Option<String>> {
+    Ok(db
+        .query_opt(
+            "SELECT batch_id FROM applications WHERE id = $1",
+            params![id],
+        )
+        .await?
+        .map(|r| r.text(0)))
 }
 
 /// The 申报编号 of an application ("" when there is none).
@@ -389,7 +400,7 @@ pub fn insert(b: &mut Batch, a: &NewApplication<'_>, actor: &Actor, now: Millis)
     );
     let prefix = format!(
         "{}-{}-",
-        a.year,
+        a.number_prefix,
         a.city_code.get(..4).unwrap_or(a.city_code)
     );
     b.push(

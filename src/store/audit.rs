@@ -33,6 +33,7 @@ pub enum Action {
     AttachmentDownload,
     BenchmarkListChange,
     BatchUpdate,
+    BatchCreate,
     Export,
     ScreeningChecklistChange,
     ScoringSheetChange,
@@ -68,7 +69,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 56] = [
+    pub const ALL: [Action; 57] = [
         Action::LoginSuccess,
         Action::LoginFailure,
         Action::AccountLocked,
@@ -93,6 +94,7 @@ impl Action {
         Action::AttachmentDownload,
         Action::BenchmarkListChange,
         Action::BatchUpdate,
+        Action::BatchCreate,
         Action::Export,
         Action::ScreeningChecklistChange,
         Action::ScoringSheetChange,
@@ -153,6 +155,7 @@ impl Action {
             Action::AttachmentDownload => "attachment.download",
             Action::BenchmarkListChange => "benchmark_list.change",
             Action::BatchUpdate => "batch.update",
+            Action::BatchCreate => "batch.create",
             Action::Export => "export.package",
             Action::ScreeningChecklistChange => "screening_checklist.change",
             Action::ScoringSheetChange => "scoring_sheet.change",
@@ -214,6 +217,7 @@ impl Action {
             Action::AttachmentDownload => "查阅企业附件",
             Action::BenchmarkListChange => "修改已有标杆企业名单",
             Action::BatchUpdate => "修改批次设置",
+            Action::BatchCreate => "新建申报批次",
             Action::Export => "导出申报材料",
             Action::ScreeningChecklistChange => "修改形式审查清单",
             Action::ScoringSheetChange => "修改评审细则",

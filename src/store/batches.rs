@@ -1,6 +1,7 @@
 //! Batches (rounds) of a program: dates and quota as data.
 
 use super::{Batch, Db, Millis, Result, Row};
+use crate::domain::form::Sources;
 use crate::params;
 
 #[derive(Debug, Clone)]
@@ -182,4 +183,62 @@ pub fn clear_city_deadline(b: &mut Batch, batch_id: &str, city_code: &str) {
         "DELETE FROM city_deadlines WHERE batch_id = $1 AND city_code = $2",
         params![batch_id, city_code],
     );
+}
+
+/// The definition texts `batch_id` keeps, if it was created with its own.
+pub async fn program_sources(db: &Db, batch_id: &str) -> Result<Option<Sources>> {
+    let row = db
+        .query_opt(
+            "SELECT program_toml, form_toml, notice_md FROM batch_programs WHERE batch_id = $1",
+            params![batch_id],
+        )
+        .await?;
+    Ok(row.map(|r| Sources {
+        program_toml: r.text(0),
+        form_toml: r.text(1),
+        notice_md: r.opt_text(2),
+    }))
+}
+
+/// A new batch with the definition texts it keeps.
+pub fn create(b: &mut Batch, row: &BatchRow, sources: &Sources, now: Millis) {
+    b.push_one(
+        "INSERT INTO batches (id, program_key, name, quota, opens_at, enterprise_deadline, recommend_deadline, is_demo, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        params![
+            row.id.as_str(),
+            row.program_key.as_str(),
+            row.name.as_str(),
+            row.quota,
+            row.opens_at,
+            row.enterprise_deadline,
+            row.recommend_deadline,
+            row.is_demo,
+            now
+        ],
+    );
+    b.push(
+        "INSERT INTO batch_programs (batch_id, program_toml, form_toml, notice_md, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+        params![
+            row.id.as_str(),
+            sources.program_toml.as_str(),
+            sources.form_toml.as_str(),
+            sources.notice_md.as_deref(),
+            now
+        ],
+    );
+}
+
+/// The 申报编号 prefix of `batch`'s applications: its year, and when other
+/// batches opened earlier the same year, a letter after it (2022, 2022B…),
+/// so numbers of two batches never read alike.
+pub fn number_prefix(all: &[BatchRow], batch: &BatchRow) -> String {
+    let year = batch.year();
+    let mut same: Vec<&BatchRow> = all.iter().filter(|b| b.year() == year).collect();
+    same.sort_by(|a, b| (a.opens_at, &a.id).cmp(&(b.opens_at, &b.id)));
+    match same.iter().position(|b| b.id == batch.id) {
+        Some(k) if k > 0 => format!("{year}{}", char::from(b'A' + (k as u8).min(25))),
+        _ => year.to_string(),
+    }
 }

@@ -42,6 +42,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/postgres/0011_application_numbers.sql"),
     ),
+    (
+        14,
+        include_str!("../../migrations/postgres/0014_batch_programs.sql"),
+    ),
 ];
 
 #[derive(Clone)]

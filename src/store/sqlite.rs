@@ -51,6 +51,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/sqlite/0011_application_numbers.sql"),
     ),
+    (
+        14,
+        include_str!("../../migrations/sqlite/0014_batch_programs.sql"),
+    ),
 ];
 const MAX_GROUP: usize = 512;
 /// The WAL is copied back into the database by a background thread, but

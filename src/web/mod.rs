@@ -7,6 +7,7 @@ pub mod city;
 pub mod expert;
 pub mod form_html;
 pub mod form_io;
+pub mod programs;
 pub mod province;
 pub mod public;
 pub mod shared;
@@ -36,6 +37,10 @@ pub struct AppState {
     pub program: Arc<ProgramDef>,
     /// How that form's posted fields become its answers.
     pub form_plan: Arc<form_io::Plan>,
+    /// Each batch's own definition (a batch created in the browser keeps
+    /// the one it was created with). `program` and `form_plan` are the
+    /// default's, or after [`AppState::for_batch`] that batch's.
+    pub programs: Arc<programs::Programs>,
     /// Rendered public pages (see `public::shared::PageCache`).
     pub pages: Arc<public::shared::PageCache>,
     /// What requests keep between them (each checked against the database).
@@ -55,6 +60,31 @@ impl AppState {
     /// Today's date in Asia/Shanghai by the server clock.
     pub fn today(&self) -> jiff::civil::Date {
         crate::clock::date_of(self.clock.now())
+    }
+
+    /// This state as seen from batch `batch_id`: `program` and `form_plan`
+    /// are that batch's own (its form, rules, notice, 评价标准). Every
+    /// handler about one application or batch starts from it.
+    pub async fn for_batch(&self, batch_id: &str) -> shared::error::AppResult<AppState> {
+        let d = self.programs.of(&self.db, batch_id).await?;
+        Ok(self.with(&d))
+    }
+
+    /// This state as seen from application `app_id`'s batch.
+    pub async fn for_application(&self, app_id: &str) -> shared::error::AppResult<AppState> {
+        let d = self.programs.of_application(&self.db, app_id).await?;
+        Ok(self.with(&d))
+    }
+
+    fn with(&self, d: &programs::Defined) -> AppState {
+        if Arc::ptr_eq(&d.def, &self.program) {
+            return self.clone();
+        }
+        AppState {
+            program: d.def.clone(),
+            form_plan: d.plan.clone(),
+            ..self.clone()
+        }
     }
 }
 

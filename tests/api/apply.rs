@@ -65,9 +65,21 @@ pub async fn fill(app: &TestApp, c: &mut Client, id: &str, seed: u64) {
 
 /// `fill` with some fields given other values.
 pub async fn fill_with(app: &TestApp, c: &mut Client, id: &str, seed: u64, other: &[(&str, &str)]) {
-    let page = c.get(&format!("/apply/{id}")).await;
     let answers = sample_answers_on(seed, app.state.today());
-    let mut pairs = pairs_from_answers(&ProgramDef::builtin().form, &answers);
+    fill_in(c, id, &ProgramDef::builtin().form, &answers, other).await;
+}
+
+/// Posts `answers` (for `form`) as the whole form of `id`, keeping the
+/// enterprise's own region, name and code, with `other` values over them.
+pub async fn fill_in(
+    c: &mut Client,
+    id: &str,
+    form: &shenbao::domain::form::FormDef,
+    answers: &serde_json::Value,
+    other: &[(&str, &str)],
+) {
+    let page = c.get(&format!("/apply/{id}")).await;
+    let mut pairs = pairs_from_answers(form, answers);
     // Keep the enterprise's own region, name and code (prefilled from
     // registration): they are bound to it.
     let own = selected_county(&page.body);
@@ -127,10 +139,20 @@ pub async fn upload(
 }
 
 pub async fn upload_required(c: &mut Client, id: &str) {
+    upload_required_for(c, id, 2021).await;
+}
+
+/// The required files of a form whose reference year is `year` (its audit
+/// reports are of the two years before).
+pub async fn upload_required_for(c: &mut Client, id: &str, year: i32) {
+    let audits = [
+        format!("audit_reports.{}", year - 2),
+        format!("audit_reports.{}", year - 1),
+    ];
     for slot in [
         "business_license",
-        "audit_reports.2019",
-        "audit_reports.2020",
+        &audits[0],
+        &audits[1],
         "cloud_proof",
         "honour_proof",
         "stamped_scan",
@@ -1101,4 +1123,21 @@ async fn an_enterprise_registered_outside_hubei_cannot_apply() {
     let r = c.get("/apply").await;
     assert!(r.body.contains("不在湖北省"));
     assert!(!r.body.contains("确认并开始填写"));
+}
+
+/// The text of the textarea `name` as the page shows it (entities undone).
+pub fn input_textarea(body: &str, name: &str) -> String {
+    let i = body
+        .find(&format!("name=\"{name}\""))
+        .unwrap_or_else(|| panic!("textarea {name}"));
+    let start = i + body[i..].find('>').expect("tag end") + 1;
+    let end = start + body[start..].find("</textarea>").expect("end");
+    body[start..end]
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }

@@ -95,3 +95,135 @@ async fn bad_batch_dates_are_refused_with_messages_and_nothing_changes() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+/// The fields of a new batch copied from the 2021 one, for 2022.
+fn third_batch(notice: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("from", BATCH.into()),
+        ("name", "第三批湖北省上云标杆企业".into()),
+        ("doc_number", "鄂经信办函〔2022〕12号".into()),
+        (
+            "notice_title",
+            "省经信厅办公室关于组织申报第三批湖北省上云标杆企业的通知".into(),
+        ),
+        ("notice_date", "2022-08-01".into()),
+        ("reference_date", "2022-08-01".into()),
+        ("quota", "40".into()),
+        ("opens_at", "2022-08-01T09:00".into()),
+        ("enterprise_deadline", "2022-08-31T17:00".into()),
+        ("recommend_deadline", "2022-09-10T23:59".into()),
+        ("notice_md", notice.into()),
+    ]
+}
+
+async fn post_fields(
+    c: &mut crate::helpers::Client,
+    fields: &[(&str, String)],
+) -> crate::helpers::Resp {
+    let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    c.post("/province/batches/new", &refs).await
+}
+
+#[tokio::test]
+async fn a_batch_created_in_the_browser_takes_applications_and_the_earlier_one_stays_as_it_was() {
+    use shenbao::domain::form::{ProgramDef, sample_answers_for};
+
+    let app = spawn().await;
+    app.seed_demo().await;
+    let (_, old) = crate::apply::submitted(&app, "qiye2", 6).await;
+
+    let mut p = app.login("province", DEMO_PASSWORD).await;
+    let page = p.get("/province/batches/new").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("复制自“第二批湖北省上云标杆企业”"));
+    assert!(
+        page.body.contains("评价标准 5 项，满分 100"),
+        "{}",
+        page.body
+    );
+    // The notice is offered as the earlier batch's, to edit.
+    let notice = crate::apply::input_textarea(&page.body, "notice_md");
+    assert!(notice.contains("鄂政办发〔2020〕28号"));
+    let notice = notice.replace("第二批", "第三批");
+
+    // Refused, each at its field, nothing created.
+    let mut bad = third_batch(&notice);
+    bad[1].1 = "第二批湖北省上云标杆企业".into();
+    bad[5].1 = "去年".into();
+    bad[8].1 = "2022-07-01T17:00".into();
+    let r = post_fields(&mut p, &bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for m in [
+        "已有同名批次",
+        "请填写日期，如 2022-09-07",
+        "截止时间应晚于开始申报时间",
+    ] {
+        assert!(r.body.contains(m), "{m}: {}", r.body);
+    }
+    assert!(r.body.contains("value=\"去年\""));
+    // A notice that does not read is refused at its field, with its line.
+    let mut bad = third_batch(&notice);
+    bad[10].1 = "+++\nissuer = 1\n+++\n正文".into();
+    let r = post_fields(&mut p, &bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("id=\"e-notice_md\""), "{}", r.body);
+    assert!(r.body.contains("第2行"), "{}", r.body);
+    assert_eq!(app.audit_count("batch.create").await, 0);
+
+    let r = post_fields(&mut p, &third_batch(&notice)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), "/province/batches/batch-2022-1?created=1");
+    assert_eq!(app.audit_count("batch.create").await, 1);
+    let page = p.get(r.location()).await;
+    assert!(page.body.contains("新批次已建立"));
+
+    // Published at once, with its own number and text.
+    let mut anon = app.client();
+    let n = anon.get("/tongzhi/batch-2022-1").await;
+    assert_eq!(n.status, StatusCode::OK);
+    assert!(n.body.contains("鄂经信办函〔2022〕12号"), "{}", n.body);
+    assert!(
+        n.body
+            .contains("现将第三批湖北省上云标杆企业申报工作有关事项通知如下")
+    );
+
+    // 2022-08-05: the new batch is the one enterprises apply to, with its
+    // own years (finance 2019–2021, audit reports 2020 and 2021).
+    app.clock.advance(329 * 24 * 3600 * 1000);
+    let mut e = app.login("qiye1", DEMO_PASSWORD).await;
+    let id = crate::apply::start(&mut e).await;
+    let a = shenbao::store::applications::by_id(&app.state.db, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.batch_id, "batch-2022-1");
+    assert!(a.number.starts_with("2022-4201-"), "{}", a.number);
+    let form = e.get(&format!("/apply/{id}")).await;
+    assert!(form.body.contains("name=\"finance.2021.revenue\""));
+    assert!(!form.body.contains("name=\"finance.2018.revenue\""));
+    let def = app
+        .state
+        .programs
+        .of(&app.state.db, "batch-2022-1")
+        .await
+        .unwrap();
+    let answers = sample_answers_for(1, app.state.today(), 2022);
+    crate::apply::fill_in(&mut e, &id, &def.form, &answers, &[]).await;
+    crate::apply::upload_required_for(&mut e, &id, 2022).await;
+    let r = submit(&mut e, &id).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+    // The 2021 application reads as it was: its form of 2018–2020.
+    let mut old_ent = app.login("qiye2", DEMO_PASSWORD).await;
+    let page = old_ent.get(&format!("/apply/{old}")).await;
+    assert!(page.body.contains("2018年"), "{}", page.body);
+
+    // A restarted server (a fresh registry) reads the stored definition.
+    let fresh =
+        shenbao::web::programs::Programs::new(std::sync::Arc::new(ProgramDef::builtin().clone()));
+    let d = fresh.of(&app.state.db, "batch-2022-1").await.unwrap();
+    assert_eq!(d.program.batch.doc_number, "鄂经信办函〔2022〕12号");
+    assert_eq!(d.program.batch.quota, 40);
+    let d = fresh.of(&app.state.db, BATCH).await.unwrap();
+    assert_eq!(d.program.batch.doc_number, "鄂经信办函〔2021〕75号");
+}

@@ -44,7 +44,7 @@ pub async fn spawn_with(config: Config) -> TestApp {
         _ => Db::open(None, dir.path()).await.expect("sqlite"),
     };
     let clock = Clock::manual(START);
-    let program = shenbao::domain::form::ProgramDef::builtin();
+    let program = Arc::new(shenbao::domain::form::ProgramDef::builtin().clone());
     shenbao::store::batches::ensure(
         &db,
         &[shenbao::store::batches::from_program(&program.program)],
@@ -60,9 +60,10 @@ pub async fn spawn_with(config: Config) -> TestApp {
         files: shenbao::files::FileStore::local(dir.path().join("attachments")),
         data_dir: dir.path().into(),
         form_plan: Arc::new(shenbao::web::form_io::Plan::new(&program.form)),
+        programs: Arc::new(shenbao::web::programs::Programs::new(program.clone())),
         pages: Default::default(),
         caches: Default::default(),
-        program: Arc::new(program.clone()),
+        program,
     };
     TestApp {
         router: router(state.clone()),

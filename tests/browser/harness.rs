@@ -93,6 +93,9 @@ impl TestApp {
             files: FileStore::local(dir.path().join("attachments")),
             data_dir: dir.path().into(),
             form_plan: Arc::new(shenbao::web::form_io::Plan::new(&program.form)),
+            programs: Arc::new(shenbao::web::programs::Programs::new(Arc::new(
+                program.clone(),
+            ))),
             pages: Default::default(),
             caches: Default::default(),
             program: Arc::new(program.clone()),

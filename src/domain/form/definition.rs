@@ -16,6 +16,18 @@ pub struct ProgramDef {
     /// The notice that announced the batch (`notice.md`), when the program
     /// directory has one.
     pub notice: Option<Notice>,
+    /// The texts this definition was read from: a new batch starts as a copy
+    /// of them, and a batch keeps its own so it reads later as it was.
+    #[serde(skip)]
+    pub sources: Sources,
+}
+
+/// The files of a program definition, as text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sources {
+    pub program_toml: String,
+    pub form_toml: String,
+    pub notice_md: Option<String>,
 }
 
 impl ProgramDef {

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 
 use super::definition::{
-    Batch, Notice, NoticeBlock, NoticeContact, Program, ProgramDef, Statement,
+    Batch, Notice, NoticeBlock, NoticeContact, Program, ProgramDef, Sources, Statement,
 };
 use super::raw::{Problems, RawForm, RawNotice, RawProgram, RawStatement};
 
@@ -127,6 +127,7 @@ impl ProgramDef {
             problems.extend(finish(fp));
             return Err(DefError::Invalid(problems));
         };
+        let original_form = form_toml;
         let form_toml = with_years(form_toml, program.batch.reference_date.year());
         let mut fp = Problems::new(FORM_FILE, &form_toml);
         let raw_form = parse::<RawForm>(&mut fp);
@@ -153,6 +154,11 @@ impl ProgramDef {
                 program,
                 form,
                 notice,
+                sources: Sources {
+                    program_toml: program_toml.to_string(),
+                    form_toml: original_form.to_string(),
+                    notice_md: notice_md.map(str::to_string),
+                },
             })
         } else {
             Err(DefError::Invalid(problems))

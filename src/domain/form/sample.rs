@@ -83,8 +83,15 @@ pub fn sample_answers(seed: u64) -> Value {
 }
 
 /// A complete, valid sample application for `seed` as of `today`
-/// (honours fall within the three years before it). Deterministic.
+/// (honours fall within the three years before it), for the 2021 batch's
+/// form (finance years 2018–2020). Deterministic.
 pub fn sample_answers_on(seed: u64, today: Date) -> Value {
+    sample_answers_for(seed, today, 2021)
+}
+
+/// As [`sample_answers_on`], for a form whose reference year is
+/// `reference_year` (finance years the three before it).
+pub fn sample_answers_for(seed: u64, today: Date, reference_year: i16) -> Value {
     let mut r = Rng(seed ^ 0x5348_454E_4241_4F21);
     let cities = region::cities();
     let city = r.pick(cities);
@@ -115,7 +122,7 @@ pub fn sample_answers_on(seed: u64, today: Date) -> Value {
     let mut it_staff = 0;
     let mut assets = r.float(3_000.0, 150_000.0);
     let mut revenue = assets * r.float(0.5, 1.4);
-    for year in ["2018", "2019", "2020"] {
+    for year in (1..=3).rev().map(|n| (reference_year - n).to_string()) {
         let margin = r.float(0.02, 0.1);
         it_staff = if it_staff == 0 {
             r.range(8, 120)
@@ -123,7 +130,7 @@ pub fn sample_answers_on(seed: u64, today: Date) -> Value {
             it_staff + r.range(0, 12)
         };
         finance.insert(
-            year.into(),
+            year,
             json!({
                 "total_assets": format!("{assets:.2}"),
                 "debt_ratio": format!("{:.2}", r.float(25.0, 70.0)),

@@ -109,6 +109,7 @@ async fn objections(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let app = load_own(&state, &ctx, &id).await?;
+    let state = state.for_batch(&app.batch_id).await?;
     render_objections(&state, &ctx, app, Errors::default(), String::new()).await
 }
 
@@ -119,6 +120,7 @@ async fn answer(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let app = load_own(&state, &ctx, &id).await?;
+    let state = state.for_batch(&app.batch_id).await?;
     let o = ps::by_id(&state.db, &oid)
         .await?
         .filter(|o| o.application_id == app.id && o.status != ps::Status::Received)
@@ -218,6 +220,7 @@ async fn case_page(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let app = load_own(&state, &ctx, &id).await?;
+    let state = state.for_batch(&app.batch_id).await?;
     render_case(&state, &ctx, app, None, Errors::default(), String::new()).await
 }
 
@@ -228,6 +231,7 @@ async fn case_save(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let app = load_own(&state, &ctx, &id).await?;
+    let state = state.for_batch(&app.batch_id).await?;
     let input = CaseInput {
         title: field(&pairs, "title"),
         summary: field(&pairs, "summary"),
@@ -267,6 +271,7 @@ async fn image_upload(
     mut mp: Multipart,
 ) -> AppResult<Response> {
     let app = load_own(&state, &ctx, &id).await?;
+    let state = state.for_batch(&app.batch_id).await?;
     let mut errors = Errors::default();
     while let Ok(Some(field)) = mp.next_field().await {
         if field.name() != Some("image") {
@@ -310,6 +315,7 @@ async fn image_delete(
     Path((id, img)): Path<(String, String)>,
 ) -> AppResult<Response> {
     let app = load_own(&state, &ctx, &id).await?;
+    let state = state.for_batch(&app.batch_id).await?;
     let current = cs::get(&state.db, &app.id).await?;
     if current
         .as_ref()

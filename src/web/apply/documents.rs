@@ -62,6 +62,7 @@ async fn application(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let app = load_visible(&state, &ctx, &id).await?;
+    let state = state.for_batch(&app.batch_id).await?;
     let doc = match (app.state.editable(), app.submitted_version) {
         (false, Some(v)) => {
             let (_, text) = applications::version_content(&state.db, &id, v)
@@ -99,6 +100,7 @@ async fn certificate(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let app = load_visible(&state, &ctx, &id).await?;
+    let state = state.for_batch(&app.batch_id).await?;
     if app.state != crate::domain::lifecycle::State::Selected {
         return Err(AppError::NotFound);
     }

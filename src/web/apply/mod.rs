@@ -192,6 +192,7 @@ fn declarations(state: &AppState, checked: &[String]) -> Vec<Declaration> {
 
 async fn start_page(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     let (batch, enterprise, deadline) = start_context(&state, &ctx).await?;
+    let state = state.for_batch(&batch.id).await?;
     let user = ctx.require_user()?;
     if let Some(app) = applications::for_enterprise(&state.db, &batch.id, &user.id).await? {
         return Ok(Redirect::to(&format!("/apply/{}", app.id)).into_response());
@@ -216,6 +217,7 @@ async fn start(
 ) -> AppResult<Response> {
     let (batch, enterprise, deadline) = start_context(&state, &ctx).await?;
     let user = ctx.require_user()?.clone();
+    let state = state.for_batch(&batch.id).await?;
     if let Some(app) = applications::for_enterprise(&state.db, &batch.id, &user.id).await? {
         return Ok(Redirect::to(&format!("/apply/{}", app.id)).into_response());
     }
@@ -249,6 +251,7 @@ async fn start(
     }
     let id = new_id();
     let content = initial_content(&state, &enterprise, &checked);
+    let prefix = batches::number_prefix(&batches::all(&state.db).await?, &batch);
     let now = state.clock.now();
     let mut b = Batch::new();
     applications::insert(
@@ -263,7 +266,7 @@ async fn start(
             county_code: &enterprise.county_code,
             content: &content.to_string(),
             declarations: &serde_json::to_string(&checked).unwrap_or_default(),
-            year: batch.year(),
+            number_prefix: &prefix,
         },
         &ctx.actor(),
         now,
@@ -659,6 +662,7 @@ async fn form_page(
     Query(q): Query<FormQuery>,
 ) -> AppResult<Response> {
     let app = load_visible(&state, &ctx, &id).await?;
+    let state = state.for_batch(&app.batch_id).await?;
     let show_report = q.saved.is_some() || q.check.is_some();
     // A version already rendered needs neither its content read nor parsed.
     let rendered = if show_report {
@@ -806,6 +810,7 @@ async fn save(
     body: Bytes,
 ) -> AppResult<Response> {
     ctx.require_role(Role::Enterprise)?;
+    let state = state.for_application(&id).await?;
     let form = form_io::parse_form(&body);
     if form.has("_take") {
         return save_taking_theirs(&state, &ctx, &id, &form).await;
@@ -986,6 +991,7 @@ async fn autosave(
     } else {
         form_io::parse_form(&body)
     };
+    let state = state.for_application(&id).await?;
     let (outcome, _) = do_save(&state, &ctx, &id, &form).await?;
     let body = match outcome {
         SaveOutcome::Saved { version } => format!(

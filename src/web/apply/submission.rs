@@ -160,6 +160,7 @@ async fn submit_page(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let app = load_own(&state, &ctx, &id).await?;
+    let state = state.for_batch(&app.batch_id).await?;
     if !app.state.editable() {
         return Ok(Redirect::to(&format!("/apply/{id}")).into_response());
     }
@@ -173,6 +174,7 @@ async fn submit(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let app = load_own(&state, &ctx, &id).await?;
+    let state = state.for_batch(&app.batch_id).await?;
     let Check {
         version,
         answers,

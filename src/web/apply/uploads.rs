@@ -147,6 +147,7 @@ async fn upload(
 ) -> AppResult<Response> {
     ctx.require_role(Role::Enterprise)?;
     let app = load_visible(&state, &ctx, &id).await?;
+    let state = state.for_batch(&app.batch_id).await?;
     let mut slot_key = None;
     let result = receive(&state, &ctx, &app, &mut mp, &mut slot_key).await;
     // The rest of a refused body, still on its way, is read and dropped
@@ -313,6 +314,7 @@ async fn delete(
 ) -> AppResult<Response> {
     ctx.require_role(Role::Enterprise)?;
     let app = load_visible(&state, &ctx, &id).await?;
+    let state = state.for_batch(&app.batch_id).await?;
     let a = attachments::by_id(&state.db, &att)
         .await?
         .filter(|a| a.application_id == app.id)

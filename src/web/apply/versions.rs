@@ -38,6 +38,7 @@ async fn versions_page(
     Path(id): Path<String>,
 ) -> AppResult<Html<String>> {
     let app = load_visible(&state, &ctx, &id).await?;
+    let state = state.for_batch(&app.batch_id).await?;
     let mut versions = applications::versions(&state.db, &id).await?;
     // Drafts are the enterprise's own working copies: officials see what was submitted.
     if !owns(&ctx, &app) {
@@ -189,6 +190,7 @@ async fn diff_page(
     Query(q): Query<DiffQuery>,
 ) -> AppResult<Html<String>> {
     let app = load_visible(&state, &ctx, &id).await?;
+    let state = state.for_batch(&app.batch_id).await?;
     let submitted_only = !owns(&ctx, &app);
     let before = visible_version(&state, &id, q.a, submitted_only).await?;
     let after = visible_version(&state, &id, q.b, submitted_only).await?;

@@ -231,6 +231,7 @@ async fn sheet_rows(
     batch_id: &str,
     city: &str,
 ) -> AppResult<(Vec<RecommendationRow>, String)> {
+    let state = &state.for_batch(batch_id).await?;
     let rec = recommendations::get(&state.db, batch_id, city).await?;
     let items = recommendations::items(&state.db, batch_id, city).await?;
     let mut rows = Vec::with_capacity(items.len());
@@ -262,7 +263,7 @@ async fn table(state: AppState, ctx: Ctx, q: BatchQuery, xlsx: bool) -> AppResul
     let (rows, date) = sheet_rows(&state, &batch.id, &city).await?;
     let name = city_name(&city);
     let recommender = format!("{name}经济和信息化局");
-    let def = state.program.clone();
+    let def = state.for_batch(&batch.id).await?.program;
     let bytes = tokio::task::spawn_blocking(move || {
         let sheet = RecommendationSheet {
             recommender: &recommender,

@@ -133,6 +133,7 @@ async fn render(
     errors: Errors,
     notice: String,
 ) -> AppResult<String> {
+    let state = &state.for_batch(&app.batch_id).await?;
     let city = app.city_code.clone();
     let sub_v = app.submitted_version.unwrap_or(0);
     let snap = snapshot(state, &app.id, sub_v).await?;

@@ -1,6 +1,7 @@
 //! The province sets a batch's dates: opening, the default enterprise
 //! deadline, each city's own enterprise deadline, and the recommendation
 //! deadline. Deadlines are Asia/Shanghai and checked against the server clock.
+//! A new batch is created here as a copy of an earlier one.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -12,6 +13,8 @@ use serde::Deserialize;
 use crate::clock;
 use crate::domain::region;
 use crate::domain::role::Role;
+use crate::services::Refusal;
+use crate::services::batches::NewBatch;
 use crate::store::Batch;
 use crate::store::audit::{self, Action};
 use crate::store::batches::{self, BatchRow};
@@ -23,6 +26,7 @@ use crate::web::shared::page::{Errors, Page};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/province/batches", get(list))
+        .route("/province/batches/new", get(new_page).post(create))
         .route("/province/batches/{id}", get(edit_page).post(save))
 }
 
@@ -74,6 +78,8 @@ struct EditPage {
 struct SavedQuery {
     #[serde(default)]
     saved: Option<String>,
+    #[serde(default)]
+    created: Option<String>,
 }
 
 async fn edit_page(
@@ -109,6 +115,8 @@ async fn edit_page(
         errors: Errors::default(),
         notice: if q.saved.is_some() {
             "已保存。新的截止时间立即生效。"
+        } else if q.created.is_some() {
+            "新批次已建立，到开始申报时间即对企业开放。如需为个别市州单独设置企业截止时间，请在下方填写并保存；评价标准可在“专家评审”中修改。"
         } else {
             ""
         },
@@ -254,4 +262,141 @@ async fn save(
     );
     state.db.write(b).await?;
     Ok(Redirect::to(&format!("/province/batches/{id}?saved=1")).into_response())
+}
+
+#[derive(Deserialize)]
+struct FromQuery {
+    #[serde(default)]
+    from: String,
+}
+
+/// The fields of the new-batch form: key, label.
+const NEW_FIELDS: [(&str, &str); 10] = [
+    ("name", "批次名称"),
+    ("doc_number", "通知文号"),
+    ("notice_title", "通知标题"),
+    ("notice_date", "通知日期"),
+    ("reference_date", "年度基准日"),
+    ("quota", "遴选名额"),
+    ("opens_at", "开始申报时间"),
+    ("enterprise_deadline", "企业申报截止时间（默认）"),
+    ("recommend_deadline", "市州推荐截止时间"),
+    ("notice_md", "通知全文"),
+];
+
+#[derive(Template)]
+#[template(path = "province/batch_new.html")]
+struct NewPage {
+    page: Page,
+    source: BatchRow,
+    input: NewBatch,
+    /// The 评价标准 the copy starts from: (name, max).
+    criteria: Vec<(String, f64)>,
+    total: f64,
+    benchmarks: usize,
+    errors: Errors,
+}
+
+async fn source_of(state: &AppState, from: &str) -> AppResult<BatchRow> {
+    let all = batches::all(&state.db).await?;
+    // Without a choice, the newest batch that is not a demo copy.
+    all.iter()
+        .find(|b| b.id == from)
+        .or_else(|| all.iter().find(|b| from.is_empty() && !b.is_demo))
+        .or_else(|| all.first().filter(|_| from.is_empty()))
+        .cloned()
+        .ok_or(AppError::NotFound)
+}
+
+async fn render_new(
+    state: &AppState,
+    ctx: &Ctx,
+    source: BatchRow,
+    input: NewBatch,
+    errors: Errors,
+) -> AppResult<String> {
+    let s = crate::services::review::settings(&state.db, &state.program, &source.id).await?;
+    let criteria: Vec<(String, f64)> = s
+        .criteria
+        .criteria
+        .iter()
+        .map(|c| (c.name.clone(), c.max * c.weight))
+        .collect();
+    let page = NewPage {
+        page: Page::new(state, ctx, "新建申报批次"),
+        total: criteria.iter().map(|c| c.1).sum(),
+        criteria,
+        benchmarks: crate::store::applications::benchmark_list(&state.db)
+            .await?
+            .len(),
+        source,
+        input,
+        errors,
+    };
+    Ok(page.render()?)
+}
+
+async fn new_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<FromQuery>,
+) -> AppResult<Html<String>> {
+    ctx.require_role(Role::Province)?;
+    let source = source_of(&state, &q.from).await?;
+    let state = state.for_batch(&source.id).await?;
+    let input = NewBatch::copy_of(&source, &state.program);
+    Ok(Html(
+        render_new(&state, &ctx, source, input, Errors::default()).await?,
+    ))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(input): Form<NewBatchForm>,
+) -> AppResult<Response> {
+    ctx.require_role(Role::Province)?;
+    let source = source_of(&state, &input.from).await?;
+    let state = state.for_batch(&source.id).await?;
+    let input = input.fields;
+    let result = crate::services::batches::create(
+        &state.db,
+        &ctx.actor(),
+        &source,
+        &state.program,
+        &input,
+        state.clock.now(),
+    )
+    .await;
+    let mut errors = Errors::default();
+    match result {
+        Ok(id) => {
+            return Ok(Redirect::to(&format!("/province/batches/{id}?created=1")).into_response());
+        }
+        Err(Refusal::Fields(fs)) => {
+            for (k, m) in fs {
+                let label = NEW_FIELDS.iter().find(|f| f.0 == k).map_or("", |f| f.1);
+                errors.add(k, label, m);
+            }
+        }
+        Err(Refusal::Forbidden) => return Err(AppError::Forbidden),
+        Err(Refusal::Stale) => {
+            errors.1 = "刚才已有同名或同编号的批次建成，请回到批次列表查看后再试。".into()
+        }
+        Err(Refusal::Rule(m)) => errors.1 = m,
+        Err(e) => return Err(anyhow::anyhow!(e.to_string()).into()),
+    }
+    Ok((
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        Html(render_new(&state, &ctx, source, input, errors).await?),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct NewBatchForm {
+    #[serde(default)]
+    from: String,
+    #[serde(flatten)]
+    fields: NewBatch,
 }

@@ -187,9 +187,13 @@ async fn run(state: AppState, id: String, batch_id: String) {
             }
         })
     };
+    let program = match state.programs.of(&state.db, &batch_id).await {
+        Ok(d) => d.def.clone(),
+        Err(_) => state.program.clone(),
+    };
     let result = crate::docs::export::package_to_file(
         &state.db,
-        state.program.clone(),
+        program,
         &state.files,
         &batch_id,
         &path,

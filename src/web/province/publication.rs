@@ -184,7 +184,7 @@ async fn open(
         (Ok(s), Ok(n)) => {
             match svc::open(
                 &state.db,
-                &state.program,
+                &state.for_batch(&batch.id).await?.program,
                 &ctx.actor(),
                 &batch,
                 s,

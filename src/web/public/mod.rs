@@ -56,7 +56,13 @@ struct Home {
 }
 
 async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>> {
-    let current = match batches::current(&state.db, state.clock.now()).await? {
+    let batch = batches::current(&state.db, state.clock.now()).await?;
+    // The current batch's own notice, number and quota.
+    let state = match &batch {
+        Some(b) => state.for_batch(&b.id).await?,
+        None => state,
+    };
+    let current = match batch {
         Some(batch) => {
             let p = publication::publicity(&state.db, &batch.id).await?;
             Some(Current {

@@ -134,6 +134,7 @@ async fn notice_page(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let batch = batch_of(&state, &id).await?;
+    let state = state.for_batch(&batch.id).await?;
     let forms = own_program(&state, &batch);
     let program = &state.program.program;
     let body = NoticePage {
@@ -176,9 +177,10 @@ async fn archive(State(state): State<AppState>, headers: HeaderMap) -> AppResult
     // Newest first, as `batches::all` orders them.
     for batch in batches::all(&state.db).await? {
         let p = ps::publicity(&state.db, &batch.id).await?;
+        let own = state.for_batch(&batch.id).await?;
         rows.push(ArchiveRow {
-            doc_number: if own_program(&state, &batch) {
-                state.program.program.batch.doc_number.clone()
+            doc_number: if own_program(&own, &batch) {
+                own.program.program.batch.doc_number.clone()
             } else {
                 String::new()
             },
@@ -270,6 +272,7 @@ async fn feed(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let batch = batch_of(&state, &id).await?;
+    let state = state.for_batch(&batch.id).await?;
     let program = &state.program.program;
     let doc_number = if own_program(&state, &batch) {
         program.batch.doc_number.clone()

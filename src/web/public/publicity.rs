@@ -99,6 +99,7 @@ async fn publicity_page(
         return Ok(respond(&headers, HTML, etag, body));
     }
     let (batch, p) = batch_of(&state, &id).await?;
+    let state = state.for_batch(&batch.id).await?;
     let end: jiff::civil::Date = p.ends_on.parse().unwrap_or_default();
     let body = PublicityPage {
         // The page is the same for everyone: no per-user banner or token in it.

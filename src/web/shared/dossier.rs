@@ -46,6 +46,7 @@ pub async fn from_snapshot(
     snap: &Value,
     blind: bool,
 ) -> AppResult<Dossier> {
+    let state = &state.for_application(app_id).await?;
     let mut answers = snap.get("content").cloned().unwrap_or(Value::Null);
     if blind && let Some(map) = answers.as_object_mut() {
         for k in IDENTIFYING {
