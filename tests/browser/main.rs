@@ -6,6 +6,7 @@
 //! target/browser-screenshots/. Without the browser installed these tests fail.
 
 mod apply;
+mod batches;
 mod city;
 mod form_edits;
 mod harness;

@@ -609,6 +609,8 @@ struct DashboardPage {
     region_name: String,
     welcome: bool,
     staff_counts: Vec<(&'static str, i64)>,
+    /// The name of the batch enterprises apply to now.
+    current_batch: String,
     /// The enterprise's applications: (application, batch name, final 公告 number if selected).
     applications: Vec<(crate::store::applications::Application, String, String)>,
 }
@@ -681,6 +683,10 @@ async fn dashboard(
         region_name,
         welcome: q.welcome.is_some(),
         staff_counts,
+        current_batch: crate::store::batches::current(&state.db, state.clock.now())
+            .await?
+            .map(|b| b.name)
+            .unwrap_or_default(),
     };
     Ok(Html(page.render()?))
 }

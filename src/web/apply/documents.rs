@@ -46,14 +46,16 @@ pub fn download(bytes: Vec<u8>, mime: &'static str, file_name: &str) -> Response
     resp
 }
 
+/// The blank 申报书 of the batch enterprises apply to now.
 async fn blank(State(state): State<AppState>) -> AppResult<Response> {
+    let state = match crate::store::batches::current(&state.db, state.clock.now()).await? {
+        Some(b) => state.for_batch(&b.id).await?,
+        None => state,
+    };
     let program = state.program.clone();
+    let name = format!("{}申报书（空白）.docx", program.program.batch.name);
     let bytes = tokio::task::spawn_blocking(move || docs::blank_docx(&program)).await?;
-    Ok(download(
-        bytes,
-        DOCX,
-        "第二批湖北省上云标杆企业申报书（空白）.docx",
-    ))
+    Ok(download(bytes, DOCX, &name))
 }
 
 async fn application(

@@ -421,6 +421,8 @@ pub fn slot_views(
 #[template(path = "apply/form.html")]
 pub struct FormPage {
     pub page: Page,
+    /// The batch's name as its definition gives it (第二批湖北省上云标杆企业).
+    pub batch_name: String,
     pub app: Application,
     pub editable: bool,
     pub version: i64,
@@ -602,6 +604,7 @@ async fn render_form(
         }
     }
     let page = FormPage {
+        batch_name: state.program.program.batch.name.clone(),
         nav_html,
         page: Page::new(state, ctx, format!("申报书：{}", app.enterprise_name)),
         editable,
