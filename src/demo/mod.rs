@@ -212,7 +212,7 @@ pub async fn seed_applications(
     prefix: &str,
     state: DemoState,
 ) -> anyhow::Result<usize> {
-    use crate::domain::form::{ProgramDef, canonical_json, fingerprint, sample_answers_on};
+    use crate::domain::form::{ProgramDef, canonical_json, fingerprint, sample_answers_in_city};
     use crate::store::{applications, attachments, batches};
 
     let def = ProgramDef::builtin();
@@ -243,8 +243,13 @@ pub async fn seed_applications(
         }
         // Honours dated within the three years before the batch's reference
         // date (and never after today).
-        let mut answers =
-            sample_answers_on(i as u64 + 1, today.min(def.program.batch.reference_date));
+        // Round the 17 cities, so every city has applications to show.
+        let cities = region::cities();
+        let mut answers = sample_answers_in_city(
+            i as u64 + 1,
+            today.min(def.program.batch.reference_date),
+            cities[i % cities.len()].code,
+        );
         let city = answers["region"]["city"]
             .as_str()
             .unwrap_or("420100")

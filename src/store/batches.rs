@@ -35,6 +35,28 @@ impl BatchRow {
     pub fn year(&self) -> i32 {
         i32::from(crate::clock::date_of(self.opens_at).year())
     }
+
+    /// How a list of batches names this one so that two of similar names
+    /// cannot be mistaken: its name, opening date and where it stands.
+    pub fn choice_label(&self, now: Millis) -> String {
+        let d = crate::clock::date_of(self.opens_at);
+        let stage = if now < self.opens_at {
+            "未开始"
+        } else if now <= self.enterprise_deadline {
+            "企业申报中"
+        } else if now <= self.recommend_deadline {
+            "市州推荐中"
+        } else {
+            "申报已截止"
+        };
+        format!(
+            "{}（{}年{}月{}日开始，{stage}）",
+            self.name,
+            d.year(),
+            d.month(),
+            d.day()
+        )
+    }
 }
 
 pub async fn all(db: &Db) -> Result<Vec<BatchRow>> {
@@ -232,13 +254,50 @@ pub fn create(b: &mut Batch, row: &BatchRow, sources: &Sources, now: Millis) {
 
 /// The 申报编号 prefix of `batch`'s applications: its year, and when other
 /// batches opened earlier the same year, a letter after it (2022, 2022B…),
-/// so numbers of two batches never read alike.
+/// so numbers of two batches never read alike. Demo copies are not counted
+/// (and take the plain year).
 pub fn number_prefix(all: &[BatchRow], batch: &BatchRow) -> String {
     let year = batch.year();
-    let mut same: Vec<&BatchRow> = all.iter().filter(|b| b.year() == year).collect();
+    let mut same: Vec<&BatchRow> = all
+        .iter()
+        .filter(|b| b.year() == year && !b.is_demo)
+        .collect();
     same.sort_by(|a, b| (a.opens_at, &a.id).cmp(&(b.opens_at, &b.id)));
     match same.iter().position(|b| b.id == batch.id) {
         Some(k) if k > 0 => format!("{year}{}", char::from(b'A' + (k as u8).min(25))),
         _ => year.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(id: &str, opens: &str, demo: bool) -> BatchRow {
+        BatchRow {
+            id: id.into(),
+            program_key: "p".into(),
+            name: id.into(),
+            quota: 50,
+            opens_at: crate::clock::parse_date_start(opens).unwrap(),
+            enterprise_deadline: 0,
+            recommend_deadline: 0,
+            is_demo: demo,
+        }
+    }
+
+    #[test]
+    fn a_second_batch_in_a_year_numbers_with_a_letter() {
+        let all = [
+            batch("a", "2022-03-01", false),
+            batch("demo", "2022-01-01", true),
+            batch("b", "2022-09-01", false),
+            batch("c", "2023-03-01", false),
+        ];
+        let p = |i: usize| number_prefix(&all, &all[i]);
+        assert_eq!(p(0), "2022");
+        assert_eq!(p(1), "2022");
+        assert_eq!(p(2), "2022B");
+        assert_eq!(p(3), "2023");
     }
 }

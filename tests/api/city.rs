@@ -777,3 +777,33 @@ async fn officials_opening_an_enterprises_files_are_audited() {
     assert_ne!(r.status, StatusCode::OK);
     assert_eq!(app.audit_count("attachment.download").await, 1);
 }
+
+/// `demo --applications 34` gives every one of the 17 cities two
+/// applications, so no city's pages are empty (#21 item 10).
+#[tokio::test]
+async fn demo_applications_go_round_every_city() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    shenbao::demo::seed_applications(
+        &app.state.db,
+        &app.state.files,
+        &app.clock,
+        DEMO_PASSWORD,
+        34,
+        "round",
+        shenbao::demo::DemoState::Submitted,
+    )
+    .await
+    .expect("seed");
+    let rows = app
+        .state
+        .db
+        .query(
+            "SELECT city_code, COUNT(*) FROM applications GROUP BY city_code",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 17);
+    assert!(rows.iter().all(|r| r.int(1) == 2));
+}

@@ -81,6 +81,6 @@ pub use attach::missing_attachments;
 pub use canon::{canonical_json, fingerprint};
 pub use definition::*;
 pub use load::{DefError, DefProblem, FORM_FILE, NOTICE_FILE, PROGRAM_FILE};
-pub use sample::{sample_answers, sample_answers_for, sample_answers_on};
+pub use sample::{sample_answers, sample_answers_for, sample_answers_in_city, sample_answers_on};
 pub use text::{Number, bool_of, count_chars, is_filled, parse_number, text_of};
 pub use validate::{Issue, Report, parse_date, validate};

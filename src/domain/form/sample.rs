@@ -92,9 +92,20 @@ pub fn sample_answers_on(seed: u64, today: Date) -> Value {
 /// As [`sample_answers_on`], for a form whose reference year is
 /// `reference_year` (finance years the three before it).
 pub fn sample_answers_for(seed: u64, today: Date, reference_year: i16) -> Value {
+    sample(seed, today, reference_year, None)
+}
+
+/// As [`sample_answers_on`], for an enterprise of city `city_code` (the
+/// other answers as for `seed`).
+pub fn sample_answers_in_city(seed: u64, today: Date, city_code: &str) -> Value {
+    sample(seed, today, 2021, region::city(city_code))
+}
+
+fn sample(seed: u64, today: Date, reference_year: i16, city: Option<&region::City>) -> Value {
     let mut r = Rng(seed ^ 0x5348_454E_4241_4F21);
     let cities = region::cities();
-    let city = r.pick(cities);
+    let drawn = r.pick(cities);
+    let city = city.unwrap_or(drawn);
     let county = if city.counties.is_empty() {
         None
     } else {

@@ -362,8 +362,8 @@ async fn inbox(
         .into_iter()
         .map(|b| Choice {
             selected: b.id == batch.id,
+            label: b.choice_label(state.clock.now()),
             value: b.id,
-            label: b.name,
         })
         .collect();
     let link = |p: i64| {
