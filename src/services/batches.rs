@@ -11,6 +11,7 @@ use crate::clock;
 use crate::domain::form::{DefError, NOTICE_FILE, ProgramDef, Sources};
 use crate::store::audit::{self, Action, Actor};
 use crate::store::batches::{self, BatchRow};
+use crate::store::recommendations;
 use crate::store::review::{self as rs, Settings};
 use crate::store::{Batch, Db, Millis, StoreError};
 
@@ -207,6 +208,11 @@ pub async fn create(
         settings.spread_threshold = old.spread_threshold;
     }
     rs::save_settings(&mut b, &settings, &actor.name, now);
+    // Each city's recommendation cap, as the earlier batch had it.
+    let caps = recommendations::caps(db, &source.id).await?;
+    for (city, cap) in &caps {
+        recommendations::set_cap(&mut b, &id, city, Some(*cap));
+    }
     audit::record(
         &mut b,
         actor,
@@ -214,8 +220,9 @@ pub async fn create(
         Some(&id),
         true,
         &format!(
-            "{name}（{doc_number}），复制自“{}”；开始 {}；企业截止 {}；推荐截止 {}；名额 {quota}",
+            "{name}（{doc_number}），复制自“{}”（含{}个市州推荐名额上限）；开始 {}；企业截止 {}；推荐截止 {}；名额 {quota}",
             source.name,
+            caps.len(),
             clock::format_deadline(o),
             clock::format_deadline(e),
             clock::format_deadline(r)

@@ -132,6 +132,10 @@ async fn a_batch_created_in_the_browser_takes_applications_and_the_earlier_one_s
     app.seed_demo().await;
     let (_, old) = crate::apply::submitted(&app, "qiye2", 6).await;
 
+    // 武汉's recommendation cap in the 2021 batch.
+    let mut b = shenbao::store::Batch::new();
+    shenbao::store::recommendations::set_cap(&mut b, BATCH, "420100", Some(5));
+    app.state.db.write(b).await.unwrap();
     let mut p = app.login("province", DEMO_PASSWORD).await;
     let page = p.get("/province/batches/new").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
@@ -176,6 +180,16 @@ async fn a_batch_created_in_the_browser_takes_applications_and_the_earlier_one_s
     assert_eq!(app.audit_count("batch.create").await, 1);
     let page = p.get(r.location()).await;
     assert!(page.body.contains("新批次已建立"));
+    // Caps and 评价标准 start as the earlier batch's.
+    let caps = shenbao::store::recommendations::caps(&app.state.db, "batch-2022-1")
+        .await
+        .unwrap();
+    assert_eq!(caps.get("420100"), Some(&5));
+    let s = shenbao::store::review::settings(&app.state.db, "batch-2022-1")
+        .await
+        .unwrap()
+        .expect("review settings");
+    assert_eq!(s.criteria.criteria.len(), 5);
 
     // Published at once, with its own number and text.
     let mut anon = app.client();

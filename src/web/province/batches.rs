@@ -294,6 +294,8 @@ struct NewPage {
     criteria: Vec<(String, f64)>,
     total: f64,
     benchmarks: usize,
+    /// Cities with a recommendation cap in the source batch.
+    caps: usize,
     errors: Errors,
 }
 
@@ -326,6 +328,9 @@ async fn render_new(
         page: Page::new(state, ctx, "新建申报批次"),
         total: criteria.iter().map(|c| c.1).sum(),
         criteria,
+        caps: crate::store::recommendations::caps(&state.db, &source.id)
+            .await?
+            .len(),
         benchmarks: crate::store::applications::benchmark_list(&state.db)
             .await?
             .len(),
