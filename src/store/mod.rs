@@ -185,6 +185,26 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// SHA-256 (hex) of a migration's text, recorded when it is applied.
+pub(crate) fn migration_checksum(sql: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(sql.as_bytes()))
+}
+
+/// An applied migration whose file has changed since stops the start: the
+/// database was built by other text than the binary carries.
+pub(crate) fn check_migration(version: i64, stored: &str, now: &str) -> anyhow::Result<()> {
+    if stored == now {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "第{version}号数据库迁移已应用，但程序中的迁移文件已被修改（应用时校验和 {}…，现为 {}…）。\
+         已应用的迁移不能修改，请使用与该数据库相符的程序版本，或把修改写成新的迁移。",
+        stored.get(..12).unwrap_or(stored),
+        now.get(..12).unwrap_or(now)
+    )
+}
+
 /// The database: SQLite or PostgreSQL.
 #[derive(Clone)]
 pub enum Db {

@@ -139,24 +139,47 @@ impl PgDb {
         // One migrator at a time when several servers start together.
         conn.execute("SELECT pg_advisory_lock(7341)").await?;
         conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL, checksum TEXT)",
         )
         .await?;
+        // A table made before migrations carried their checksum gets the column.
+        conn.execute("ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum TEXT")
+            .await?;
         for (version, sql) in MIGRATIONS {
-            let done: bool =
-                sqlx::query_scalar("SELECT COUNT(*) > 0 FROM schema_migrations WHERE version = $1")
+            let sum = super::migration_checksum(sql);
+            let stored: Option<Option<String>> =
+                sqlx::query_scalar("SELECT checksum FROM schema_migrations WHERE version = $1")
                     .bind(version)
-                    .fetch_one(&mut *conn)
+                    .fetch_optional(&mut *conn)
                     .await?;
-            if !done {
-                let mut tx = conn.begin().await?;
-                tx.execute(*sql).await?;
-                sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+            match stored {
+                None => {
+                    let mut tx = conn.begin().await?;
+                    tx.execute(*sql).await?;
+                    sqlx::query(
+                        "INSERT INTO schema_migrations (version, applied_at, checksum) VALUES ($1, $2, $3)",
+                    )
                     .bind(version)
                     .bind(jiff::Timestamp::now().as_millisecond())
+                    .bind(&sum)
                     .execute(&mut *tx)
                     .await?;
-                tx.commit().await?;
+                    tx.commit().await?;
+                }
+                // Applied before checksums were kept: recorded as it is now.
+                Some(None) => {
+                    sqlx::query("UPDATE schema_migrations SET checksum = $2 WHERE version = $1")
+                        .bind(version)
+                        .bind(&sum)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Some(Some(s)) => {
+                    if let Err(e) = super::check_migration(*version, &s, &sum) {
+                        conn.execute("SELECT pg_advisory_unlock(7341)").await?;
+                        return Err(e);
+                    }
+                }
             }
         }
         conn.execute("SELECT pg_advisory_unlock(7341)").await?;

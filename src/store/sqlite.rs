@@ -222,24 +222,50 @@ fn run_execute(conn: &Connection, sql: &'static str, params: &[Value]) -> rusqli
     stmt.execute(args.as_slice())
 }
 
-fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+fn migrate(conn: &Connection) -> anyhow::Result<()> {
     conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL, checksum TEXT)",
     )?;
+    // A table made before migrations carried their checksum gets the column.
+    let has_checksum: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_checksum {
+        conn.execute_batch("ALTER TABLE schema_migrations ADD COLUMN checksum TEXT")?;
+    }
     for (version, sql) in MIGRATIONS {
-        let done: bool = conn.query_row(
-            "SELECT COUNT(*) > 0 FROM schema_migrations WHERE version = ?1",
-            [version],
-            |r| r.get(0),
-        )?;
-        if !done {
-            let tx = conn.unchecked_transaction()?;
-            tx.execute_batch(sql)?;
-            tx.execute(
-                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-                [*version, jiff::Timestamp::now().as_millisecond()],
-            )?;
-            tx.commit()?;
+        let sum = super::migration_checksum(sql);
+        let stored: Option<Option<String>> = conn
+            .query_row(
+                "SELECT checksum FROM schema_migrations WHERE version = ?1",
+                [version],
+                |r| r.get(0),
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        match stored {
+            None => {
+                let tx = conn.unchecked_transaction()?;
+                tx.execute_batch(sql)?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, applied_at, checksum) VALUES (?1, ?2, ?3)",
+                    rusqlite::params![*version, jiff::Timestamp::now().as_millisecond(), sum],
+                )?;
+                tx.commit()?;
+            }
+            // Applied before checksums were kept: recorded as it is now.
+            Some(None) => {
+                conn.execute(
+                    "UPDATE schema_migrations SET checksum = ?2 WHERE version = ?1",
+                    rusqlite::params![*version, sum],
+                )?;
+            }
+            Some(Some(s)) => super::check_migration(*version, &s, &sum)?,
         }
     }
     Ok(())

@@ -244,3 +244,41 @@ async fn a_database_of_migration_8_gets_the_outbox() {
         (Kind::ApplicationPassed, "pending")
     );
 }
+
+/// Each applied migration's checksum is kept (and filled in for a database
+/// made before checksums were); a migration file changed after it was
+/// applied stops the start with the migration named.
+#[tokio::test]
+async fn a_migration_changed_after_it_was_applied_stops_the_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    let schema = format!("t_{}", shenbao::store::new_id());
+    let open = || async {
+        match &url {
+            Some(url) => Db::open_postgres_schema(url, &schema).await,
+            None => Db::open(None, dir.path()).await,
+        }
+    };
+    let db = open().await.expect("open");
+    let unrecorded = db
+        .query(
+            "SELECT COUNT(*) FROM schema_migrations WHERE checksum IS NULL OR checksum = ''",
+            Vec::new(),
+        )
+        .await
+        .expect("query")[0]
+        .int(0);
+    assert_eq!(unrecorded, 0);
+    // Opened again unchanged: fine.
+    drop(open().await.expect("reopen"));
+    db.write(Batch::one(
+        "UPDATE schema_migrations SET checksum = 'changed' WHERE version = 3",
+        Vec::new(),
+    ))
+    .await
+    .expect("tamper");
+    let e = open().await.err().expect("refused");
+    assert!(e.to_string().contains("第3号数据库迁移"), "{e}");
+}
