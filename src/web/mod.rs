@@ -89,6 +89,31 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
+    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+    use tower_http::trace::TraceLayer;
+
+    // One span per request: its id (the `x-request-id` it came with, else a
+    // new one, sent back), method and route; the context middleware adds
+    // who asked (user id and role) once the session is read.
+    let trace = TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+        let route = req
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .map_or("", |p| p.as_str());
+        let id = req
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        tracing::info_span!(
+            "request",
+            id,
+            method = %req.method(),
+            route,
+            user = tracing::field::Empty,
+            role = tracing::field::Empty,
+        )
+    });
     Router::new()
         .merge(public::router())
         .merge(account::router())
@@ -101,5 +126,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             shared::context::middleware,
         ))
+        .layer(trace)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }

@@ -392,3 +392,30 @@ async fn drafts_are_bounded_in_size() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 }
+
+/// Every answer names its request (`x-request-id`, the one a proxy sent
+/// or a new one), so a user's report and the server's log meet.
+#[tokio::test]
+async fn every_answer_carries_a_request_id_kept_from_the_proxy() {
+    let app = spawn().await;
+    let mut c = app.client();
+    let r = c.get("/").await;
+    let id = r
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("a request id")
+        .to_string();
+    assert_eq!(id.len(), 36, "{id}");
+    let again = c.get("/").await;
+    assert_ne!(again.headers.get("x-request-id").unwrap(), id.as_str());
+    let r = c
+        .send(
+            Request::get("/")
+                .header("x-request-id", "nginx-7f3a")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.headers.get("x-request-id").unwrap(), "nginx-7f3a");
+}

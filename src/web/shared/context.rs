@@ -154,14 +154,6 @@ pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64
     HeaderValue::from_str(&c).expect("cookie is ASCII")
 }
 
-fn constant_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 /// Cross-site requests are refused before any token is looked at.
 fn cross_site(headers: &HeaderMap) -> bool {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
@@ -280,6 +272,11 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     };
     let flash = super::flash::read(headers);
     let had_flash = flash.is_some();
+    if let Some(u) = &user {
+        let span = tracing::Span::current();
+        span.record("user", u.id.as_str());
+        span.record("role", u.role.as_str());
+    }
     let ctx = Ctx {
         user,
         session,
@@ -331,7 +328,11 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
             }
             body
         };
-        let ok = !cross_site(&parts.headers) && offered.is_some_and(|t| constant_eq(&t, &ctx.csrf));
+        let ok = !cross_site(&parts.headers)
+            && offered.is_some_and(|t| {
+                use subtle::ConstantTimeEq;
+                bool::from(t.as_bytes().ct_eq(ctx.csrf.as_bytes()))
+            });
         if !ok {
             let mut b = Batch::new();
             audit::record(
