@@ -9,6 +9,7 @@ pub mod notify;
 pub mod publication;
 pub mod reminders;
 pub mod review;
+pub mod scoring;
 
 use crate::store::StoreError;
 

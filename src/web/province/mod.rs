@@ -12,6 +12,7 @@ pub mod exports;
 pub mod publication;
 pub mod recommendations;
 pub mod review;
+pub mod scoring_sheet;
 
 use axum::Router;
 use axum::middleware;
@@ -30,5 +31,6 @@ pub fn router() -> Router<AppState> {
         .merge(review::router())
         .merge(publication::router())
         .merge(cases::router())
+        .merge(scoring_sheet::router())
         .route_layer(middleware::from_fn(guard::province))
 }

@@ -9,4 +9,5 @@ pub mod error;
 pub mod flash;
 pub mod guard;
 pub mod page;
+pub mod sheet;
 pub mod upload;
