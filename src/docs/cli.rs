@@ -59,9 +59,13 @@ pub async fn export(
     drop(selection);
     let files = FileStore::local(data_dir.join("attachments"));
     let started = std::time::Instant::now();
+    // The batch's own definition, when it was created with one.
+    let def = batches::own_definition(db, &batch.id)
+        .await?
+        .unwrap_or_else(|| def.clone());
     let total = super::export::package_to_file(
         db,
-        Arc::new(def.clone()),
+        Arc::new(def),
         &files,
         &batch.id,
         &a.out,

@@ -222,6 +222,24 @@ pub async fn program_sources(db: &Db, batch_id: &str) -> Result<Option<Sources>>
     }))
 }
 
+/// The definition `batch_id` keeps, checked; None when it has none of its
+/// own (it uses the definition the server was started with).
+pub async fn own_definition(
+    db: &Db,
+    batch_id: &str,
+) -> anyhow::Result<Option<crate::domain::form::ProgramDef>> {
+    let Some(src) = program_sources(db, batch_id).await? else {
+        return Ok(None);
+    };
+    crate::domain::form::ProgramDef::from_sources_with_notice(
+        &src.program_toml,
+        &src.form_toml,
+        src.notice_md.as_deref(),
+    )
+    .map(Some)
+    .map_err(|e| anyhow::anyhow!("批次 {batch_id} 的申报书定义有误：\n{e}"))
+}
+
 /// A new batch with the definition texts it keeps.
 pub fn create(b: &mut Batch, row: &BatchRow, sources: &Sources, now: Millis) {
     b.push_one(

@@ -62,17 +62,9 @@ impl Programs {
         if let Some(d) = self.by_batch.read().expect("programs").get(batch_id) {
             return Ok(d.clone());
         }
-        let d = match batches::program_sources(db, batch_id).await? {
+        let d = match batches::own_definition(db, batch_id).await? {
             None => self.default.clone(),
-            Some(src) => {
-                let def = ProgramDef::from_sources_with_notice(
-                    &src.program_toml,
-                    &src.form_toml,
-                    src.notice_md.as_deref(),
-                )
-                .map_err(|e| anyhow::anyhow!("批次 {batch_id} 的申报书定义有误：\n{e}"))?;
-                Arc::new(Defined::new(Arc::new(def)))
-            }
+            Some(def) => Arc::new(Defined::new(Arc::new(def))),
         };
         self.by_batch
             .write()
