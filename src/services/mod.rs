@@ -8,6 +8,8 @@ pub mod notify;
 pub mod publication;
 pub mod reminders;
 pub mod review;
+pub mod security;
+pub mod twofactor;
 
 use crate::store::StoreError;
 

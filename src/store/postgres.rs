@@ -42,6 +42,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/postgres/0011_application_numbers.sql"),
     ),
+    (
+        12,
+        include_str!("../../migrations/postgres/0012_two_factor_passwords.sql"),
+    ),
 ];
 
 #[derive(Clone)]

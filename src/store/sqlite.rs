@@ -51,6 +51,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/sqlite/0011_application_numbers.sql"),
     ),
+    (
+        12,
+        include_str!("../../migrations/sqlite/0012_two_factor_passwords.sql"),
+    ),
 ];
 const MAX_GROUP: usize = 512;
 /// The WAL is copied back into the database by a background thread, but
