@@ -74,10 +74,11 @@ pub enum Action {
     LoginRefusedExpired,
     LockoutClear,
     SessionsRevoke,
+    AuditExport,
 }
 
 impl Action {
-    pub const ALL: [Action; 65] = [
+    pub const ALL: [Action; 66] = [
         Action::LoginSuccess,
         Action::LoginFailure,
         Action::AccountLocked,
@@ -143,6 +144,7 @@ impl Action {
         Action::LoginRefusedExpired,
         Action::LockoutClear,
         Action::SessionsRevoke,
+        Action::AuditExport,
     ];
 
     pub fn code(self) -> &'static str {
@@ -212,6 +214,7 @@ impl Action {
             Action::LoginRefusedExpired => "login.refused_expired",
             Action::LockoutClear => "account.unlock",
             Action::SessionsRevoke => "session.revoke",
+            Action::AuditExport => "audit.export",
         }
     }
 
@@ -282,6 +285,7 @@ impl Action {
             Action::LoginRefusedExpired => "临时密码过期，拒绝登录",
             Action::LockoutClear => "解除登录锁定",
             Action::SessionsRevoke => "强制下线",
+            Action::AuditExport => "导出审计日志",
         }
     }
 

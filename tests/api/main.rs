@@ -11,6 +11,7 @@ mod batches;
 mod city;
 mod city_recommend;
 mod documents;
+mod duties;
 mod exports;
 mod hardening;
 mod login;

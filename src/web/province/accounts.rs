@@ -607,8 +607,8 @@ async fn audit_export(
     audit::record(
         &mut b,
         &ctx.actor(),
-        Action::Export,
-        Some("audit_log"),
+        Action::AuditExport,
+        None,
         true,
         &format!("导出审计日志{}条", entries.len()),
         now,
