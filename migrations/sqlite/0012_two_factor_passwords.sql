@@ -31,14 +31,15 @@ CREATE TABLE recovery_codes (
     PRIMARY KEY (user_id, code_hash)
 );
 
--- Every password hash an account has had, newest last: the last five may
--- not be chosen again.
+-- Every password hash an account has had, in the order set (id): the
+-- last five may not be chosen again.
 CREATE TABLE password_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     password_hash TEXT NOT NULL,
     set_at INTEGER NOT NULL
 );
-CREATE INDEX password_history_user ON password_history(user_id, set_at);
+CREATE INDEX password_history_user ON password_history(user_id, id);
 INSERT INTO password_history (user_id, password_hash, set_at)
     SELECT id, password_hash, password_set_at FROM users;
 

@@ -162,12 +162,12 @@ fn push_history(b: &mut Batch, user_id: &str, hash: &str, now: Millis) {
 }
 
 /// The hashes of the account's last `n` passwords, newest first (the
-/// current one among them).
+/// current one among them; several may be set within one millisecond).
 pub async fn recent_password_hashes(db: &Db, user_id: &str, n: i64) -> Result<Vec<String>> {
     let rows = db
         .query(
             "SELECT password_hash FROM password_history WHERE user_id = $1 \
-             ORDER BY set_at DESC LIMIT $2",
+             ORDER BY id DESC LIMIT $2",
             params![user_id, n],
         )
         .await?;

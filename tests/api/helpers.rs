@@ -331,7 +331,7 @@ impl Client {
             .expect("the account has a TOTP secret");
         let (secret, last_step) = (row.text(0), row.int(1));
         let mut step = self.state.clock.now() / 30_000;
-        if step + 1 <= last_step {
+        if step < last_step {
             self.state.clock.advance((last_step - step) * 30_000);
             step = self.state.clock.now() / 30_000;
         }
@@ -349,7 +349,7 @@ impl Client {
         if r.status != StatusCode::SEE_OTHER || !r.location().starts_with("/login/2fa") {
             return r;
         }
-        let page = self.get(&r.location().to_string()).await;
+        let page = self.get(r.location()).await;
         assert_eq!(page.status, StatusCode::OK, "2FA page: {}", page.body);
         let next = hidden_field(&page.body, "next").unwrap_or_default();
         let user_id = self.session_user_id().await.expect("half-open session");
