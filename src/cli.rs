@@ -306,7 +306,7 @@ async fn seed_demo(db: &Db, s: &StoreArgs) -> anyhow::Result<String> {
         "  三权分立：sysadmin（系统管理员，账号管理）、secadmin（安全管理员，锁定与会话）、auditor（审计管理员，审计日志）"
     );
     println!(
-        "  省、市州和专家账号登录还须动态验证码：演示环境的登录第二步页面直接显示当前验证码；\
+        "  除企业外，所有账号登录还须动态验证码：演示环境的登录第二步页面直接显示当前验证码；\
          也可把演示密钥 {} 加入身份验证器App（基于时间，30秒，6位）。",
         demo::DEMO_TOTP_SECRET
     );

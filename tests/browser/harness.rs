@@ -202,6 +202,11 @@ fn require_browser() {
 /// The code an authenticator app shows for a base32 secret at `now_ms`
 /// (RFC 6238: SHA-1, six digits, 30-second steps), by `totp-rs`.
 pub fn totp_now(secret: &str, now_ms: i64) -> String {
+    totp_at(secret, now_ms / 30_000)
+}
+
+/// The code of a 30-second time step.
+pub fn totp_at(secret: &str, step: i64) -> String {
     let bytes = totp_rs::Secret::Encoded(secret.to_string())
         .to_bytes()
         .expect("base32 secret");
@@ -214,7 +219,7 @@ pub fn totp_now(secret: &str, now_ms: i64) -> String {
         None,
         String::new(),
     )
-    .generate((now_ms / 1000) as u64)
+    .generate(step as u64 * 30)
 }
 
 // ----------------------------------------------------------------- browser
@@ -228,6 +233,9 @@ pub struct Browser {
     base_url: String,
     /// The server's clock (two-factor codes are computed for its time).
     clock: Clock,
+    /// The secrets of the accounts this browser enrolled, with the time
+    /// step of the last code it typed (a code is accepted once).
+    secrets: std::sync::Mutex<std::collections::HashMap<String, (String, i64)>>,
     test: String,
     session: String,
     closed: bool,
@@ -286,6 +294,7 @@ impl Browser {
             client,
             base_url: app.base_url.clone(),
             clock: app.state.clock.clone(),
+            secrets: Default::default(),
             test: test.to_string(),
             session,
             closed: false,
@@ -730,11 +739,30 @@ return out;
         }
         let text = self.text().await;
         if let Some(secret) = self.enrolment_secret().await {
-            let code = totp_now(&secret, self.clock.now());
-            self.fill("动态验证码", &code).await;
+            let step = self.clock.now() / 30_000;
+            self.fill("动态验证码", &totp_at(&secret, step)).await;
             self.click("完成绑定").await;
             self.wait_for_text("我已保存恢复码，继续").await;
+            self.remember(username, &secret, step);
             self.click("我已保存恢复码，继续").await;
+            return;
+        }
+        let known = self.secrets.lock().expect("secrets").get(username).cloned();
+        if let Some((secret, last)) = known {
+            // An account this browser enrolled: the app's next unused code.
+            let mut now = self.clock.now() / 30_000;
+            while last > now {
+                self.clock.advance(30_000);
+                if self.clock.now() / 30_000 == now {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                now = self.clock.now() / 30_000;
+            }
+            let step = (now - 1).max(last + 1);
+            self.fill("动态验证码或恢复码", &totp_at(&secret, step))
+                .await;
+            self.remember(username, &secret, step);
+            self.click("验证并登录").await;
             return;
         }
         let mut text = text;
@@ -753,6 +781,13 @@ return out;
             .unwrap_or_else(|| panic!("no code for {username} on the second step:\n{text}"));
         self.fill("动态验证码或恢复码", &code).await;
         self.click("验证并登录").await;
+    }
+
+    fn remember(&self, username: &str, secret: &str, step: i64) {
+        self.secrets
+            .lock()
+            .expect("secrets")
+            .insert(username.to_string(), (secret.to_string(), step));
     }
 
     /// The secret an enrolment page shows (None on other pages).
