@@ -243,13 +243,19 @@ pub async fn login(
                 now,
             );
         }
+        let enrolled = crate::store::twofactor::enrolled(db, &u.id).await?;
+        let detail = if cfg.second_factor_needed(u, enrolled) {
+            "密码正确，待动态口令验证"
+        } else {
+            ""
+        };
         audit::record(
             &mut b,
             &actor,
             Action::LoginSuccess,
             Some(&u.id),
             true,
-            "",
+            detail,
             now,
         );
         db.write(b).await?;
