@@ -509,7 +509,7 @@ async fn user_command(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
             );
             db.write(b).await?;
             println!(
-                "已创建账号 {name}（{}）。临时密码：{temp}（首次登录须修改）",
+                "已创建账号 {name}（{}）。临时密码：{temp}（72小时内有效，首次登录须绑定动态口令并修改密码）",
                 role.label()
             );
         }
