@@ -219,6 +219,43 @@ struct Expert {
     tasks: Vec<Task>,
 }
 
+/// The second login step of an official's half-open session `cookie`: the
+/// current code of the secret its enrolment page shows (an expert's first
+/// login), or of the demo officials' secret. Returns the full session's cookie.
+async fn second_factor(
+    http: &Http,
+    base: &str,
+    username: &str,
+    cookie: &str,
+) -> anyhow::Result<String> {
+    let r = send(http, get(base, "/login/2fa", cookie)).await?;
+    if r.status != 200 {
+        return Ok(cookie.to_string());
+    }
+    let token = between(&r.body, "name=\"_csrf\" value=\"", "\"").unwrap_or("");
+    let shown = between(&r.body, "id=\"totp-secret\">", "<").map(|s| s.replace(' ', ""));
+    let secret = shown
+        .clone()
+        .unwrap_or_else(|| shenbao::demo::DEMO_TOTP_SECRET.to_string());
+    let step = shenbao::domain::totp::step_of(jiff::Timestamp::now().as_millisecond());
+    let code = shenbao::domain::totp::code_at(&secret, step)
+        .ok_or_else(|| anyhow::anyhow!("{username}: not a TOTP secret"))?;
+    let path = if shown.is_some() {
+        "/login/2fa/enrol"
+    } else {
+        "/login/2fa"
+    };
+    let form = serde_urlencoded::to_string([("_csrf", token), ("code", code.as_str())])?;
+    let r = send(http, post_form(base, path, cookie, form)).await?;
+    let session = r
+        .cookies
+        .iter()
+        .find(|c| c.0 == "sb_session")
+        .map(|c| c.1.clone())
+        .ok_or_else(|| anyhow::anyhow!("{username}: second login step failed ({})", r.status))?;
+    Ok(format!("sb_session={session}"))
+}
+
 /// Logs in as `username` (the login form with its CSRF cookie and field),
 /// then reads the tasks page and each assignment's review page for the
 /// open ones (those still showing the score form) and their versions.
@@ -247,7 +284,7 @@ async fn login(http: &Http, base: &str, username: &str, password: &str) -> anyho
         .find(|c| c.0 == "sb_session")
         .map(|c| c.1.clone())
         .ok_or_else(|| anyhow::anyhow!("login of {username} failed ({})", r.status))?;
-    let cookie = format!("sb_session={session}");
+    let cookie = second_factor(http, base, username, &format!("sb_session={session}")).await?;
     let r = send(http, get(base, "/expert", &cookie)).await?;
     anyhow::ensure!(r.status == 200, "{username}: /expert answered {}", r.status);
     let mut ids: Vec<&str> = r

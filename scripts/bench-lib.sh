@@ -16,11 +16,21 @@ wrk_run() {
   echo "$rps $p50 $p99 ${non2xx:-0}"
 }
 
-# login BASE USER PASSWORD JAR -> prints "Cookie: sb_session=…"
+# login BASE USER PASSWORD JAR -> prints "Cookie: sb_session=…". Officials
+# then pass the second step: the code of the secret the enrolment page shows,
+# or of the demo officials' secret (`$TOTP`, the totp_code example, prints it).
 login() {
-  local token session
+  local token session page secret code action
   token=$(curl -s -c "$4" "$1/login" | grep -o 'name="_csrf" value="[0-9a-f]*"' | head -1 | sed 's/.*value="\([0-9a-f]*\)"/\1/')
   curl -s -b "$4" -c "$4" -o /dev/null --data-urlencode "_csrf=$token" --data-urlencode "username=$2" --data-urlencode "password=$3" "$1/login"
+  page=$(curl -s -b "$4" -c "$4" "$1/login/2fa")
+  if echo "$page" | grep -q 'action="/login/2fa'; then
+    token=$(echo "$page" | grep -o 'name="_csrf" value="[0-9a-f]*"' | head -1 | sed 's/.*value="\([0-9a-f]*\)"/\1/')
+    secret=$(echo "$page" | grep -o 'id="totp-secret">[A-Z2-7 ]*' | sed 's/.*>//; s/ //g')
+    code=$(${TOTP:-./target/release/examples/totp_code} $secret)
+    action=/login/2fa; [ -n "$secret" ] && action=/login/2fa/enrol
+    curl -s -b "$4" -c "$4" -o /dev/null --data-urlencode "_csrf=$token" --data-urlencode "code=$code" "$1$action"
+  fi
   session=$(awk '$6=="sb_session"{print $7}' "$4")
   [ -n "$session" ] || { echo "login of $2 failed" >&2; return 1; }
   echo "Cookie: sb_session=$session"

@@ -75,6 +75,22 @@ pub async fn verify_password(password: String, hash: Option<String>) -> bool {
     .unwrap_or(false)
 }
 
+/// Whether `password` is one of the account's last `n` passwords (the
+/// current one among them).
+pub async fn reuses_recent_password(
+    db: &Db,
+    user_id: &str,
+    n: i64,
+    password: &str,
+) -> anyhow::Result<bool> {
+    for hash in users::recent_password_hashes(db, user_id, n).await? {
+        if verify_password(password.to_string(), Some(hash)).await {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 #[derive(Debug)]
 pub enum LoginOutcome {
     Success(Box<User>),
@@ -92,12 +108,44 @@ pub enum LoginOutcome {
         wait_s: i64,
         by_name: bool,
     },
+    /// The right temporary password, but past its life: an administrator
+    /// must set a new one.
+    TemporaryExpired,
 }
 
 /// The pause after `failures` recent failures against a limit of `limit`:
 /// one second at the limit, doubling with each failure beyond, at most `max`.
 fn pause_ms(failures: i64, limit: i64, max: Millis) -> Option<Millis> {
     (failures >= limit).then(|| (1000i64 << (failures - limit).min(20)).min(max))
+}
+
+/// Slow-downs: a pause after the last failure from this address, or for
+/// this name from anywhere, once either has failed often lately. A refused
+/// attempt checks no secret and counts as no failure, so hammering does not
+/// lengthen the pause; the owner waits seconds, never a lock-out someone
+/// else set off. Some((seconds to wait, whether it is the name's)) when
+/// this attempt must wait.
+pub async fn slowed(
+    db: &Db,
+    cfg: &Config,
+    name: &str,
+    ip: &str,
+    now: Millis,
+) -> anyhow::Result<Option<(i64, bool)>> {
+    let since = now - cfg.ip_window_ms;
+    let (ip_failures, ip_last) = audit::failures_from_ip(db, ip, since).await?;
+    let (name_failures, name_last) = audit::failures_for_name(db, name, since).await?;
+    for (failures, limit, last, by_name) in [
+        (ip_failures, cfg.ip_failure_limit, ip_last, false),
+        (name_failures, cfg.name_failure_limit, name_last, true),
+    ] {
+        if let Some(pause) = pause_ms(failures, limit, cfg.max_pause_ms)
+            && now < last + pause
+        {
+            return Ok(Some(((last + pause - now + 999) / 1000, by_name)));
+        }
+    }
+    Ok(None)
 }
 
 /// Decides a login attempt and records it (throttle state and audit) atomically.
@@ -119,26 +167,10 @@ pub async fn login(
     };
     let mut b = Batch::new();
 
-    // Slow-downs: a pause after the last failure from this address, or for
-    // this name from anywhere, once either has failed often lately. A
-    // refused attempt checks no password and counts as no failure, so
-    // hammering does not lengthen the pause; the owner waits seconds, never
-    // a lock-out someone else set off.
-    let since = now - cfg.ip_window_ms;
-    let (ip_failures, ip_last) = audit::failures_from_ip(db, ip, since).await?;
-    let (name_failures, name_last) = audit::failures_for_name(db, &actor.name, since).await?;
-    for (failures, limit, last, by_name) in [
-        (ip_failures, cfg.ip_failure_limit, ip_last, false),
-        (name_failures, cfg.name_failure_limit, name_last, true),
-    ] {
-        if let Some(pause) = pause_ms(failures, limit, cfg.max_pause_ms)
-            && now < last + pause
-        {
-            audit::record(&mut b, &actor, Action::LoginThrottled, None, false, "", now);
-            db.write(b).await?;
-            let wait_s = (last + pause - now + 999) / 1000;
-            return Ok(LoginOutcome::Slowed { wait_s, by_name });
-        }
+    if let Some((wait_s, by_name)) = slowed(db, cfg, &actor.name, ip, now).await? {
+        audit::record(&mut b, &actor, Action::LoginThrottled, None, false, "", now);
+        db.write(b).await?;
+        return Ok(LoginOutcome::Slowed { wait_s, by_name });
     }
 
     // The lock-out is per name and address.
@@ -171,7 +203,31 @@ pub async fn login(
         actor.role = Some(u.role.as_str());
     }
     if ok && let Some(u) = usable {
+        if cfg.temporary_password_expired(u, now) {
+            audit::record(
+                &mut b,
+                &actor,
+                Action::LoginRefusedExpired,
+                Some(&u.id),
+                false,
+                "",
+                now,
+            );
+            db.write(b).await?;
+            return Ok(LoginOutcome::TemporaryExpired);
+        }
         users::clear_throttle_key(&mut b, &key);
+        if cfg.password_expired(u, now) {
+            audit::record(
+                &mut b,
+                &actor,
+                Action::PasswordExpired,
+                Some(&u.id),
+                true,
+                "",
+                now,
+            );
+        }
         // A login from an address this account never used before is told to
         // its owner (not the first login ever).
         if let (true, false) = crate::store::outbox::logins_before(db, &u.id, ip).await? {
@@ -187,13 +243,19 @@ pub async fn login(
                 now,
             );
         }
+        let enrolled = crate::store::twofactor::enrolled(db, &u.id).await?;
+        let detail = if cfg.second_factor_needed(u, enrolled) {
+            "密码正确，待动态口令验证"
+        } else {
+            ""
+        };
         audit::record(
             &mut b,
             &actor,
             Action::LoginSuccess,
             Some(&u.id),
             true,
-            "",
+            detail,
             now,
         );
         db.write(b).await?;
@@ -285,6 +347,60 @@ pub async fn count_wrong_current_password(
     ip: &str,
     now: Millis,
 ) -> anyhow::Result<bool> {
+    count_wrong_secret(
+        db,
+        cfg,
+        user,
+        session_hash,
+        ip,
+        now,
+        "修改密码时当前密码错误",
+        &format!(
+            "修改密码时从{ip}连续{}次输错当前密码，该地址锁定并退出登录",
+            cfg.lockout_failures
+        ),
+    )
+    .await
+}
+
+/// A wrong two-factor code counts as a failed login the same way (the
+/// password is known to whoever sends it); true when it locked the name
+/// from that address, and the half-open session is then ended.
+pub async fn count_wrong_second_factor(
+    db: &Db,
+    cfg: &Config,
+    user: &User,
+    session_hash: Option<&str>,
+    ip: &str,
+    now: Millis,
+) -> anyhow::Result<bool> {
+    count_wrong_secret(
+        db,
+        cfg,
+        user,
+        session_hash,
+        ip,
+        now,
+        "动态验证码或恢复码错误",
+        &format!(
+            "从{ip}连续{}次输错动态验证码，该地址锁定并退出登录",
+            cfg.lockout_failures
+        ),
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn count_wrong_secret(
+    db: &Db,
+    cfg: &Config,
+    user: &User,
+    session_hash: Option<&str>,
+    ip: &str,
+    now: Millis,
+    detail: &str,
+    lock_detail: &str,
+) -> anyhow::Result<bool> {
     let actor = Actor {
         id: Some(user.id.clone()),
         name: user.username.clone(),
@@ -300,21 +416,10 @@ pub async fn count_wrong_current_password(
         Action::LoginFailure,
         Some(&user.id),
         false,
-        "修改密码时当前密码错误",
+        detail,
         now,
     );
-    let lock_at = count_failure(
-        &mut b,
-        cfg,
-        &actor,
-        &key,
-        until,
-        &format!(
-            "修改密码时从{ip}连续{}次输错当前密码，该地址锁定并退出登录",
-            cfg.lockout_failures
-        ),
-        now,
-    );
+    let lock_at = count_failure(&mut b, cfg, &actor, &key, until, lock_detail, now);
     let changed = db.write(b).await?;
     let locked = changed.get(lock_at).copied().unwrap_or(0) > 0;
     if locked && let Some(h) = session_hash {

@@ -302,6 +302,14 @@ async fn seed_demo(db: &Db, s: &StoreArgs) -> anyhow::Result<String> {
     println!("  省经信厅：province");
     println!("  市州经信局：{}", r.usernames[1..18].join(", "));
     println!("  评审专家：expert1 … expert5    申报企业：qiye1, qiye2, qiye3");
+    println!(
+        "  三权分立：sysadmin（系统管理员，账号管理）、secadmin（安全管理员，锁定与会话）、auditor（审计管理员，审计日志）"
+    );
+    println!(
+        "  除企业外，所有账号登录还须动态验证码：演示环境的登录第二步页面直接显示当前验证码；\
+         也可把演示密钥 {} 加入身份验证器App（基于时间，30秒，6位）。",
+        demo::DEMO_TOTP_SECRET
+    );
     Ok(r.password)
 }
 
@@ -451,7 +459,9 @@ async fn user_command(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
             let role = Role::parse(&role)
                 .filter(|r| *r != Role::Enterprise)
                 .ok_or_else(|| {
-                    anyhow::anyhow!("角色应为 province、city 或 expert（企业请在网页上自行注册）")
+                    anyhow::anyhow!(
+                        "角色应为 province、city、expert、sysadmin、secadmin 或 auditor（企业请在网页上自行注册）"
+                    )
                 })?;
             let city = match (&role, city.as_deref()) {
                 (Role::City, Some(c)) => Some(
@@ -500,7 +510,7 @@ async fn user_command(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
             );
             db.write(b).await?;
             println!(
-                "已创建账号 {name}（{}）。临时密码：{temp}（首次登录须修改）",
+                "已创建账号 {name}（{}）。临时密码：{temp}（72小时内有效，首次登录须绑定动态口令并修改密码）",
                 role.label()
             );
         }
@@ -514,6 +524,8 @@ async fn user_command(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
             users::set_password(&mut b, &user.id, &hash, true, now);
             sessions::delete_all_for_user(&mut b, &user.id);
             users::clear_throttle(&mut b, &user.username);
+            // A lost phone is the usual reason: the owner enrols again.
+            crate::store::twofactor::remove(&mut b, &user.id);
             crate::services::notify::account_event(
                 &mut b,
                 &user.id,
@@ -534,7 +546,9 @@ async fn user_command(db: &Db, cmd: UserCommand) -> anyhow::Result<()> {
                 now,
             );
             db.write(b).await?;
-            println!("已重置 {name} 的密码。临时密码：{temp}（首次登录须修改）");
+            println!(
+                "已重置 {name} 的密码并解除其动态口令。临时密码：{temp}（72小时内有效，首次登录须修改并重新绑定动态口令）"
+            );
         }
     }
     Ok(())

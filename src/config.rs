@@ -41,10 +41,57 @@ pub struct Config {
     /// Largest stored draft (its JSON): the form's longest texts all filled
     /// to their limits take about a tenth of it.
     pub max_draft_bytes: usize,
+    /// Province, city and expert accounts must pass a second factor (TOTP)
+    /// at every login, enrolling at the first; enterprises may choose to.
+    pub require_staff_2fa: bool,
+    /// A session that passed the password must pass the second factor
+    /// within this time, or log in again.
+    pub second_factor_ms: Millis,
+    /// A staff password older than this must be changed at the next login
+    /// (0: never).
+    pub password_max_age_days: i64,
+    /// A temporary password (set by an administrator) no longer logs in
+    /// after this long.
+    pub temporary_password_ms: Millis,
+    /// A new password may not be any of the account's last this many.
+    pub password_history: i64,
 }
 
 pub const MINUTE: Millis = 60_000;
 pub const MB: u64 = 1024 * 1024;
+pub const DAY: Millis = 24 * 60 * MINUTE;
+
+impl Config {
+    /// Whether `user` must pass a second factor at login (`enrolled`: it
+    /// has one, which then always applies).
+    pub fn second_factor_needed(&self, user: &crate::store::users::User, enrolled: bool) -> bool {
+        enrolled || (self.require_staff_2fa && user.role.is_staff())
+    }
+
+    /// Whether `user` must change the password before doing anything else:
+    /// a temporary one, or a staff password past its age.
+    pub fn must_change_password(&self, user: &crate::store::users::User, now: Millis) -> bool {
+        user.must_change_password || self.password_expired(user, now)
+    }
+
+    /// A staff password older than `password_max_age_days` (not the demo
+    /// accounts', whose shared password is printed at start anyway).
+    pub fn password_expired(&self, user: &crate::store::users::User, now: Millis) -> bool {
+        user.role.is_staff()
+            && !user.is_demo
+            && self.password_max_age_days > 0
+            && now - user.password_set_at > self.password_max_age_days * DAY
+    }
+
+    /// A temporary password past its life.
+    pub fn temporary_password_expired(
+        &self,
+        user: &crate::store::users::User,
+        now: Millis,
+    ) -> bool {
+        user.must_change_password && now - user.password_set_at > self.temporary_password_ms
+    }
+}
 
 impl Default for Config {
     fn default() -> Self {
@@ -64,6 +111,11 @@ impl Default for Config {
             registrations_per_hour: 10,
             max_sessions_per_user: 5,
             max_draft_bytes: MB as usize,
+            require_staff_2fa: true,
+            second_factor_ms: 10 * MINUTE,
+            password_max_age_days: 90,
+            temporary_password_ms: 72 * 60 * MINUTE,
+            password_history: 5,
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Demo accounts, created idempotently: the province admin, one bureau per
-//! city-level unit, five experts and three enterprises with valid Hubei codes.
+//! Demo accounts, created idempotently: the province, one bureau per
+//! city-level unit, five experts, three enterprises with valid Hubei codes
+//! and the three administrators (system, security, audit).
 
 use std::path::Path;
 
@@ -36,6 +37,11 @@ pub const DEMO_ENTERPRISES: [(&str, &str, &str, &str, u32); 3] = [
         1003,
     ),
 ];
+
+/// The TOTP secret every demo staff account is enrolled with (the second
+/// login step of a demo server also shows the current code), printed by
+/// `serve --demo` so it can be added to an authenticator app.
+pub const DEMO_TOTP_SECRET: &str = "SHENBAO2DEMO2TOTP2SECRET2HUBEI22";
 
 pub struct DemoReport {
     pub password: String,
@@ -74,6 +80,14 @@ fn demo_accounts() -> Vec<(String, Role, String, Option<&'static str>)> {
             name.to_string(),
             Some(city),
         ));
+    }
+    // 三权分立: one account per administrator role.
+    for (u, role, name) in [
+        ("sysadmin", Role::SysAdmin, "系统管理员（演示）"),
+        ("secadmin", Role::SecAdmin, "安全管理员（演示）"),
+        ("auditor", Role::Auditor, "审计管理员（演示）"),
+    ] {
+        v.push((u.to_string(), role, name.to_string(), None));
     }
     v
 }
@@ -122,6 +136,14 @@ pub async fn seed(
                 if from_env.is_some() {
                     users::set_password(&mut b, &existing.id, &hash, false, now);
                 }
+                if role.is_staff() {
+                    crate::store::twofactor::enrol_fixed(
+                        &mut b,
+                        &existing.id,
+                        DEMO_TOTP_SECRET,
+                        now,
+                    );
+                }
             }
             None => {
                 created += 1;
@@ -140,6 +162,9 @@ pub async fn seed(
                     },
                     now,
                 );
+                if role.is_staff() {
+                    crate::store::twofactor::enrol_fixed(&mut b, &id, DEMO_TOTP_SECRET, now);
+                }
                 if let Some((_, name, city, county, seq)) =
                     DEMO_ENTERPRISES.iter().find(|e| e.0 == username)
                 {

@@ -13,3 +13,4 @@ pub mod password;
 pub mod region;
 pub mod role;
 pub mod scoring;
+pub mod totp;

@@ -8,11 +8,39 @@ pub enum Role {
     City,
     Province,
     Expert,
+    /// 系统管理员: accounts and configuration (三权分立).
+    SysAdmin,
+    /// 安全管理员: security policy, lock-outs and sessions.
+    SecAdmin,
+    /// 审计管理员: reads and exports the audit log, nothing else.
+    Auditor,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Enterprise, Role::City, Role::Province, Role::Expert];
-    pub const STAFF: [Role; 3] = [Role::City, Role::Province, Role::Expert];
+    pub const ALL: [Role; 7] = [
+        Role::Enterprise,
+        Role::City,
+        Role::Province,
+        Role::Expert,
+        Role::SysAdmin,
+        Role::SecAdmin,
+        Role::Auditor,
+    ];
+    pub const STAFF: [Role; 6] = [
+        Role::City,
+        Role::Province,
+        Role::Expert,
+        Role::SysAdmin,
+        Role::SecAdmin,
+        Role::Auditor,
+    ];
+    /// The three administrators, each separate from the business roles.
+    pub const ADMINS: [Role; 3] = [Role::SysAdmin, Role::SecAdmin, Role::Auditor];
+
+    /// Officials (province, city bureaus, experts), as opposed to enterprises.
+    pub fn is_staff(self) -> bool {
+        self != Role::Enterprise
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -20,6 +48,9 @@ impl Role {
             Role::City => "city",
             Role::Province => "province",
             Role::Expert => "expert",
+            Role::SysAdmin => "sysadmin",
+            Role::SecAdmin => "secadmin",
+            Role::Auditor => "auditor",
         }
     }
 
@@ -33,6 +64,9 @@ impl Role {
             Role::City => "市州经信局",
             Role::Province => "省经信厅",
             Role::Expert => "评审专家",
+            Role::SysAdmin => "系统管理员",
+            Role::SecAdmin => "安全管理员",
+            Role::Auditor => "审计管理员",
         }
     }
 }

@@ -10,6 +10,8 @@ pub mod publication;
 pub mod reminders;
 pub mod review;
 pub mod scoring;
+pub mod security;
+pub mod twofactor;
 
 use crate::store::StoreError;
 

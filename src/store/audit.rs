@@ -66,10 +66,20 @@ pub enum Action {
     CaseSubmit,
     CaseApprove,
     CaseReturn,
+    TwoFactorEnrol,
+    TwoFactorPassed,
+    RecoveryCodeUsed,
+    RecoveryCodesRenew,
+    TwoFactorRemove,
+    PasswordExpired,
+    LoginRefusedExpired,
+    LockoutClear,
+    SessionsRevoke,
+    AuditExport,
 }
 
 impl Action {
-    pub const ALL: [Action; 57] = [
+    pub const ALL: [Action; 67] = [
         Action::LoginSuccess,
         Action::LoginFailure,
         Action::AccountLocked,
@@ -127,6 +137,16 @@ impl Action {
         Action::CaseSubmit,
         Action::CaseApprove,
         Action::CaseReturn,
+        Action::TwoFactorEnrol,
+        Action::TwoFactorPassed,
+        Action::RecoveryCodeUsed,
+        Action::RecoveryCodesRenew,
+        Action::TwoFactorRemove,
+        Action::PasswordExpired,
+        Action::LoginRefusedExpired,
+        Action::LockoutClear,
+        Action::SessionsRevoke,
+        Action::AuditExport,
     ];
 
     pub fn code(self) -> &'static str {
@@ -188,6 +208,16 @@ impl Action {
             Action::CaseSubmit => "case.submit",
             Action::CaseApprove => "case.approve",
             Action::CaseReturn => "case.return",
+            Action::TwoFactorEnrol => "2fa.enrol",
+            Action::TwoFactorPassed => "2fa.passed",
+            Action::RecoveryCodeUsed => "2fa.recovery_used",
+            Action::RecoveryCodesRenew => "2fa.recovery_renew",
+            Action::TwoFactorRemove => "2fa.remove",
+            Action::PasswordExpired => "password.expired",
+            Action::LoginRefusedExpired => "login.refused_expired",
+            Action::LockoutClear => "account.unlock",
+            Action::SessionsRevoke => "session.revoke",
+            Action::AuditExport => "audit.export",
         }
     }
 
@@ -250,6 +280,16 @@ impl Action {
             Action::CaseSubmit => "提交典型案例",
             Action::CaseApprove => "审定发布典型案例",
             Action::CaseReturn => "退回典型案例",
+            Action::TwoFactorEnrol => "绑定动态口令",
+            Action::TwoFactorPassed => "动态口令验证通过",
+            Action::RecoveryCodeUsed => "使用恢复码登录",
+            Action::RecoveryCodesRenew => "重新生成恢复码",
+            Action::TwoFactorRemove => "解除动态口令",
+            Action::PasswordExpired => "密码已到期须修改",
+            Action::LoginRefusedExpired => "临时密码过期，拒绝登录",
+            Action::LockoutClear => "解除登录锁定",
+            Action::SessionsRevoke => "强制下线",
+            Action::AuditExport => "导出审计日志",
         }
     }
 

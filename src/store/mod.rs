@@ -24,6 +24,7 @@ pub mod scoring;
 pub mod screening;
 pub mod sessions;
 pub mod settings;
+pub mod twofactor;
 pub mod users;
 
 use std::path::Path;

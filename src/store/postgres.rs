@@ -43,6 +43,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/postgres/0011_application_numbers.sql"),
     ),
     (
+        12,
+        include_str!("../../migrations/postgres/0012_two_factor_passwords.sql"),
+    ),
+    (
         14,
         include_str!("../../migrations/postgres/0014_batch_programs.sql"),
     ),

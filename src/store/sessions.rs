@@ -21,8 +21,8 @@ use super::users::{USER_COLS, User, user_cols};
 use super::{Batch, Db, Millis, Result};
 use crate::params;
 
-const INSERT: &str = "INSERT INTO sessions (id_hash, user_id, csrf, created_at, last_seen, ip, user_agent) \
-         VALUES ($1, $2, $3, $4, $4, $5, $6)";
+const INSERT: &str = "INSERT INTO sessions (id_hash, user_id, csrf, created_at, last_seen, ip, user_agent, mfa_pending) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7)";
 const TOUCH: &str = "UPDATE sessions SET last_seen = $2 WHERE id_hash = $1";
 const CACHE_TTL: Duration = Duration::from_secs(2);
 const CACHE_MAX: usize = 20_000;
@@ -104,6 +104,9 @@ pub struct Session {
     pub csrf: String,
     pub created_at: Millis,
     pub last_seen: Millis,
+    /// Past the password, not yet past the second factor: the session
+    /// reaches only the two-factor pages.
+    pub mfa_pending: bool,
 }
 
 pub struct NewSession<'a> {
@@ -112,12 +115,21 @@ pub struct NewSession<'a> {
     pub csrf: &'a str,
     pub ip: &'a str,
     pub user_agent: &'a str,
+    pub mfa_pending: bool,
 }
 
 pub fn insert(b: &mut Batch, s: &NewSession<'_>, now: Millis) {
     b.push(
         INSERT,
-        params![s.id_hash, s.user_id, s.csrf, now, s.ip, s.user_agent],
+        params![
+            s.id_hash,
+            s.user_id,
+            s.csrf,
+            now,
+            s.ip,
+            s.user_agent,
+            s.mfa_pending
+        ],
     );
 }
 
@@ -136,7 +148,7 @@ pub async fn find(db: &Db, id_hash: &str) -> Result<Option<(Session, User)>> {
             concat!(
                 "SELECT ",
                 user_cols!(),
-                ", s.id_hash, s.csrf, s.created_at, s.last_seen \
+                ", s.id_hash, s.csrf, s.created_at, s.last_seen, s.mfa_pending \
                  FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1"
             ),
             params![id_hash],
@@ -149,6 +161,7 @@ pub async fn find(db: &Db, id_hash: &str) -> Result<Option<(Session, User)>> {
             csrf: r.text(n + 1),
             created_at: r.int(n + 2),
             last_seen: r.int(n + 3),
+            mfa_pending: r.bool(n + 4),
         };
         (session, User::from_row(&r))
     });
@@ -205,4 +218,39 @@ pub async fn count_for_user(db: &Db, user_id: &str) -> Result<i64> {
         )
         .await?;
     Ok(row.map_or(0, |r| r.int(0)))
+}
+
+/// A session as the security administrator sees it.
+#[derive(Debug, Clone)]
+pub struct Active {
+    pub user_id: String,
+    pub username: String,
+    pub role: String,
+    pub ip: String,
+    pub created_at: Millis,
+    pub last_seen: Millis,
+    pub mfa_pending: bool,
+}
+
+/// The sessions used most recently (at most `limit`).
+pub async fn active(db: &Db, limit: i64) -> Result<Vec<Active>> {
+    let rows = db
+        .query(
+            "SELECT s.user_id, u.username, u.role, s.ip, s.created_at, s.last_seen, s.mfa_pending \
+             FROM sessions s JOIN users u ON u.id = s.user_id ORDER BY s.last_seen DESC LIMIT $1",
+            params![limit],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Active {
+            user_id: r.text(0),
+            username: r.text(1),
+            role: r.text(2),
+            ip: r.text(3),
+            created_at: r.int(4),
+            last_seen: r.int(5),
+            mfa_pending: r.bool(6),
+        })
+        .collect())
 }

@@ -52,6 +52,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0011_application_numbers.sql"),
     ),
     (
+        12,
+        include_str!("../../migrations/sqlite/0012_two_factor_passwords.sql"),
+    ),
+    (
         14,
         include_str!("../../migrations/sqlite/0014_batch_programs.sql"),
     ),

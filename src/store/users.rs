@@ -16,18 +16,20 @@ pub struct User {
     pub disabled: bool,
     pub is_demo: bool,
     pub created_at: Millis,
+    /// When the current password was set (expiry, temporary passwords).
+    pub password_set_at: Millis,
 }
 
 macro_rules! user_cols {
     () => {
         "u.id, u.username, u.role, u.display_name, u.city_code, u.password_hash, \
-         u.must_change_password, u.disabled, u.is_demo, u.created_at"
+         u.must_change_password, u.disabled, u.is_demo, u.created_at, u.password_set_at"
     };
 }
 pub(crate) use user_cols;
 
 /// Number of columns `user_cols!` yields, for joined queries that read past them.
-pub const USER_COLS: usize = 10;
+pub const USER_COLS: usize = 11;
 
 impl User {
     /// The name of the account's city (city bureau accounts), or "".
@@ -50,6 +52,7 @@ impl User {
             disabled: r.bool(7),
             is_demo: r.bool(8),
             created_at: r.int(9),
+            password_set_at: r.int(10),
         }
     }
 }
@@ -123,8 +126,8 @@ pub struct NewUser<'a> {
 pub fn insert(b: &mut Batch, u: &NewUser<'_>, now: Millis) {
     b.push(
         "INSERT INTO users (id, username, role, display_name, city_code, password_hash, \
-         must_change_password, disabled, is_demo, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $9)",
+         must_change_password, disabled, is_demo, created_at, updated_at, password_set_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $9, $9)",
         params![
             u.id,
             normalize_username(u.username),
@@ -137,13 +140,38 @@ pub fn insert(b: &mut Batch, u: &NewUser<'_>, now: Millis) {
             now
         ],
     );
+    push_history(b, u.id, u.password_hash, now);
 }
 
+/// Sets a new password (`must_change`: a temporary one, to be replaced at
+/// the next login) and keeps its hash in the account's history.
 pub fn set_password(b: &mut Batch, user_id: &str, hash: &str, must_change: bool, now: Millis) {
     b.push_one(
-        "UPDATE users SET password_hash = $2, must_change_password = $3, updated_at = $4 WHERE id = $1",
+        "UPDATE users SET password_hash = $2, must_change_password = $3, updated_at = $4, \
+         password_set_at = $4 WHERE id = $1",
         params![user_id, hash, must_change, now],
     );
+    push_history(b, user_id, hash, now);
+}
+
+fn push_history(b: &mut Batch, user_id: &str, hash: &str, now: Millis) {
+    b.push(
+        "INSERT INTO password_history (user_id, password_hash, set_at) VALUES ($1, $2, $3)",
+        params![user_id, hash, now],
+    );
+}
+
+/// The hashes of the account's last `n` passwords, newest first (the
+/// current one among them; several may be set within one millisecond).
+pub async fn recent_password_hashes(db: &Db, user_id: &str, n: i64) -> Result<Vec<String>> {
+    let rows = db
+        .query(
+            "SELECT password_hash FROM password_history WHERE user_id = $1 \
+             ORDER BY id DESC LIMIT $2",
+            params![user_id, n],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.text(0)).collect())
 }
 
 pub fn set_disabled(b: &mut Batch, user_id: &str, disabled: bool, now: Millis) {
@@ -283,4 +311,41 @@ pub fn clear_throttle_key(b: &mut Batch, key: &str) {
         "DELETE FROM login_throttle WHERE username = $1",
         params![key],
     );
+}
+
+/// A running lock-out: the name and address it holds (`name|address`),
+/// and until when.
+#[derive(Debug, Clone)]
+pub struct Lockout {
+    pub key: String,
+    pub locked_until: Millis,
+}
+
+impl Lockout {
+    pub fn name(&self) -> &str {
+        self.key
+            .split_once('|')
+            .map_or(self.key.as_str(), |(n, _)| n)
+    }
+    pub fn address(&self) -> &str {
+        self.key.split_once('|').map_or("", |(_, a)| a)
+    }
+}
+
+/// The lock-outs still running at `now`, latest ending first.
+pub async fn lockouts(db: &Db, now: Millis) -> Result<Vec<Lockout>> {
+    let rows = db
+        .query(
+            "SELECT username, locked_until FROM login_throttle WHERE locked_until > $1 \
+             ORDER BY locked_until DESC LIMIT 500",
+            params![now],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Lockout {
+            key: r.text(0),
+            locked_until: r.int(1),
+        })
+        .collect())
 }

@@ -2,6 +2,7 @@
 //! its own; sessions live in the database.
 
 pub mod account;
+pub mod admin;
 pub mod apply;
 pub mod city;
 pub mod expert;
@@ -121,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .merge(province::router())
         .merge(expert::router())
         .merge(city::router())
+        .merge(admin::router())
         .fallback(public::not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -6,12 +6,17 @@ use axum::http::StatusCode;
 use crate::helpers::{DEMO_PASSWORD, TestApp, spawn};
 
 const PROVINCE_PAGES: &[&str] = &[
-    "/province/users",
-    "/province/users/new",
-    "/province/audit",
     "/province/benchmarks",
     "/province/batches",
     "/province/batches/hubei-cloud-benchmark-2021",
+];
+/// The administrators' pages (三权分立): accounts, security, audit.
+const ADMIN_PAGES: &[&str] = &[
+    "/admin/users",
+    "/admin/users/new",
+    "/admin/security",
+    "/admin/audit",
+    "/admin/audit/export.csv",
 ];
 const CITY_PAGES: &[&str] = &["/city/enterprises"];
 const ANY_USER_PAGES: &[&str] = &[
@@ -36,6 +41,7 @@ async fn anonymous_visitors_are_sent_to_login() {
     let mut c = app.client();
     for p in PROVINCE_PAGES
         .iter()
+        .chain(ADMIN_PAGES)
         .chain(CITY_PAGES)
         .chain(ANY_USER_PAGES)
     {
@@ -55,10 +61,11 @@ async fn every_staff_page_refuses_an_enterprise() {
     let mut e = app.login("qiye1", DEMO_PASSWORD).await;
     let mut pages: Vec<String> = PROVINCE_PAGES
         .iter()
+        .chain(ADMIN_PAGES)
         .chain(CITY_PAGES)
         .map(|s| s.to_string())
         .collect();
-    pages.push(format!("/province/users/{wuhan}"));
+    pages.push(format!("/admin/users/{wuhan}"));
     for p in &pages {
         let r = e.get(p).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "GET {p}");
@@ -66,10 +73,10 @@ async fn every_staff_page_refuses_an_enterprise() {
     }
     e.get("/dashboard").await;
     for p in [
-        "/province/users".to_string(),
-        format!("/province/users/{wuhan}"),
-        format!("/province/users/{wuhan}/reset-password"),
-        format!("/province/users/{wuhan}/disable"),
+        "/admin/users".to_string(),
+        format!("/admin/users/{wuhan}"),
+        format!("/admin/users/{wuhan}/reset-password"),
+        format!("/admin/users/{wuhan}/disable"),
     ] {
         let r = e
             .post(
@@ -103,7 +110,7 @@ async fn province_pages_refuse_city_and_expert_accounts() {
     app.seed_demo().await;
     for who in ["wuhan", "expert1"] {
         let mut c = app.login(who, DEMO_PASSWORD).await;
-        for p in PROVINCE_PAGES {
+        for p in PROVINCE_PAGES.iter().chain(ADMIN_PAGES) {
             assert_eq!(c.get(p).await.status, StatusCode::FORBIDDEN, "{who} {p}");
         }
     }
@@ -143,23 +150,23 @@ async fn an_enterprise_sees_only_itself() {
     // Staff-style ids in URLs give nothing either.
     let other = user_id(&app, "qiye2").await;
     assert_eq!(
-        one.get(&format!("/province/users/{other}")).await.status,
+        one.get(&format!("/admin/users/{other}")).await.status,
         StatusCode::FORBIDDEN
     );
 }
 
 #[tokio::test]
-async fn province_changes_a_role_and_the_change_takes_effect_at_once() {
+async fn the_system_administrator_changes_a_role_and_the_change_takes_effect_at_once() {
     let app = spawn().await;
     app.seed_demo().await;
     let expert = user_id(&app, "expert3").await;
     let mut x = app.login("expert3", DEMO_PASSWORD).await;
     assert_eq!(x.get("/dashboard").await.status, StatusCode::OK);
-    let mut p = app.login("province", DEMO_PASSWORD).await;
-    p.get(&format!("/province/users/{expert}")).await;
+    let mut p = app.login("sysadmin", DEMO_PASSWORD).await;
+    p.get(&format!("/admin/users/{expert}")).await;
     let r = p
         .post(
-            &format!("/province/users/{expert}"),
+            &format!("/admin/users/{expert}"),
             &[
                 ("role", "city"),
                 ("display_name", "黄石市经信局（二）"),
@@ -184,9 +191,9 @@ async fn a_disabled_account_cannot_log_in_and_loses_its_sessions() {
     // Read once, so that the session is the one the server has just read
     // (and, on SQLite, kept): the disable must reach it all the same.
     assert_eq!(j.get("/dashboard").await.status, StatusCode::OK);
-    let mut p = app.login("province", DEMO_PASSWORD).await;
-    p.get(&format!("/province/users/{id}")).await;
-    let r = p.post(&format!("/province/users/{id}/disable"), &[]).await;
+    let mut p = app.login("sysadmin", DEMO_PASSWORD).await;
+    p.get(&format!("/admin/users/{id}")).await;
+    let r = p.post(&format!("/admin/users/{id}/disable"), &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(j.get("/dashboard").await.status, StatusCode::SEE_OTHER);
     let mut again = app.client();
@@ -194,8 +201,8 @@ async fn a_disabled_account_cannot_log_in_and_loses_its_sessions() {
         again.login("jingzhou", DEMO_PASSWORD).await.status,
         StatusCode::OK
     );
-    p.get(&format!("/province/users/{id}")).await;
-    p.post(&format!("/province/users/{id}/enable"), &[]).await;
+    p.get(&format!("/admin/users/{id}")).await;
+    p.post(&format!("/admin/users/{id}/enable"), &[]).await;
     assert_eq!(
         again.login("jingzhou", DEMO_PASSWORD).await.status,
         StatusCode::SEE_OTHER

@@ -91,6 +91,7 @@ impl TestApp {
         let n = NEXT_IP.fetch_add(1, Ordering::Relaxed);
         Client {
             router: self.router.clone(),
+            state: self.state.clone(),
             cookies: HashMap::new(),
             csrf: None,
             addr: SocketAddr::from(([10, (n >> 16) as u8, (n >> 8) as u8, n as u8], 40000)),
@@ -155,6 +156,7 @@ impl Resp {
 
 pub struct Client {
     router: Router,
+    state: AppState,
     pub cookies: HashMap<String, String>,
     pub csrf: Option<String>,
     pub addr: SocketAddr,
@@ -286,6 +288,7 @@ impl Client {
         let r = self
             .post("/login", &[("username", username), ("password", password)])
             .await;
+        let r = self.pass_second_factor(r).await;
         if r.status == StatusCode::SEE_OTHER {
             // Pick up the session's CSRF token, as a browser following the redirect would.
             let to = r.location().to_string();
@@ -293,6 +296,125 @@ impl Client {
         }
         r
     }
+}
+
+impl Client {
+    /// The account of this client's session (logged in or half-way).
+    pub async fn session_user_id(&self) -> Option<String> {
+        let token = self.cookies.get("sb_session")?;
+        let hash = shenbao::web::shared::context::token_hash(token);
+        self.state
+            .db
+            .query_opt(
+                "SELECT user_id FROM sessions WHERE id_hash = $1",
+                vec![hash.into()],
+            )
+            .await
+            .expect("session query")
+            .map(|r| r.text(0))
+    }
+
+    /// The code an authenticator app with the account's secret shows now,
+    /// computed here with `totp-rs` from the secret in the database. A code
+    /// is accepted once: when the three steps the server accepts at this
+    /// moment (one either side) are all spent by earlier logins, the
+    /// manual clock moves on to the next step, as a person would wait.
+    pub async fn totp_code(&self, user_id: &str) -> String {
+        let row = self
+            .state
+            .db
+            .query_opt(
+                "SELECT secret, last_step FROM user_totp WHERE user_id = $1",
+                vec![user_id.into()],
+            )
+            .await
+            .expect("totp query")
+            .expect("the account has a TOTP secret");
+        let (secret, last_step) = (row.text(0), row.int(1));
+        let mut step = self.state.clock.now() / 30_000;
+        if step < last_step {
+            self.state.clock.advance((last_step - step) * 30_000);
+            step = self.state.clock.now() / 30_000;
+        }
+        let use_step = (step - 1).max(last_step + 1);
+        totp_at(&secret, use_step)
+    }
+
+    /// Completes the second login step when `r` (the answer to a password
+    /// login) leads to it, as the owner with an authenticator would: types
+    /// the current code, or enrols first (the secret the page shows) and
+    /// takes note of the recovery codes. Returns the redirect that leads
+    /// past the login (the enrolment's answer is its page of recovery
+    /// codes: its "continue" link is returned as that redirect).
+    pub async fn pass_second_factor(&mut self, r: Resp) -> Resp {
+        if r.status != StatusCode::SEE_OTHER || !r.location().starts_with("/login/2fa") {
+            return r;
+        }
+        let page = self.get(r.location()).await;
+        assert_eq!(page.status, StatusCode::OK, "2FA page: {}", page.body);
+        let next = hidden_field(&page.body, "next").unwrap_or_default();
+        let user_id = self.session_user_id().await.expect("half-open session");
+        let code = self.totp_code(&user_id).await;
+        if page.body.contains("action=\"/login/2fa/enrol\"") {
+            let r = self
+                .post("/login/2fa/enrol", &[("code", &code), ("next", &next)])
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "enrolment: {}", r.body);
+            assert!(r.body.contains("保存恢复码"), "{}", r.body);
+            let marker = "class=\"btn btn-primary\" href=\"";
+            let i = r.body.find(marker).expect("continue link") + marker.len();
+            let to = unescape(&r.body[i..i + r.body[i..].find('"').expect("quote")]);
+            let mut headers = HeaderMap::new();
+            headers.insert(header::LOCATION, to.parse().expect("location"));
+            return Resp {
+                status: StatusCode::SEE_OTHER,
+                headers,
+                body: r.body,
+            };
+        }
+        let r = self
+            .post("/login/2fa", &[("code", &code), ("next", &next)])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "2FA code: {}", r.body);
+        r
+    }
+}
+
+/// The six-digit TOTP code (RFC 6238, SHA-1, 30 s) of a base32 secret at a time step.
+pub fn totp_at(secret: &str, step: i64) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_string())
+        .to_bytes()
+        .expect("base32 secret");
+    totp_rs::TOTP::new_unchecked(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        bytes,
+        None,
+        String::new(),
+    )
+    .generate(step as u64 * 30)
+}
+
+/// The value of a hidden form field of a page.
+pub fn hidden_field(body: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let i = body.find(&marker)? + marker.len();
+    let rest = &body[i..];
+    Some(unescape(&rest[..rest.find('"')?]))
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&#x2f;", "/")
+        .replace("&#47;", "/")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 fn extract_csrf(body: &str) -> Option<String> {

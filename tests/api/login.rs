@@ -157,11 +157,11 @@ async fn a_name_guessed_from_many_addresses_is_slowed_not_locked() {
 async fn staff_created_by_province_must_change_password_first() {
     let app = spawn().await;
     app.seed_demo().await;
-    let mut p = app.login("province", DEMO_PASSWORD).await;
-    p.get("/province/users/new").await;
+    let mut p = app.login("sysadmin", DEMO_PASSWORD).await;
+    p.get("/admin/users/new").await;
     let r = p
         .post(
-            "/province/users",
+            "/admin/users",
             &[
                 ("role", "expert"),
                 ("username", "zhangsan"),

@@ -604,14 +604,14 @@ async fn account_security_events_tell_the_owner() {
     }
     assert_eq!(of(&messages(&app).await, Kind::AccountLocked).len(), 1);
 
-    // The province resets a password: the account's owner is told.
+    // The system administrator resets a password: the account's owner is told.
     let wuhan = shenbao::store::users::by_username(&app.state.db, "wuhan")
         .await
         .expect("q")
         .expect("wuhan");
-    let mut prov = app.login("province", DEMO_PASSWORD).await;
+    let mut prov = app.login("sysadmin", DEMO_PASSWORD).await;
     let r = prov
-        .post(&format!("/province/users/{}/reset-password", wuhan.id), &[])
+        .post(&format!("/admin/users/{}/reset-password", wuhan.id), &[])
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let reset = of(&messages(&app).await, Kind::PasswordReset);

@@ -21,6 +21,10 @@ enum Audience {
     Expert,
     /// The city and the province (a city's stamped files and 推荐表).
     Officials,
+    /// 三权分立: accounts; lock-outs, sessions and policy; the audit log.
+    SysAdmin,
+    SecAdmin,
+    Auditor,
 }
 
 /// The application's dossier, which the officials who may see it read too
@@ -60,6 +64,9 @@ fn audience(path: &str) -> Option<Audience> {
     }
     let rooms = [
         ("/province/", Province),
+        ("/admin/users", SysAdmin),
+        ("/admin/security", SecAdmin),
+        ("/admin/audit", Auditor),
         ("/expert", Expert),
         ("/city/", City),
         ("/apply", Enterprise),
@@ -76,7 +83,7 @@ fn audience(path: &str) -> Option<Audience> {
 }
 
 /// Every (method, path) in `.route("…", get(…).post(…))` calls under src/web.
-fn declared_routes() -> Vec<(Method, String)> {
+pub(crate) fn declared_routes() -> Vec<(Method, String)> {
     fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         for e in std::fs::read_dir(dir).expect("src/web").flatten() {
             let p = e.path();
@@ -232,6 +239,9 @@ async fn every_route_admits_only_its_audience() {
         (Some("wuhan"), Some(Audience::City)),
         (Some("province"), Some(Audience::Province)),
         (Some("expert1"), Some(Audience::Expert)),
+        (Some("sysadmin"), Some(Audience::SysAdmin)),
+        (Some("secadmin"), Some(Audience::SecAdmin)),
+        (Some("auditor"), Some(Audience::Auditor)),
     ];
     let mut checked = 0;
     let mut wrong: Vec<String> = Vec::new();

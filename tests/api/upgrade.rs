@@ -282,3 +282,81 @@ async fn a_migration_changed_after_it_was_applied_stops_the_start() {
     let e = open().await.err().expect("refused");
     assert!(e.to_string().contains("第3号数据库迁移"), "{e}");
 }
+
+const SQLITE_BEFORE_TWO_FACTOR: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_foundation.sql"),
+    include_str!("../../migrations/sqlite/0002_applications.sql"),
+    include_str!("../../migrations/sqlite/0003_city.sql"),
+    include_str!("../../migrations/sqlite/0004_exports.sql"),
+    include_str!("../../migrations/sqlite/0005_version_chain.sql"),
+    include_str!("../../migrations/sqlite/0006_version_deltas.sql"),
+    include_str!("../../migrations/sqlite/0007_review.sql"),
+    include_str!("../../migrations/sqlite/0008_publication.sql"),
+    include_str!("../../migrations/sqlite/0009_outbox.sql"),
+    include_str!("../../migrations/sqlite/0010_audit_logins.sql"),
+    include_str!("../../migrations/sqlite/0011_application_numbers.sql"),
+];
+const POSTGRES_BEFORE_TWO_FACTOR: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_foundation.sql"),
+    include_str!("../../migrations/postgres/0002_applications.sql"),
+    include_str!("../../migrations/postgres/0003_city.sql"),
+    include_str!("../../migrations/postgres/0004_exports.sql"),
+    include_str!("../../migrations/postgres/0005_version_chain.sql"),
+    include_str!("../../migrations/postgres/0006_version_deltas.sql"),
+    include_str!("../../migrations/postgres/0007_review.sql"),
+    include_str!("../../migrations/postgres/0008_publication.sql"),
+    include_str!("../../migrations/postgres/0009_outbox.sql"),
+    include_str!("../../migrations/postgres/0010_audit_logins.sql"),
+    include_str!("../../migrations/postgres/0011_application_numbers.sql"),
+];
+
+/// Migration 12 (two-factor login, password policy) on a database of
+/// migration 11 with a staff account and its session: the password counts
+/// from its last change, is in the history, the session stays a full one
+/// and the account has no second factor yet.
+#[tokio::test]
+async fn a_database_of_migration_11_gets_two_factor_and_password_history() {
+    let base = String::from(
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL);\n",
+    );
+    let with = |migrations: &[&str]| {
+        let mut sql = base.clone();
+        for (i, m) in migrations.iter().enumerate() {
+            sql += m;
+            sql += &format!(";\nINSERT INTO schema_migrations VALUES ({}, 0);\n", i + 1);
+        }
+        sql += "INSERT INTO users (id, username, role, display_name, password_hash, created_at, updated_at) \
+                VALUES ('off', 'off', 'province', '省厅', 'old-hash', 5, 77);\n\
+                INSERT INTO sessions (id_hash, user_id, csrf, created_at, last_seen, ip, user_agent) \
+                VALUES ('s', 'off', 'c', 70, 70, '10.0.0.1', 'ua');\n";
+        sql
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = upgraded(
+        dir.path(),
+        &with(POSTGRES_BEFORE_TWO_FACTOR),
+        &with(SQLITE_BEFORE_TWO_FACTOR),
+    )
+    .await;
+    let user = shenbao::store::users::by_id(&db, "off")
+        .await
+        .expect("read")
+        .expect("the account");
+    assert_eq!(user.password_set_at, 77);
+    assert_eq!(
+        shenbao::store::users::recent_password_hashes(&db, "off", 5)
+            .await
+            .expect("history"),
+        vec!["old-hash".to_string()]
+    );
+    let (session, _) = shenbao::store::sessions::find(&db, "s")
+        .await
+        .expect("read")
+        .expect("the session");
+    assert!(!session.mfa_pending);
+    assert!(
+        !shenbao::store::twofactor::enrolled(&db, "off")
+            .await
+            .expect("read")
+    );
+}

@@ -202,6 +202,29 @@ fn require_browser() {
     );
 }
 
+/// The code an authenticator app shows for a base32 secret at `now_ms`
+/// (RFC 6238: SHA-1, six digits, 30-second steps), by `totp-rs`.
+pub fn totp_now(secret: &str, now_ms: i64) -> String {
+    totp_at(secret, now_ms / 30_000)
+}
+
+/// The code of a 30-second time step.
+pub fn totp_at(secret: &str, step: i64) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_string())
+        .to_bytes()
+        .expect("base32 secret");
+    totp_rs::TOTP::new_unchecked(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        bytes,
+        None,
+        String::new(),
+    )
+    .generate(step as u64 * 30)
+}
+
 // ----------------------------------------------------------------- browser
 
 /// One headless Chromium session on a fresh profile, pointed at a [`TestApp`].
@@ -211,6 +234,11 @@ fn require_browser() {
 pub struct Browser {
     pub client: Client,
     base_url: String,
+    /// The server's clock (two-factor codes are computed for its time).
+    clock: Clock,
+    /// The secrets of the accounts this browser enrolled, with the time
+    /// step of the last code it typed (a code is accepted once).
+    secrets: std::sync::Mutex<std::collections::HashMap<String, (String, i64)>>,
     test: String,
     session: String,
     closed: bool,
@@ -268,6 +296,8 @@ impl Browser {
         Browser {
             client,
             base_url: app.base_url.clone(),
+            clock: app.state.clock.clone(),
+            secrets: Default::default(),
             test: test.to_string(),
             session,
             closed: false,
@@ -696,12 +726,77 @@ return out;
             .unwrap_or_default()
     }
 
-    /// Logs in through the `/login` form.
+    /// Logs in through the `/login` form, and through its second step as
+    /// a newcomer to the demo would: an official of the demo types the code
+    /// the demo's page shows (after a moment's wait when the codes of this
+    /// moment are spent); an account not yet enrolled enrols with the
+    /// secret its page shows, its code computed here with `totp-rs` as an
+    /// authenticator app would, and goes on past its recovery codes.
     pub async fn login(&self, username: &str, password: &str) {
         self.goto("/login").await;
         self.fill("用户名", username).await;
         self.fill("密码", password).await;
         self.click("登录").await;
+        if !self.path().await.starts_with("/login/2fa") {
+            return;
+        }
+        let text = self.text().await;
+        if let Some(secret) = self.enrolment_secret().await {
+            let step = self.clock.now() / 30_000;
+            self.fill("动态验证码", &totp_at(&secret, step)).await;
+            self.click("完成绑定").await;
+            self.wait_for_text("我已保存恢复码，继续").await;
+            self.remember(username, &secret, step);
+            self.click("我已保存恢复码，继续").await;
+            return;
+        }
+        let known = self.secrets.lock().expect("secrets").get(username).cloned();
+        if let Some((secret, last)) = known {
+            // An account this browser enrolled: the app's next unused code.
+            let mut now = self.clock.now() / 30_000;
+            while last > now {
+                self.clock.advance(30_000);
+                if self.clock.now() / 30_000 == now {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                now = self.clock.now() / 30_000;
+            }
+            let step = (now - 1).max(last + 1);
+            self.fill("动态验证码或恢复码", &totp_at(&secret, step))
+                .await;
+            self.remember(username, &secret, step);
+            self.click("验证并登录").await;
+            return;
+        }
+        let mut text = text;
+        for _ in 0..3 {
+            if text.contains("演示账号的当前验证码") {
+                break;
+            }
+            // All codes of this moment were used (a manual clock): wait one step.
+            self.clock.advance(30_000);
+            self.goto("/login/2fa").await;
+            text = self.text().await;
+        }
+        let code = text
+            .split_once("演示账号的当前验证码：")
+            .map(|(_, rest)| rest.chars().take(6).collect::<String>())
+            .unwrap_or_else(|| panic!("no code for {username} on the second step:\n{text}"));
+        self.fill("动态验证码或恢复码", &code).await;
+        self.click("验证并登录").await;
+    }
+
+    fn remember(&self, username: &str, secret: &str, step: i64) {
+        self.secrets
+            .lock()
+            .expect("secrets")
+            .insert(username.to_string(), (secret.to_string(), step));
+    }
+
+    /// The secret an enrolment page shows (None on other pages).
+    pub async fn enrolment_secret(&self) -> Option<String> {
+        let el = self.client.find(Locator::Id("totp-secret")).await.ok()?;
+        Some(el.text().await.ok()?.replace(' ', ""))
     }
 
     /// Saves `target/browser-screenshots/<test>.png`.

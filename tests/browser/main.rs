@@ -88,18 +88,18 @@ async fn enterprise_registers_with_chinese_labels_and_lands_on_its_dashboard() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn province_admin_creates_a_city_account_which_must_change_its_password() {
+async fn the_system_administrator_creates_a_city_account_which_must_change_its_password() {
     let app = TestApp::spawn_demo().await;
     let b = Browser::open(
         &app,
-        "province_admin_creates_a_city_account_which_must_change_its_password",
+        "the_system_administrator_creates_a_city_account_which_must_change_its_password",
     )
     .await;
 
-    b.login("province", DEMO_PASSWORD).await;
+    b.login("sysadmin", DEMO_PASSWORD).await;
     assert_eq!(b.heading().await, "工作台");
     b.click("账号管理").await;
-    assert_eq!(b.path().await, "/province/users");
+    assert_eq!(b.path().await, "/admin/users");
     b.click("新建工作人员账号").await;
     assert_eq!(b.heading().await, "新建工作人员账号");
     b.select("角色", "市州经信局").await;
@@ -150,5 +150,119 @@ async fn province_admin_creates_a_city_account_which_must_change_its_password() 
         assert!(text.contains(want), "dashboard lacks {want:?}:\n{text}");
     }
     b.screenshot().await;
+    b.close().await;
+}
+
+/// Issue #20's two-factor walk: a new official enrols at the first login
+/// (QR code and secret, a wrong code refused at the field, the recovery
+/// codes shown once), then logs in with a recovery code and with the app's code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_official_enrols_two_factor_and_logs_in_with_a_recovery_code_and_a_code() {
+    let app = TestApp::spawn_demo().await;
+    let b = Browser::open(
+        &app,
+        "a_new_official_enrols_two_factor_and_logs_in_with_a_recovery_code_and_a_code",
+    )
+    .await;
+    b.login("sysadmin", DEMO_PASSWORD).await;
+    assert_eq!(b.heading().await, "工作台");
+    b.goto("/admin/users/new").await;
+    b.select("角色", "评审专家").await;
+    b.fill("用户名", "expert-liu").await;
+    b.fill("名称", "刘专家").await;
+    b.click("创建账号").await;
+    let text = b.text().await;
+    let temp = text
+        .split_once("临时密码：")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .expect("the temporary password on the page")
+        .to_string();
+    b.click("退出登录").await;
+
+    // First login: the password, then the enrolment.
+    b.goto("/login").await;
+    b.fill("用户名", "expert-liu").await;
+    b.fill("密码", &temp).await;
+    b.click("登录").await;
+    assert!(
+        b.path().await.starts_with("/login/2fa"),
+        "{}",
+        b.path().await
+    );
+    assert_eq!(b.heading().await, "绑定动态口令");
+    let qr = b
+        .client
+        .find(fantoccini::Locator::Css(".qr svg"))
+        .await
+        .expect("the QR code");
+    let size = qr.rectangle().await.expect("QR size");
+    assert!(size.2 >= 200.0 && size.3 >= 200.0, "QR code {size:?}");
+    let secret = b.enrolment_secret().await.expect("secret shown");
+    b.screenshot_step("enrol").await;
+    // Nothing else opens yet.
+    b.goto("/dashboard").await;
+    assert!(b.path().await.starts_with("/login/2fa"));
+    let wrong = if harness::totp_now(&secret, app.state.clock.now()) == "123456" {
+        "654321"
+    } else {
+        "123456"
+    };
+    b.fill("动态验证码", wrong).await;
+    b.click("完成绑定").await;
+    let error = b
+        .field_error("动态验证码")
+        .await
+        .expect("error at the field");
+    assert!(error.contains("动态验证码不正确"), "{error}");
+    b.fill(
+        "动态验证码",
+        &harness::totp_now(&secret, app.state.clock.now()),
+    )
+    .await;
+    b.click("完成绑定").await;
+    assert_eq!(b.heading().await, "保存恢复码");
+    let text = b.text().await;
+    assert!(text.contains("只显示这一次"), "{text}");
+    let codes: Vec<String> = text
+        .split_whitespace()
+        .filter(|w| w.len() == 19 && w.matches('-').count() == 3)
+        .map(String::from)
+        .collect();
+    assert_eq!(codes.len(), 10, "{text}");
+    b.screenshot_step("recovery-codes").await;
+    b.click("我已保存恢复码，继续").await;
+    assert_eq!(b.path().await, "/account/password");
+    let password = "Lx9-Ek4t-Qw7r#";
+    b.fill("当前密码", &temp).await;
+    b.fill("新密码", password).await;
+    b.fill("再次输入新密码", password).await;
+    b.click("保存新密码").await;
+    assert_eq!(b.path().await, "/account?changed=1");
+    b.click("退出登录").await;
+
+    // A recovery code stands in for the phone, once.
+    b.goto("/login").await;
+    b.fill("用户名", "expert-liu").await;
+    b.fill("密码", password).await;
+    b.click("登录").await;
+    assert_eq!(b.heading().await, "动态口令验证");
+    b.fill("动态验证码或恢复码", &codes[0]).await;
+    b.click("验证并登录").await;
+    assert_eq!(b.path().await, "/account/2fa?done=recovery");
+    b.wait_for_text("未使用的恢复码").await;
+    assert!(b.text().await.contains("9个"), "{}", b.text().await);
+    b.click("退出登录").await;
+
+    // And the app's code (the next one: the enrolment spent this one).
+    b.goto("/login").await;
+    b.fill("用户名", "expert-liu").await;
+    b.fill("密码", password).await;
+    b.click("登录").await;
+    let code = harness::totp_now(&secret, app.state.clock.now() + 30_000);
+    b.fill("动态验证码或恢复码", &code).await;
+    b.screenshot_step("code").await;
+    b.click("验证并登录").await;
+    assert_eq!(b.path().await, "/dashboard");
+    assert_eq!(b.heading().await, "工作台");
     b.close().await;
 }

@@ -1,6 +1,7 @@
 //! Logging in and out, enterprise registration, password changes, the dashboard.
 
 mod messages;
+mod twofactor;
 
 use askama::Template;
 use axum::Form;
@@ -29,6 +30,7 @@ use crate::store::{Batch, StoreError, new_id, sessions};
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(messages::router())
+        .merge(twofactor::router())
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/register", get(register_page).post(register))
@@ -66,7 +68,7 @@ struct LoginQuery {
 /// Only local paths are followed after login: one slash, then printable
 /// ASCII without a backslash (browsers read `/\\host` and `/\t/host`, tabs
 /// dropped, as another host), and a valid path for the Location header.
-fn safe_next(next: &str) -> String {
+pub(super) fn safe_next(next: &str) -> String {
     let local = next.len() <= 2000
         && next.starts_with('/')
         && !matches!(next.as_bytes().get(1), Some(b'/'))
@@ -116,12 +118,15 @@ struct LoginForm {
     next: String,
 }
 
-/// Starts a fresh session for `user` (a new id at every login), ending the one the request came with.
-async fn start_session(
+/// Starts a fresh session for `user` (a new id at every login), ending the
+/// one the request came with. `mfa_pending`: the session has passed the
+/// password only and reaches nothing but the two-factor pages.
+pub(super) async fn start_session(
     state: &AppState,
     ctx: &Ctx,
     user: &User,
     mut b: Batch,
+    mfa_pending: bool,
 ) -> AppResult<axum::http::HeaderValue> {
     let token = context::random_token();
     let id_hash = context::token_hash(&token);
@@ -136,6 +141,7 @@ async fn start_session(
             csrf: &context::random_token(),
             ip: &ctx.ip,
             user_agent: &ctx.user_agent,
+            mfa_pending,
         },
         state.clock.now(),
     );
@@ -172,8 +178,17 @@ async fn login(
     };
     let error = match outcome {
         Some(LoginOutcome::Success(user)) => {
-            let cookie = start_session(&state, &ctx, &user, Batch::new()).await?;
-            let to = if user.must_change_password {
+            let enrolled = crate::store::twofactor::enrolled(&state.db, &user.id).await?;
+            if state.config.second_factor_needed(&user, enrolled) {
+                let cookie = start_session(&state, &ctx, &user, Batch::new(), true).await?;
+                let to = format!(
+                    "/login/2fa?next={}",
+                    crate::web::shared::error::urlencode(&safe_next(&f.next))
+                );
+                return Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&to)).into_response());
+            }
+            let cookie = start_session(&state, &ctx, &user, Batch::new(), false).await?;
+            let to = if state.config.must_change_password(&user, state.clock.now()) {
                 "/account/password".to_string()
             } else {
                 safe_next(&f.next)
@@ -181,6 +196,9 @@ async fn login(
             return Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&to)).into_response());
         }
         None => "请输入用户名和密码。".to_string(),
+        Some(LoginOutcome::TemporaryExpired) => {
+            "临时密码已超过72小时有效期，不能再登录。请联系管理员重新重置密码。".to_string()
+        }
         Some(LoginOutcome::Failed { remaining }) => {
             format!(
                 "用户名或密码错误。从本网络地址再连续输错{remaining}次，该账号将在本地址暂停登录15分钟。"
@@ -215,7 +233,10 @@ async fn login(
 }
 
 async fn logout(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
-    if let (Some(s), Some(u)) = (&ctx.session, &ctx.user) {
+    if let (Some(s), Some(u)) = (
+        &ctx.session,
+        ctx.user.as_ref().or(ctx.pending_user.as_ref()),
+    ) {
         let mut b = Batch::new();
         sessions::delete(&mut b, &s.id_hash);
         end_sessions(&state, &ctx, b, Action::Logout, &u.id).await?;
@@ -434,8 +455,9 @@ async fn register(
             disabled: false,
             is_demo: false,
             created_at: now,
+            password_set_at: now,
         };
-        match start_session(&state, &ctx, &user, b).await {
+        match start_session(&state, &ctx, &user, b, false).await {
             Ok(cookie) => {
                 return Ok((
                     [(header::SET_COOKIE, cookie)],
@@ -511,16 +533,29 @@ async fn account_page(
 #[template(path = "account/password.html")]
 struct PasswordPage {
     page: Page,
-    forced: bool,
+    /// Why the password must be changed now ("" when it need not).
+    forced: &'static str,
     errors: Errors,
+    history: i64,
+}
+
+fn forced_reason(state: &AppState, user: &User) -> &'static str {
+    if user.must_change_password {
+        "您正在使用临时密码，请先设置新密码后再使用本平台。"
+    } else if state.config.password_expired(user, state.clock.now()) {
+        "您的密码已超过有效期，请设置新密码后再使用本平台。"
+    } else {
+        ""
+    }
 }
 
 async fn password_page(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>> {
-    let forced = ctx.require_user()?.must_change_password;
+    let user = ctx.require_user()?;
     let page = PasswordPage {
         page: Page::new(&state, &ctx, "修改密码"),
-        forced,
+        forced: forced_reason(&state, user),
         errors: Errors::default(),
+        history: state.config.password_history,
     };
     Ok(Html(page.render()?))
 }
@@ -563,12 +598,30 @@ async fn change_password(
         errors.add("password", "新密码", "新密码不能与当前密码相同");
     } else if f.password != f.password2 {
         errors.add("password2", "再次输入新密码", "两次输入的密码不一致");
+    } else if errors.is_empty()
+        && auth::reuses_recent_password(
+            &state.db,
+            &user.id,
+            state.config.password_history,
+            &f.password,
+        )
+        .await?
+    {
+        errors.add(
+            "password",
+            "新密码",
+            format!(
+                "新密码不能与最近{}次使用过的密码相同",
+                state.config.password_history
+            ),
+        );
     }
     if !errors.is_empty() {
         let page = PasswordPage {
             page: Page::new(&state, &ctx, "修改密码"),
-            forced: user.must_change_password,
+            forced: forced_reason(&state, &user),
             errors,
+            history: state.config.password_history,
         };
         return Ok((
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
@@ -592,7 +645,7 @@ async fn change_password(
     );
     let mut ctx = ctx;
     ctx.session = None; // all deleted above; the new one replaces them
-    let cookie = start_session(&state, &ctx, &user, b).await?;
+    let cookie = start_session(&state, &ctx, &user, b, false).await?;
     Ok((
         [(header::SET_COOKIE, cookie)],
         Redirect::to("/account?changed=1"),
@@ -639,7 +692,7 @@ async fn dashboard(
             .unwrap_or_default(),
         _ => String::new(),
     };
-    let staff_counts = if user.role == Role::Province {
+    let staff_counts = if user.role == Role::SysAdmin {
         let rows = state
             .db
             .query(

@@ -69,8 +69,9 @@ pub async fn load_visible(state: &AppState, ctx: &Ctx, id: &str) -> AppResult<Ap
                 && user.city_code.as_deref() == Some(app.city_code.as_str())
         }
         Role::Province => app.state != AppStateKind::Draft,
-        // Experts read applications only in their own room (blind when so set).
-        Role::Expert => false,
+        // Experts read applications only in their own room (blind when so set);
+        // the administrators never (三权分立).
+        Role::Expert | Role::SysAdmin | Role::SecAdmin | Role::Auditor => false,
     };
     if visible {
         Ok(app)

@@ -1,4 +1,8 @@
-//! The province admin: staff accounts and the audit log.
+//! Staff accounts (the system administrator's, `/admin/users`), the audit
+//! log (the audit administrator's, `/admin/audit`) and the province's list
+//! of existing benchmark enterprises. The first two are served in the
+//! admin room (`web::admin`) under its guards (三权分立); only the list is
+//! the province's.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -22,18 +26,29 @@ use crate::web::shared::page::{Errors, Page};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/province/users", get(list_users).post(create_user))
-        .route("/province/users/new", get(new_user_page))
-        .route("/province/users/{id}", get(user_page).post(update_user))
-        .route("/province/users/{id}/reset-password", post(reset_password))
-        .route("/province/users/{id}/disable", post(disable))
-        .route("/province/users/{id}/enable", post(enable))
-        .route("/province/audit", get(audit_page))
         .route(
             "/province/benchmarks",
             get(benchmarks_page).post(benchmarks_import),
         )
         .route("/province/benchmarks/remove", post(benchmarks_remove))
+}
+
+/// The system administrator's account pages (guarded in `web::admin`).
+pub fn users_router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users", get(list_users).post(create_user))
+        .route("/admin/users/new", get(new_user_page))
+        .route("/admin/users/{id}", get(user_page).post(update_user))
+        .route("/admin/users/{id}/reset-password", post(reset_password))
+        .route("/admin/users/{id}/disable", post(disable))
+        .route("/admin/users/{id}/enable", post(enable))
+}
+
+/// The audit administrator's pages (guarded in `web::admin`).
+pub fn audit_router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/audit", get(audit_page))
+        .route("/admin/audit/export.csv", get(audit_export))
 }
 
 #[derive(Template)]
@@ -42,7 +57,7 @@ struct UsersPage {
     page: Page,
     users: Vec<User>,
     role: String,
-    roles: [Role; 4],
+    roles: [Role; 7],
 }
 
 #[derive(Deserialize, Default)]
@@ -56,7 +71,7 @@ async fn list_users(
     ctx: Ctx,
     Query(q): Query<RoleQuery>,
 ) -> AppResult<Html<String>> {
-    ctx.require_role(Role::Province)?;
+    ctx.require_role(Role::SysAdmin)?;
     let users = users::list(&state.db, Role::parse(&q.role)).await?;
     let page = UsersPage {
         page: Page::new(&state, &ctx, "账号管理"),
@@ -86,7 +101,7 @@ struct UserFormPage {
     form: StaffForm,
     errors: Errors,
     cities: &'static [City],
-    staff_roles: [Role; 3],
+    staff_roles: [Role; 6],
     /// Editing an existing account (the user name is then fixed).
     editing: Option<User>,
     temp_password: String,
@@ -103,7 +118,7 @@ impl UserFormPage {
 }
 
 async fn new_user_page(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>> {
-    ctx.require_role(Role::Province)?;
+    ctx.require_role(Role::SysAdmin)?;
     let page = UserFormPage {
         page: Page::new(&state, &ctx, "新建工作人员账号"),
         form: StaffForm {
@@ -131,7 +146,7 @@ fn check_staff_form(
         errors.add(
             "role",
             "角色",
-            "请选择角色（市州经信局、省经信厅或评审专家）",
+            "请选择角色（市州经信局、省经信厅、评审专家或三类管理员之一）",
         );
     }
     if with_username {
@@ -169,7 +184,7 @@ async fn create_user(
     ctx: Ctx,
     Form(f): Form<StaffForm>,
 ) -> AppResult<Response> {
-    ctx.require_role(Role::Province)?;
+    ctx.require_role(Role::SysAdmin)?;
     let mut errors = Errors::default();
     let checked = check_staff_form(&f, &mut errors, true);
     if users::by_username(&state.db, &f.username).await?.is_some() {
@@ -233,7 +248,7 @@ async fn create_user(
         ),
         notice: if created {
             format!(
-                "账号“{}”已创建。请将以下临时密码告知本人，首次登录时须修改密码。此密码只显示这一次。",
+                "账号“{}”已创建。请将以下临时密码告知本人：72小时内有效，首次登录时须绑定动态口令并修改密码。此密码只显示这一次。",
                 f.username.trim()
             )
         } else {
@@ -277,7 +292,7 @@ async fn user_page(
     Path(id): Path<String>,
     Query(q): Query<UserQuery>,
 ) -> AppResult<Html<String>> {
-    ctx.require_role(Role::Province)?;
+    ctx.require_role(Role::SysAdmin)?;
     let user = load_user(&state, &id).await?;
     let notice = match q.done.as_str() {
         "saved" => "已保存。",
@@ -309,7 +324,7 @@ async fn update_user(
     Path(id): Path<String>,
     Form(f): Form<StaffForm>,
 ) -> AppResult<Response> {
-    ctx.require_role(Role::Province)?;
+    let me = ctx.require_role(Role::SysAdmin)?.id.clone();
     let user = load_user(&state, &id).await?;
     if user.role == Role::Enterprise {
         return Err(AppError::BadRequest(
@@ -318,6 +333,10 @@ async fn update_user(
     }
     let mut errors = Errors::default();
     let checked = check_staff_form(&f, &mut errors, false);
+    // No administrator gives itself another duty (三权分立).
+    if me == id && checked.is_some_and(|(r, _)| r != user.role) {
+        errors.add("role", "角色", "不能修改自己账号的角色");
+    }
     if let (true, Some((role, city))) = (errors.is_empty(), checked) {
         let now = state.clock.now();
         let mut b = Batch::new();
@@ -345,7 +364,7 @@ async fn update_user(
             sessions::delete_all_for_user(&mut b, &id);
         }
         state.db.write(b).await?;
-        return Ok(Redirect::to(&format!("/province/users/{id}?done=saved")).into_response());
+        return Ok(Redirect::to(&format!("/admin/users/{id}?done=saved")).into_response());
     }
     let page = UserFormPage {
         page: Page::new(&state, &ctx, format!("账号：{}", user.username)),
@@ -372,7 +391,7 @@ async fn reset_password(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    ctx.require_role(Role::Province)?;
+    ctx.require_role(Role::SysAdmin)?;
     let user = load_user(&state, &id).await?;
     let temp = password::generate();
     let hash = auth::hash_password(temp.clone()).await;
@@ -381,6 +400,8 @@ async fn reset_password(
     users::set_password(&mut b, &id, &hash, true, now);
     sessions::delete_all_for_user(&mut b, &id);
     users::clear_throttle(&mut b, &user.username);
+    // A lost phone is the usual reason: the owner enrols again.
+    crate::store::twofactor::remove(&mut b, &id);
     crate::services::notify::account_event(
         &mut b,
         &id,
@@ -397,7 +418,7 @@ async fn reset_password(
         Action::PasswordReset,
         Some(&id),
         true,
-        &user.username,
+        &format!("{}；动态口令已解除", user.username),
         now,
     );
     state.db.write(b).await?;
@@ -413,7 +434,7 @@ async fn reset_password(
         cities: region::cities(),
         staff_roles: Role::STAFF,
         notice: format!(
-            "已为“{}”重置密码，原有登录已全部失效，锁定已解除。请将临时密码告知本人，首次登录须修改。此密码只显示这一次。",
+            "已为“{}”重置密码并解除其动态口令，原有登录已全部失效，锁定已解除。请将临时密码告知本人：72小时内有效，首次登录须修改密码并重新绑定动态口令。此密码只显示这一次。",
             user.username
         ),
         editing: Some(user),
@@ -428,7 +449,7 @@ async fn set_disabled(
     id: String,
     disabled: bool,
 ) -> AppResult<Response> {
-    let me = ctx.require_role(Role::Province)?;
+    let me = ctx.require_role(Role::SysAdmin)?;
     if me.id == id {
         return Err(AppError::BadRequest("不能停用自己的账号。".into()));
     }
@@ -455,7 +476,7 @@ async fn set_disabled(
     );
     state.db.write(b).await?;
     let done = if disabled { "disabled" } else { "enabled" };
-    Ok(Redirect::to(&format!("/province/users/{id}?done={done}")).into_response())
+    Ok(Redirect::to(&format!("/admin/users/{id}?done={done}")).into_response())
 }
 
 async fn disable(
@@ -511,31 +532,119 @@ struct AuditPage {
     actions: Vec<(&'static str, &'static str)>,
     prev: Option<String>,
     next: Option<String>,
+    /// The CSV export of the same filter.
+    export: String,
 }
 
 const AUDIT_PAGE: i64 = 50;
+/// The most entries one export holds (narrow the filter for older ones).
+const AUDIT_EXPORT_MAX: i64 = 100_000;
 
-async fn audit_page(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Query(q): Query<AuditQuery>,
-) -> AppResult<Html<String>> {
-    ctx.require_role(Role::Province)?;
-    let filter = audit::Filter {
+fn audit_filter(q: &AuditQuery) -> audit::Filter {
+    audit::Filter {
         action: q.action.trim().to_string(),
         actor: q.actor.trim().to_lowercase(),
         ip: q.ip.trim().to_string(),
         outcome: q.outcome.trim().to_string(),
         from: clock::parse_date_start(&q.from),
         to: clock::parse_date_start(&q.to).map(|t| t + 24 * 3600 * 1000),
+    }
+}
+
+/// One CSV field: quoted, quotes doubled, and a leading formula character
+/// neutralised (a spreadsheet would run `=…` typed into a login name).
+fn csv_field(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{v}")
+    } else {
+        v.to_string()
     };
+    format!("\"{}\"", v.replace('"', "\"\""))
+}
+
+/// The filtered audit log as CSV (UTF-8 with a byte-order mark, which
+/// Excel needs to read Chinese), newest first. The export is itself audited.
+async fn audit_export(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<AuditQuery>,
+) -> AppResult<Response> {
+    ctx.require_role(Role::Auditor)?;
+    let filter = audit_filter(&q);
+    let mut entries = audit::search(&state.db, &filter, AUDIT_EXPORT_MAX, 0).await?;
+    entries.truncate(AUDIT_EXPORT_MAX as usize);
+    let mut out =
+        String::from("\u{feff}时间,操作人,角色,来源地址,事件,事件代码,对象,结果,说明\r\n");
+    for e in &entries {
+        let role = e
+            .actor_role
+            .as_deref()
+            .and_then(Role::parse)
+            .map_or("", Role::label);
+        let label = audit::Action::from_code(&e.action).map_or("", |a| a.label());
+        let cells = [
+            clock::format_datetime(e.at),
+            e.actor_name.clone(),
+            role.to_string(),
+            e.ip.clone(),
+            label.to_string(),
+            e.action.clone(),
+            e.target.clone().unwrap_or_default(),
+            if e.ok { "成功" } else { "失败" }.to_string(),
+            e.detail.clone(),
+        ];
+        out.push_str(
+            &cells
+                .iter()
+                .map(|c| csv_field(c))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        out.push_str("\r\n");
+    }
+    let now = state.clock.now();
+    let mut b = Batch::new();
+    audit::record(
+        &mut b,
+        &ctx.actor(),
+        Action::AuditExport,
+        None,
+        true,
+        &format!("导出审计日志{}条", entries.len()),
+        now,
+    );
+    state.db.write(b).await?;
+    let name = format!(
+        "attachment; filename=\"audit-{}.csv\"",
+        crate::clock::date_of(now)
+    );
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_string(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, name),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+async fn audit_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<AuditQuery>,
+) -> AppResult<Html<String>> {
+    ctx.require_role(Role::Auditor)?;
+    let filter = audit_filter(&q);
     let page_no = q.page.max(0);
     let mut entries = audit::search(&state.db, &filter, AUDIT_PAGE, page_no * AUDIT_PAGE).await?;
     let more = entries.len() as i64 > AUDIT_PAGE;
     entries.truncate(AUDIT_PAGE as usize);
-    let link = |p: i64| {
+    let query = |base: &str| {
         format!(
-            "/province/audit?action={}&actor={}&ip={}&outcome={}&from={}&to={}&page={p}",
+            "{base}?action={}&actor={}&ip={}&outcome={}&from={}&to={}",
             crate::web::shared::error::urlencode(&q.action),
             crate::web::shared::error::urlencode(&q.actor),
             crate::web::shared::error::urlencode(&q.ip),
@@ -544,6 +653,8 @@ async fn audit_page(
             crate::web::shared::error::urlencode(&q.to),
         )
     };
+    let link = |p: i64| format!("{}&page={p}", query("/admin/audit"));
+    let export = query("/admin/audit/export.csv");
     let rows = entries
         .into_iter()
         .map(|e| AuditRow {
@@ -564,6 +675,7 @@ async fn audit_page(
         page: Page::new(&state, &ctx, "审计日志"),
         prev: (page_no > 0).then(|| link(page_no - 1)),
         next: more.then(|| link(page_no + 1)),
+        export,
         q,
         rows,
         actions: Action::ALL.iter().map(|a| (a.code(), a.label())).collect(),

@@ -28,7 +28,15 @@ const TOUCH_EVERY_MS: i64 = 60_000;
 
 #[derive(Clone)]
 pub struct Ctx {
+    /// The logged-in account (None for a session still waiting for its
+    /// second factor: see `pending_user`).
     pub user: Option<User>,
+    /// The account of a session that passed the password but not yet the
+    /// second factor; it reaches only the two-factor pages.
+    pub pending_user: Option<User>,
+    /// The user must change the password before anything else (temporary
+    /// or expired).
+    pub must_change: bool,
     pub session: Option<Session>,
     pub csrf: String,
     pub ip: String,
@@ -197,9 +205,11 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         match sessions::find(&state.db, &id_hash).await {
             Ok(Some((s, u))) => {
                 let cfg = &state.config;
+                let half_open_too_long = s.mfa_pending && now - s.created_at > cfg.second_factor_ms;
                 if now - s.last_seen > cfg.idle_timeout_ms
                     || now - s.created_at > cfg.absolute_timeout_ms
                     || u.disabled
+                    || half_open_too_long
                 {
                     let mut b = Batch::new();
                     sessions::delete(&mut b, &id_hash);
@@ -213,6 +223,8 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
                         "超过会话最长时限"
                     } else if u.disabled {
                         "账号已停用"
+                    } else if half_open_too_long {
+                        "未在时限内完成动态口令验证"
                     } else {
                         "长时间未操作"
                     };
@@ -265,13 +277,22 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         && !path.starts_with("/static/")
         && !path.starts_with("/files/");
     let unread = match &user {
-        Some(u) if page_load => crate::store::outbox::unread_count(&state.db, &u.id)
-            .await
-            .unwrap_or(0),
+        Some(u) if page_load && !session.as_ref().is_some_and(|s| s.mfa_pending) => {
+            crate::store::outbox::unread_count(&state.db, &u.id)
+                .await
+                .unwrap_or(0)
+        }
         _ => 0,
     };
     let flash = super::flash::read(headers);
     let had_flash = flash.is_some();
+    let must_change = user
+        .as_ref()
+        .is_some_and(|u| state.config.must_change_password(u, now));
+    let (user, pending_user) = match (&session, user) {
+        (Some(s), Some(u)) if s.mfa_pending => (None, Some(u)),
+        (_, u) => (u, None),
+    };
     if let Some(u) = &user {
         let span = tracing::Span::current();
         span.record("user", u.id.as_str());
@@ -279,6 +300,8 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     }
     let ctx = Ctx {
         user,
+        pending_user,
+        must_change,
         session,
         csrf,
         ip,
@@ -350,9 +373,18 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         req = Request::from_parts(parts, body);
     }
 
-    // A temporary password must be replaced before anything else.
-    if let Some(u) = &ctx.user
-        && u.must_change_password
+    // A session waiting for its second factor reaches only those pages.
+    if ctx.pending_user.is_some()
+        && !(path.starts_with("/login/2fa")
+            || path.starts_with("/logout")
+            || path.starts_with("/static/"))
+    {
+        return with_headers(Redirect::to("/login/2fa").into_response());
+    }
+
+    // A temporary or expired password must be replaced before anything else.
+    if ctx.user.is_some()
+        && ctx.must_change
         && !(path.starts_with("/account/password")
             || path.starts_with("/logout")
             || path.starts_with("/static/"))

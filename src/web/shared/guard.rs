@@ -48,3 +48,18 @@ pub async fn logged_in(ctx: Ctx, req: Request, next: Next) -> Response {
         Err(e) => e.into_response(),
     }
 }
+
+/// The system administrator (accounts), 三权分立.
+pub async fn sysadmin(ctx: Ctx, req: Request, next: Next) -> Response {
+    only(Role::SysAdmin, ctx, req, next).await
+}
+
+/// The security administrator (lock-outs, sessions, policy).
+pub async fn secadmin(ctx: Ctx, req: Request, next: Next) -> Response {
+    only(Role::SecAdmin, ctx, req, next).await
+}
+
+/// The audit administrator (reads and exports the audit log).
+pub async fn auditor(ctx: Ctx, req: Request, next: Next) -> Response {
+    only(Role::Auditor, ctx, req, next).await
+}

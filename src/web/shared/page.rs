@@ -51,10 +51,23 @@ fn nav_for(role: Option<Role>) -> Vec<(&'static str, &'static str)> {
             ("/province/review", "专家评审"),
             ("/province/publication", "公示公告"),
             ("/province/cases", "典型案例"),
-            ("/province/users", "账号管理"),
             ("/province/benchmarks", "已有标杆名单"),
             ("/province/exports", "导出材料"),
-            ("/province/audit", "审计日志"),
+            ("/account", "账号与安全"),
+        ]),
+        Some(Role::SysAdmin) => items.extend([
+            ("/dashboard", "工作台"),
+            ("/admin/users", "账号管理"),
+            ("/account", "账号与安全"),
+        ]),
+        Some(Role::SecAdmin) => items.extend([
+            ("/dashboard", "工作台"),
+            ("/admin/security", "安全管理"),
+            ("/account", "账号与安全"),
+        ]),
+        Some(Role::Auditor) => items.extend([
+            ("/dashboard", "工作台"),
+            ("/admin/audit", "审计日志"),
             ("/account", "账号与安全"),
         ]),
         Some(Role::Expert) => items.extend([("/expert", "评审任务"), ("/account", "账号与安全")]),
@@ -88,7 +101,7 @@ impl Page {
         let role = ctx.user.as_ref().map(|u| u.role);
         let path = ctx.path.split('?').next().unwrap_or("/");
         // A temporary password must be changed first: offer nothing else.
-        let items = if ctx.user.as_ref().is_some_and(|u| u.must_change_password) {
+        let items = if ctx.user.is_some() && ctx.must_change {
             vec![("/account/password", "修改密码")]
         } else {
             nav_for(role)

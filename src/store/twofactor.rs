@@ -1,0 +1,133 @@
+//! Two-factor login state: each account's TOTP secret (with the last step
+//! accepted) and its single-use recovery codes (hashes only).
+
+use super::{Batch, Db, Millis, Result};
+use crate::params;
+
+#[derive(Debug, Clone)]
+pub struct Totp {
+    pub secret: String,
+    /// None while the enrolment waits for its confirming code.
+    pub enrolled_at: Option<Millis>,
+    pub last_step: i64,
+}
+
+impl Totp {
+    pub fn enrolled(&self) -> bool {
+        self.enrolled_at.is_some()
+    }
+}
+
+pub async fn of_user(db: &Db, user_id: &str) -> Result<Option<Totp>> {
+    let row = db
+        .query_opt(
+            "SELECT secret, enrolled_at, last_step FROM user_totp WHERE user_id = $1",
+            params![user_id],
+        )
+        .await?;
+    Ok(row.map(|r| Totp {
+        secret: r.text(0),
+        enrolled_at: r.opt_int(1),
+        last_step: r.int(2),
+    }))
+}
+
+/// Whether the account has confirmed a second factor.
+pub async fn enrolled(db: &Db, user_id: &str) -> Result<bool> {
+    Ok(of_user(db, user_id).await?.is_some_and(|t| t.enrolled()))
+}
+
+/// Keeps `secret` as the account's enrolment waiting for its code, unless
+/// one is already waiting or confirmed (a second tab shows the same QR code).
+pub fn start(b: &mut Batch, user_id: &str, secret: &str, now: Millis) {
+    b.push(
+        "INSERT INTO user_totp (user_id, secret, enrolled_at, last_step, created_at) \
+         VALUES ($1, $2, NULL, 0, $3) ON CONFLICT (user_id) DO NOTHING",
+        params![user_id, secret, now],
+    );
+}
+
+/// Enrols the account with a known secret unless it has one (the demo
+/// accounts). Pushed after the account's own insert in the same batch.
+pub fn enrol_fixed(b: &mut Batch, user_id: &str, secret: &str, now: Millis) {
+    b.push(
+        "INSERT INTO user_totp (user_id, secret, enrolled_at, last_step, created_at) \
+         VALUES ($1, $2, $3, 0, $3) ON CONFLICT (user_id) DO NOTHING",
+        params![user_id, secret, now],
+    );
+}
+
+/// Confirms the waiting enrolment of `secret` with the code of `step`;
+/// changes no row (the batch then fails) if the secret was replaced or is
+/// already confirmed.
+pub fn confirm(b: &mut Batch, user_id: &str, secret: &str, step: i64, now: Millis) {
+    b.push_one(
+        "UPDATE user_totp SET enrolled_at = $3, last_step = $4 \
+         WHERE user_id = $1 AND secret = $2 AND enrolled_at IS NULL",
+        params![user_id, secret, now, step],
+    );
+}
+
+/// Spends the code of `step`: changes no row (the batch then fails) when
+/// that step or a later one was already accepted, so two requests racing
+/// with one code cannot both pass.
+pub fn use_step(b: &mut Batch, user_id: &str, step: i64) {
+    b.push_one(
+        "UPDATE user_totp SET last_step = $2 WHERE user_id = $1 AND last_step < $2 \
+         AND enrolled_at IS NOT NULL",
+        params![user_id, step],
+    );
+}
+
+/// Removes the second factor and its recovery codes.
+pub fn remove(b: &mut Batch, user_id: &str) {
+    b.push("DELETE FROM user_totp WHERE user_id = $1", params![user_id]);
+    b.push(
+        "DELETE FROM recovery_codes WHERE user_id = $1",
+        params![user_id],
+    );
+}
+
+/// Replaces the account's recovery codes with `hashes`.
+pub fn set_recovery_codes(b: &mut Batch, user_id: &str, hashes: &[String], now: Millis) {
+    b.push(
+        "DELETE FROM recovery_codes WHERE user_id = $1",
+        params![user_id],
+    );
+    for h in hashes {
+        b.push(
+            "INSERT INTO recovery_codes (user_id, code_hash, used_at, created_at) VALUES ($1, $2, NULL, $3)",
+            params![user_id, h.as_str(), now],
+        );
+    }
+}
+
+/// Spends an unused recovery code; changes no row (the batch then fails)
+/// when there is no such unused code.
+pub fn use_recovery_code(b: &mut Batch, user_id: &str, hash: &str, now: Millis) {
+    b.push_one(
+        "UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+        params![user_id, hash, now],
+    );
+}
+
+/// Whether `hash` is an unused recovery code of the account.
+pub async fn has_recovery_code(db: &Db, user_id: &str, hash: &str) -> Result<bool> {
+    Ok(db
+        .query_opt(
+            "SELECT 1 FROM recovery_codes WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+            params![user_id, hash],
+        )
+        .await?
+        .is_some())
+}
+
+pub async fn unused_recovery_codes(db: &Db, user_id: &str) -> Result<i64> {
+    let row = db
+        .query_opt(
+            "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+            params![user_id],
+        )
+        .await?;
+    Ok(row.map_or(0, |r| r.int(0)))
+}
