@@ -63,15 +63,9 @@ pub async fn export(
     let def = batches::own_definition(db, &batch.id)
         .await?
         .unwrap_or_else(|| def.clone());
-    let total = super::export::package_to_file(
-        db,
-        Arc::new(def),
-        &files,
-        &batch.id,
-        &a.out,
-        progress_line,
-    )
-    .await?;
+    let total =
+        super::export::package_to_file(db, Arc::new(def), &files, &batch.id, &a.out, progress_line)
+            .await?;
     eprintln!();
     println!(
         "已导出 {}（{} 份申报书，用时 {:.1} 秒）",

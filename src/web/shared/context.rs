@@ -97,15 +97,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     }
 }
 
+/// The value of cookie `name` the request carries (read by the `cookie` crate).
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .and_then(|c| c.value_raw())
 }
 
 pub fn random_token() -> String {
@@ -151,15 +152,18 @@ fn client_ip(req: &Request, trusted: &[ipnet::IpNet]) -> String {
         .to_string()
 }
 
+/// A `Set-Cookie` for `name`: the whole site, not readable by scripts, not
+/// sent on cross-site requests, Secure behind TLS (`--secure-cookies`).
 pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
-    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+    let mut c = cookie::Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .secure(state.config.secure_cookies);
     if let Some(age) = max_age {
-        c.push_str(&format!("; Max-Age={age}"));
+        c = c.max_age(cookie::time::Duration::seconds(age));
     }
-    if state.config.secure_cookies {
-        c.push_str("; Secure");
-    }
-    HeaderValue::from_str(&c).expect("cookie is ASCII")
+    HeaderValue::from_str(&c.build().to_string()).expect("cookie is ASCII")
 }
 
 /// Cross-site requests are refused before any token is looked at.
