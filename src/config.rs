@@ -41,6 +41,10 @@ pub struct Config {
     /// Largest stored draft (its JSON): the form's longest texts all filled
     /// to their limits take about a tenth of it.
     pub max_draft_bytes: usize,
+    /// The digest of new integrity-chain links (and of new fingerprints):
+    /// SHA-256, or SM3 for 商用密码 practice. Stored with each, so a change
+    /// leaves earlier ones checkable.
+    pub digest: crate::domain::digest::Algo,
 }
 
 pub const MINUTE: Millis = 60_000;
@@ -64,6 +68,7 @@ impl Default for Config {
             registrations_per_hour: 10,
             max_sessions_per_user: 5,
             max_draft_bytes: MB as usize,
+            digest: crate::domain::digest::Algo::Sha256,
         }
     }
 }

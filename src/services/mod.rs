@@ -8,6 +8,7 @@ pub mod notify;
 pub mod publication;
 pub mod reminders;
 pub mod review;
+pub mod sealer;
 
 use crate::store::StoreError;
 

@@ -42,6 +42,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/postgres/0011_application_numbers.sql"),
     ),
+    // 12 is taken by another branch; the runner applies whatever is missing.
+    (
+        13,
+        include_str!("../../migrations/postgres/0013_integrity_chain.sql"),
+    ),
 ];
 
 #[derive(Clone)]

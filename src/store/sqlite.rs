@@ -51,6 +51,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/sqlite/0011_application_numbers.sql"),
     ),
+    // 12 is taken by another branch; the runner applies whatever is missing.
+    (
+        13,
+        include_str!("../../migrations/sqlite/0013_integrity_chain.sql"),
+    ),
 ];
 const MAX_GROUP: usize = 512;
 /// The WAL is copied back into the database by a background thread, but

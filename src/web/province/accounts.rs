@@ -511,6 +511,8 @@ struct AuditPage {
     actions: Vec<(&'static str, &'static str)>,
     prev: Option<String>,
     next: Option<String>,
+    /// The integrity chains' heads (`shared::chain_head`).
+    chain_head: String,
 }
 
 const AUDIT_PAGE: i64 = 50;
@@ -567,6 +569,7 @@ async fn audit_page(
         q,
         rows,
         actions: Action::ALL.iter().map(|a| (a.code(), a.label())).collect(),
+        chain_head: crate::web::shared::chain_head::render(&state.db).await?,
     };
     Ok(Html(page.render()?))
 }
