@@ -313,3 +313,46 @@ async fn sealing_twice_adds_nothing_and_a_rewritten_link_is_named() {
         "{b:?}"
     );
 }
+
+/// With SM3 chosen, a submission's fingerprint is SM3 and says so; the
+/// submitted 申报书 carries the same; verify recomputes it by SM3, and a
+/// SHA-256 fingerprint stored before the change still verifies.
+#[tokio::test]
+async fn sm3_fingerprints_are_tagged_and_verified_beside_older_sha256_ones() {
+    let app = spawn_with(Config {
+        digest: Algo::Sm3,
+        ..Config::default()
+    })
+    .await;
+    app.seed_demo().await;
+    let (mut c, id) = submitted(&app, "qiye1", 4).await;
+    let row = app
+        .state
+        .db
+        .query_opt(
+            "SELECT fingerprint, content FROM application_versions WHERE application_id = $1 AND kind = 'submitted'",
+            vec![id.as_str().into()],
+        )
+        .await
+        .expect("query")
+        .expect("submitted");
+    let fp = row.text(0);
+    let snapshot: serde_json::Value = serde_json::from_str(&row.text(1)).expect("json");
+    assert!(fp.starts_with("sm3:") && fp.len() == 4 + 64, "{fp}");
+    assert_eq!(
+        fp,
+        shenbao::domain::form::fingerprint_with(Algo::Sm3, &snapshot["content"])
+    );
+    assert_ne!(
+        &fp[4..],
+        shenbao::domain::form::fingerprint(&snapshot["content"])
+    );
+    let page = c.get(&format!("/apply/{id}")).await;
+    assert!(page.body.contains(&fp[..12]), "the fingerprint is shown");
+    // An older SHA-256 submission (another enterprise, before the switch).
+    let sha = spawn().await;
+    sha.seed_demo().await;
+    submitted(&sha, "qiye2", 5).await;
+    assert!(breaks(&sha).await.is_empty());
+    assert!(breaks(&app).await.is_empty());
+}
