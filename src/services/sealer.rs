@@ -18,9 +18,11 @@ pub fn spawn(db: Db, clock: Clock, algo: Algo) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut scanned = chain::Scanned::default();
         loop {
             tick.tick().await;
-            match chain::seal(&db, algo, system_now() - chain::GRACE_MS, clock.now()).await {
+            let horizon = system_now() - chain::GRACE_MS;
+            match chain::seal_from(&db, algo, horizon, clock.now(), &mut scanned).await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!("sealed {n} integrity links"),
                 Err(e) => tracing::warn!("sealer: {e}"),

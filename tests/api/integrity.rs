@@ -356,3 +356,44 @@ async fn sm3_fingerprints_are_tagged_and_verified_beside_older_sha256_ones() {
     assert!(breaks(&sha).await.is_empty());
     assert!(breaks(&app).await.is_empty());
 }
+
+/// A running sealer skips what it has looked through, not what came after:
+/// a submission made after a round is sealed by the next.
+#[tokio::test]
+async fn the_sealer_seals_what_came_after_its_last_round() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut scanned = chain::Scanned::default();
+    let db = &app.state.db;
+    chain::seal_from(
+        db,
+        Algo::Sha256,
+        system_now(),
+        app.clock.now(),
+        &mut scanned,
+    )
+    .await
+    .expect("seal");
+    assert!(
+        chain::head(db, Chain::Versions)
+            .await
+            .expect("head")
+            .is_none()
+    );
+    submitted(&app, "qiye1", 3).await;
+    chain::seal_from(
+        db,
+        Algo::Sha256,
+        system_now() + 60_000,
+        app.clock.now(),
+        &mut scanned,
+    )
+    .await
+    .expect("seal");
+    let head = chain::head(db, Chain::Versions)
+        .await
+        .expect("head")
+        .expect("the submission is sealed");
+    assert_eq!(head.n, 1);
+    assert!(breaks(&app).await.is_empty());
+}
