@@ -311,7 +311,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup { out } => {
             let Some(db_path) = sqlite_path(&cli.store) else {
                 anyhow::bail!(
-                    "PostgreSQL 数据库请用 pg_dump 备份（见 README“备份与恢复”）；本命令备份 SQLite 数据库和附件目录"
+                    "PostgreSQL 数据库请用 pg_dump 备份、pg_restore 恢复（步骤见 README）；本命令备份 SQLite 数据库和附件目录"
                 );
             };
             private_files(&cli.store.data)?;
