@@ -18,7 +18,7 @@ pub fn spawn(db: Db, clock: Clock, algo: Algo) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut scanned = chain::Scanned::default();
+        let mut scanned = chain::Scanned::paced(std::time::Duration::from_millis(50));
         loop {
             tick.tick().await;
             let horizon = system_now() - chain::GRACE_MS;

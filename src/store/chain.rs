@@ -197,6 +197,19 @@ pub async fn seal(db: &Db, algo: Algo, horizon: Millis, now: Millis) -> Result<u
 #[derive(Debug, Default)]
 pub struct Scanned {
     versions_upto: Option<Millis>,
+    /// A pause after each batch of links, so that a backlog (the first
+    /// start after an upgrade, a bulk import) is sealed beside the
+    /// requests' writes instead of holding the SQLite writer in one burst.
+    pause: Option<std::time::Duration>,
+}
+
+impl Scanned {
+    pub fn paced(pause: std::time::Duration) -> Scanned {
+        Scanned {
+            versions_upto: None,
+            pause: Some(pause),
+        }
+    }
 }
 
 /// [`seal`], skipping the versions an earlier round of the same sealer has
@@ -240,7 +253,12 @@ pub async fn seal_from(
                 prev = h;
             }
             match db.write(b).await {
-                Ok(_) => added += rows.len(),
+                Ok(_) => {
+                    added += rows.len();
+                    if let Some(p) = scanned.pause {
+                        tokio::time::sleep(p).await;
+                    }
+                }
                 // Another sealer got there first: its links stand.
                 Err(StoreError::Unique(_)) => return Ok(added),
                 Err(e) => return Err(e),
