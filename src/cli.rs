@@ -11,6 +11,7 @@ use crate::auth;
 use crate::clock::Clock;
 use crate::config::{Config, MINUTE};
 use crate::demo;
+use crate::domain::digest::Algo;
 use crate::domain::form::ProgramDef;
 use crate::domain::{password, region, role::Role};
 use crate::files::FileStore;
@@ -56,6 +57,20 @@ enum Command {
     Export(crate::docs::cli::ExportArgs),
     /// Write the blank 申报书 template (.docx).
     ExportBlank(crate::docs::cli::BlankArgs),
+    /// Check every integrity chain, submitted fingerprint and attachment hash; names the first break.
+    Verify(VerifyArgs),
+    /// Back up the SQLite database (consistent online copy) and the attachments into one .tar.gz.
+    Backup {
+        /// The archive to write (.tar.gz).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restore a backup into a new, empty data directory (--data).
+    Restore {
+        /// The archive written by `shenbao backup`.
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// The expert review: `review replay --draw ID` re-runs a recorded draw for an auditor.
     Review {
         #[command(subcommand)]
@@ -71,6 +86,25 @@ enum ReviewCmd {
         #[arg(long)]
         draw: String,
     },
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// Seal the rows written more than --grace-seconds ago first (as the
+    /// server does every few seconds).
+    #[arg(long)]
+    seal: bool,
+    /// With --seal: how old a row must be to be sealed (0 only when no
+    /// server is writing).
+    #[arg(long, default_value_t = 30)]
+    grace_seconds: i64,
+    /// With --seal: the digest of new links.
+    #[arg(long, env = "SHENBAO_DIGEST", default_value = "sha256", value_parser = parse_digest)]
+    digest: Algo,
+}
+
+fn parse_digest(s: &str) -> Result<Algo, String> {
+    Algo::parse(s).ok_or_else(|| format!("不支持的摘要算法：{s}（可选 sha256 或 sm3）"))
 }
 
 #[derive(Args)]
@@ -133,6 +167,9 @@ struct ServeArgs {
     /// The platform's address as users reach it (links in e-mails), e.g. https://shenbao.example.gov.cn
     #[arg(long, env = "SHENBAO_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Digest of the integrity chains' new links: sha256 or sm3 (商用密码).
+    #[arg(long, env = "SHENBAO_DIGEST", default_value = "sha256", value_parser = parse_digest)]
+    digest: Algo,
 }
 
 /// `10.0.0.0/8`, or one address (`127.0.0.1`, `::1`).
@@ -270,6 +307,42 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::docs::cli::export(&db, &load_program(&cli.store)?, &cli.store.data, a).await?;
         }
         Command::ExportBlank(a) => crate::docs::cli::export_blank(&load_program(&cli.store)?, a)?,
+        Command::Verify(a) => verify(&cli.store, a).await?,
+        Command::Backup { out } => {
+            let Some(db_path) = sqlite_path(&cli.store) else {
+                anyhow::bail!(
+                    "PostgreSQL 数据库请用 pg_dump 备份、pg_restore 恢复（步骤见 README）；本命令备份 SQLite 数据库和附件目录"
+                );
+            };
+            private_files(&cli.store.data)?;
+            let data = cli.store.data.clone();
+            let done = tokio::task::spawn_blocking(move || {
+                crate::backup::backup(&data, &db_path, &out).map(|d| (d, out))
+            })
+            .await??;
+            println!(
+                "备份完成：{}（{} 个文件，{}，含 SHA-256 清单）",
+                done.1.display(),
+                done.0.files,
+                crate::files::human_size(done.0.bytes)
+            );
+        }
+        Command::Restore { from } => {
+            let data = cli.store.data.clone();
+            #[cfg(target_os = "linux")]
+            // SAFETY: umask only sets the process's file-creation mask.
+            unsafe {
+                libc::umask(0o077);
+            }
+            let m =
+                tokio::task::spawn_blocking(move || crate::backup::restore(&from, &data)).await??;
+            println!(
+                "恢复完成：{} 个文件已写入 {} 并逐一核对 SHA-256。请运行 shenbao --data {} verify 核对数据。",
+                m.files.len(),
+                cli.store.data.display(),
+                cli.store.data.display()
+            );
+        }
         Command::Review {
             cmd: ReviewCmd::Replay { draw },
         } => {
@@ -281,6 +354,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("复核不一致：重新抽取的结果与记录不同（{pairs} 对）");
             }
         }
+    }
+    Ok(())
+}
+
+/// The SQLite file the store arguments name (`None` for PostgreSQL).
+fn sqlite_path(s: &StoreArgs) -> Option<PathBuf> {
+    match s.database_url.as_deref() {
+        None => Some(s.data.join("shenbao.db")),
+        Some(u) if u.starts_with("sqlite://") => {
+            Some(PathBuf::from(u.trim_start_matches("sqlite://")))
+        }
+        Some(_) => None,
+    }
+}
+
+async fn verify(s: &StoreArgs, a: VerifyArgs) -> anyhow::Result<()> {
+    let db = open(s).await?;
+    if a.seal {
+        let now = jiff::Timestamp::now().as_millisecond();
+        let n = crate::store::chain::seal(&db, a.digest, now - a.grace_seconds.max(0) * 1000, now)
+            .await?;
+        println!("封存：新增 {n} 环（{}）。", a.digest.code());
+    }
+    let files = FileStore::local(s.data.join("attachments"));
+    let report = crate::verify::run(&db, &files).await?;
+    for line in report.lines() {
+        println!("{line}");
+    }
+    if !report.ok() {
+        for b in report.breaks().iter().take(50) {
+            eprintln!("{b}");
+        }
+        anyhow::bail!("完整性校验失败");
     }
     Ok(())
 }
@@ -325,6 +431,7 @@ async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
         absolute_timeout_ms: a.absolute_timeout_hours.max(1) * 60 * MINUTE,
         secure_cookies: a.secure_cookies,
         trusted_proxies: a.trust_proxy.clone(),
+        digest: a.digest,
         ..Config::default()
     };
     let program = Arc::new(load_program(s)?);
@@ -372,6 +479,7 @@ async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
         db.write(b).await?;
     }
     spawn_housekeeping(state.clone());
+    crate::services::sealer::spawn(db.clone(), state.clock.clone(), a.digest);
     crate::services::reminders::spawn(db.clone(), state.clock.clone());
     if let Some(host) = &a.smtp_host {
         let cfg = crate::mail::SmtpConfig {

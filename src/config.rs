@@ -55,6 +55,10 @@ pub struct Config {
     pub temporary_password_ms: Millis,
     /// A new password may not be any of the account's last this many.
     pub password_history: i64,
+    /// The digest of new integrity-chain links (and of new fingerprints):
+    /// SHA-256, or SM3 for 商用密码 practice. Stored with each, so a change
+    /// leaves earlier ones checkable.
+    pub digest: crate::domain::digest::Algo,
 }
 
 pub const MINUTE: Millis = 60_000;
@@ -116,6 +120,7 @@ impl Default for Config {
             password_max_age_days: 90,
             temporary_password_ms: 72 * 60 * MINUTE,
             password_history: 5,
+            digest: crate::domain::digest::Algo::Sha256,
         }
     }
 }

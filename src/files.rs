@@ -91,6 +91,11 @@ impl FileStore {
         self.root.join(shard).join(safe)
     }
 
+    /// Where `key` is stored (integrity checks read it there).
+    pub fn local_path(&self, key: &str) -> PathBuf {
+        self.path(key)
+    }
+
     /// Starts writing `key`; at most `limit` bytes are accepted.
     pub async fn create(&self, key: &str, limit: u64) -> Result<Upload, PutError> {
         let path = self.path(key);

@@ -1,6 +1,7 @@
 //! shenbao (申报): runs a Chinese government enterprise-selection program end to end.
 
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -11,4 +12,5 @@ pub mod files;
 pub mod mail;
 pub mod services;
 pub mod store;
+pub mod verify;
 pub mod web;

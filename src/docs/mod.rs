@@ -137,8 +137,13 @@ impl AppDoc {
             application_id: s(json.get("application")),
             number: String::new(),
             version,
-            // The fingerprint covers the content (answers) only: see web::apply::submit.
-            fingerprint: Some(form::fingerprint(
+            // The fingerprint covers the content (answers) only: see web::apply::submit;
+            // by SM3 when the snapshot says so (SHA-256 otherwise).
+            fingerprint: Some(form::fingerprint_with(
+                json.get("digest")
+                    .and_then(Value::as_str)
+                    .and_then(crate::domain::digest::Algo::parse)
+                    .unwrap_or_default(),
                 json.get("content").unwrap_or(&Value::Null),
             )),
             attachments,

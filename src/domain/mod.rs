@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod conflict;
 pub mod contact;
 pub mod credit_code;
+pub mod digest;
 pub mod form;
 pub mod lifecycle;
 pub mod notify;

@@ -10,6 +10,7 @@ pub mod publication;
 pub mod reminders;
 pub mod review;
 pub mod scoring;
+pub mod sealer;
 pub mod security;
 pub mod twofactor;
 

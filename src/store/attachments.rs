@@ -78,6 +78,30 @@ pub fn insert(b: &mut Batch, a: &Attachment, by: &str) {
     );
 }
 
+/// [`insert`], only while the application's live attachments, this one
+/// included, stay within `total` bytes; otherwise the batch fails with
+/// `Conflict` (the single writer on SQLite makes the check exact).
+pub fn insert_within_total(b: &mut Batch, a: &Attachment, by: &str, total: u64) {
+    b.push_one(
+        "INSERT INTO attachments (id, application_id, slot, file_name, content_type, size, sha256, storage_key, created_at, created_by) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 \
+         WHERE (SELECT COALESCE(SUM(size), 0) FROM attachments WHERE application_id = $2 AND deleted_at IS NULL) + $6 <= $11",
+        params![
+            a.id.as_str(),
+            a.application_id.as_str(),
+            a.slot.as_str(),
+            a.file_name.as_str(),
+            a.content_type.as_str(),
+            a.size,
+            a.sha256.as_str(),
+            a.storage_key.as_str(),
+            a.created_at,
+            by,
+            total as i64
+        ],
+    );
+}
+
 /// Marks an attachment deleted (kept for the record while the draft lives).
 pub fn delete(b: &mut Batch, id: &str, now: Millis) {
     b.push_one(

@@ -14,6 +14,7 @@ pub mod attachments;
 pub mod audit;
 pub mod batches;
 pub mod cases;
+pub mod chain;
 pub mod deltas;
 pub mod derived;
 pub mod outbox;

@@ -47,6 +47,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/postgres/0012_two_factor_passwords.sql"),
     ),
     (
+        13,
+        include_str!("../../migrations/postgres/0013_integrity_chain.sql"),
+    ),
+    (
         14,
         include_str!("../../migrations/postgres/0014_batch_programs.sql"),
     ),

@@ -56,6 +56,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0012_two_factor_passwords.sql"),
     ),
     (
+        13,
+        include_str!("../../migrations/sqlite/0013_integrity_chain.sql"),
+    ),
+    (
         14,
         include_str!("../../migrations/sqlite/0014_batch_programs.sql"),
     ),

@@ -55,6 +55,8 @@ pub struct Caches {
     pub province_lists: crate::store::derived::Derived<province::applications::Listing>,
     /// Experts' open assignments as their last save left them.
     pub score_hints: crate::services::review::ScoreHints,
+    /// Each application's upload bytes still streaming (`shared::upload`).
+    pub uploads_in_flight: shared::upload::InFlight,
 }
 
 impl AppState {

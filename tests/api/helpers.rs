@@ -43,6 +43,17 @@ pub async fn spawn_with(config: Config) -> TestApp {
         }
         _ => Db::open(None, dir.path()).await.expect("sqlite"),
     };
+    spawn_on(dir, db, config).await
+}
+
+/// A server on the SQLite store in `dir` (made if missing), whatever
+/// TEST_DATABASE_URL says: backup archives are SQLite's.
+pub async fn spawn_sqlite_in(dir: tempfile::TempDir) -> TestApp {
+    let db = Db::open(None, dir.path()).await.expect("sqlite");
+    spawn_on(dir, db, Config::default()).await
+}
+
+async fn spawn_on(dir: tempfile::TempDir, db: Db, config: Config) -> TestApp {
     let clock = Clock::manual(START);
     let program = Arc::new(shenbao::domain::form::ProgramDef::builtin().clone());
     shenbao::store::batches::ensure(
@@ -109,6 +120,11 @@ impl TestApp {
             r.body
         );
         c
+    }
+
+    /// The data directory (SQLite file, attachments).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     pub async fn audit_count(&self, action: &str) -> i64 {

@@ -340,3 +340,43 @@ async fn an_oversized_city_scan_is_answered_over_tcp_not_reset() {
     assert!(text.contains("set-cookie: sb_flash="), "{text}");
     assert!(text.contains("#files"), "{text}");
 }
+
+/// Issue #20, finding 2: the application's total is enforced while the
+/// uploads stream, not only before: four parallel 1 MB uploads against a
+/// 3 MB total store three, and the fourth is refused with the total's
+/// message and leaves no file (before: each checked the total before
+/// streaming, and all four were stored).
+#[tokio::test]
+async fn parallel_uploads_stay_within_the_application_total() {
+    let app = spawn_with(Config {
+        max_application_bytes: 3 * MB,
+        ..Config::default()
+    })
+    .await;
+    app.seed_demo().await;
+    let mut c = app.login("qiye1", DEMO_PASSWORD).await;
+    let id = start(&mut c).await;
+    let mut file = PDF.to_vec();
+    file.resize(MB as usize, b'x');
+    let mut cs = Vec::new();
+    for _ in 0..4 {
+        cs.push(app.login("qiye1", DEMO_PASSWORD).await);
+    }
+    let [c1, c2, c3, c4] = &mut cs[..] else {
+        panic!("four clients")
+    };
+    let (a, b, c_, d) = tokio::join!(
+        htmx_upload(c1, &id, "business_license", "a.pdf", &file),
+        htmx_upload(c2, &id, "cloud_proof", "b.pdf", &file),
+        htmx_upload(c3, &id, "honour_proof", "c.pdf", &file),
+        htmx_upload(c4, &id, "audit_reports.2019", "d.pdf", &file),
+    );
+    let answers = [a, b, c_, d];
+    assert_eq!(stored(&app, &id).await, 3, "three fit the total");
+    assert_eq!(
+        answers.iter().filter(|a| a.contains("附件总大小")).count(),
+        1,
+        "one refused by the total"
+    );
+    assert_eq!(files_on_disk(&app), 3, "the refused one left no file");
+}

@@ -3,6 +3,8 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::domain::digest::Algo;
+
 /// The JSON text of `v` with object keys sorted (by UTF-8 bytes, at every
 /// level) and no insignificant white space. Equal content gives equal text
 /// whatever the key order it was built with.
@@ -48,4 +50,18 @@ fn write(v: &Value, out: &mut String) {
 /// SHA-256 (lower-case hex) of [`canonical_json`].
 pub fn fingerprint(v: &Value) -> String {
     hex::encode(Sha256::digest(canonical_json(v).as_bytes()))
+}
+
+/// The fingerprint by `algo`, as stored: SHA-256 bare (equal to
+/// [`fingerprint`]), SM3 as `sm3:<hex>`.
+pub fn fingerprint_with(algo: Algo, v: &Value) -> String {
+    algo.tag(algo.hex(&[canonical_json(v).as_bytes()]))
+}
+
+/// Does a stored fingerprint (either algorithm) belong to `v`?
+pub fn fingerprint_matches(stored: &str, v: &Value) -> bool {
+    match Algo::untag(stored) {
+        (Some(algo), _) => fingerprint_with(algo, v) == stored,
+        (None, _) => false,
+    }
 }

@@ -78,7 +78,7 @@ mod tests;
 mod tests_rules;
 
 pub use attach::missing_attachments;
-pub use canon::{canonical_json, fingerprint};
+pub use canon::{canonical_json, fingerprint, fingerprint_matches, fingerprint_with};
 pub use definition::*;
 pub use load::{DefError, DefProblem, FORM_FILE, NOTICE_FILE, PROGRAM_FILE};
 pub use sample::{sample_answers, sample_answers_for, sample_answers_in_city, sample_answers_on};

@@ -84,7 +84,10 @@ async fn application(
                 .ok_or(AppError::NotFound)?;
             // The footer carries the content fingerprint the submission will have
             // if nothing changes after printing (checked against the stamped scan).
-            doc.fingerprint = Some(crate::domain::form::fingerprint(&doc.answers));
+            doc.fingerprint = Some(crate::domain::form::fingerprint_with(
+                state.config.digest,
+                &doc.answers,
+            ));
             doc
         }
     };

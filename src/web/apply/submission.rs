@@ -213,7 +213,7 @@ async fn submit(
         let body = render_submit(&state, &ctx, app, msg).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(body)).into_response());
     }
-    let snapshot = serde_json::json!({
+    let mut snapshot = serde_json::json!({
         "application": app.id,
         "enterprise": { "name": app.enterprise_name, "credit_code": app.credit_code },
         "content": answers,
@@ -224,7 +224,13 @@ async fn submit(
     // The fingerprint covers the content, not the uploads: the stamped scan
     // (itself an upload) carries the fingerprint printed in the draft's footer,
     // which equals this one when nothing changed after printing.
-    let fingerprint = form::fingerprint(&snapshot["content"]);
+    // SM3 (商用密码) when the server is set to it; the snapshot then says so,
+    // and its documents recompute the fingerprint the same way.
+    let digest = state.config.digest;
+    if digest != crate::domain::digest::Algo::Sha256 {
+        snapshot["digest"] = digest.code().into();
+    }
+    let fingerprint = form::fingerprint_with(digest, &snapshot["content"]);
     let user = ctx.require_user()?;
     let mut extra = Batch::new();
     applications::snapshot(

@@ -11,17 +11,16 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use crate::domain::role::Role;
-use crate::files::PutError;
 use crate::store::attachments::{self, Attachment};
 use crate::store::audit::{self, Action};
-use crate::store::{Batch, new_id};
+use crate::store::{Batch, StoreError, new_id};
 use crate::web::AppState;
 use crate::web::apply::{SlotView, load_visible, slot_views};
 use crate::web::shared::context::Ctx;
 use crate::web::shared::error::{AppError, AppResult, urlencode};
 use crate::web::shared::flash;
 use crate::web::shared::upload::{
-    MAX_UPLOAD_TEXT, StreamError, clean_name, drain, small_text, stream_field, upload_drain_limit,
+    MAX_UPLOAD_TEXT, Reservation, StreamError, clean_name, drain, small_text, upload_drain_limit,
 };
 
 pub fn router() -> Router<AppState> {
@@ -226,25 +225,37 @@ async fn receive(
                 let file_name = clean_name(field.file_name().unwrap_or(""), "附件");
                 let per_file =
                     (slot.max_size_mb as u64 * crate::config::MB).min(state.config.max_file_bytes);
-                let remaining = state
-                    .config
-                    .max_application_bytes
-                    .saturating_sub(used - replace.map_or(0, |a| a.size as u64));
-                let limit = per_file.min(remaining);
+                let total = state.config.max_application_bytes;
+                let kept = used - replace.map_or(0, |a| a.size as u64);
+                let over_total = || {
+                    format!(
+                        "本申报书附件总大小不能超过{}，剩余可用{}，请压缩后上传。",
+                        crate::files::human_size(total),
+                        crate::files::human_size(total.saturating_sub(kept))
+                    )
+                };
                 let storage_key = new_id();
-                let stored = match stream_field(state, field, &storage_key, limit).await {
+                // Counted against the total chunk by chunk, beside this
+                // application's other uploads in flight; held until the row
+                // is written, whose insert checks the total once more.
+                let mut share = state.caches.uploads_in_flight.reserve(id);
+                let stored = match stream_within_total(
+                    state,
+                    field,
+                    &storage_key,
+                    per_file,
+                    &mut share,
+                    kept,
+                    total,
+                )
+                .await
+                {
                     Ok(s) => s,
-                    Err(StreamError::Interrupted) => {
+                    Err(None) => return Ok(Err(over_total())),
+                    Err(Some(StreamError::Interrupted)) => {
                         return Ok(Err("上传中断，请重新上传。".into()));
                     }
-                    Err(StreamError::Put(PutError::TooLarge(_))) if limit < per_file => {
-                        return Ok(Err(format!(
-                            "本申报书附件总大小不能超过{}，剩余可用{}，请压缩后上传。",
-                            crate::files::human_size(state.config.max_application_bytes),
-                            crate::files::human_size(remaining)
-                        )));
-                    }
-                    Err(StreamError::Put(e)) => {
+                    Err(Some(StreamError::Put(e))) => {
                         return Ok(Err(format!("“{file_name}”上传失败：{e}")));
                     }
                 };
@@ -277,7 +288,7 @@ async fn receive(
                 if let Some(old) = replace {
                     attachments::delete(&mut b, &old.id, now);
                 }
-                attachments::insert(&mut b, &att, &ctx.actor().name);
+                attachments::insert_within_total(&mut b, &att, &ctx.actor().name, total);
                 let detail = format!(
                     "{}：{}（{}，SHA-256 {}）",
                     slot.label,
@@ -294,7 +305,26 @@ async fn receive(
                     &detail,
                     now,
                 );
-                state.db.write(b).await?;
+                match state.db.write(b).await {
+                    Ok(_) => {}
+                    // Another upload of this application was written first
+                    // and the total has no room left for this one.
+                    Err(StoreError::Conflict(i)) => {
+                        let _ = state.files.delete(&att.storage_key).await;
+                        // The insert is the batch's first statement, or its
+                        // second after the replaced file's removal.
+                        return Ok(Err(if i == usize::from(replace.is_some()) {
+                            over_total()
+                        } else {
+                            "该附件刚被另一次上传替换，请刷新页面后重试。".to_string()
+                        }));
+                    }
+                    Err(e) => {
+                        let _ = state.files.delete(&att.storage_key).await;
+                        return Err(e.into());
+                    }
+                }
+                drop(share);
                 if let Some(old) = replace {
                     drop_unsubmitted_file(state, app, old).await;
                 }
@@ -340,6 +370,41 @@ async fn delete(
     drop_unsubmitted_file(&state, &app, &a).await;
     let done = Done::Deleted(format!("已删除“{}”。", a.file_name));
     answer(&state, &ctx, &app, htmx, Some(&a.slot), Ok(done)).await
+}
+
+/// Streams one file into the store under `key`, at most `per_file` bytes,
+/// each chunk counted in `share` against the application's `total` beside
+/// its `kept` bytes and its other uploads in flight. `Err(None)`: the total
+/// is reached; the partial file is removed on any failure.
+async fn stream_within_total(
+    state: &AppState,
+    mut field: axum::extract::multipart::Field<'_>,
+    key: &str,
+    per_file: u64,
+    share: &mut Reservation<'_>,
+    kept: u64,
+    total: u64,
+) -> Result<crate::files::Stored, Option<StreamError>> {
+    let mut up = state
+        .files
+        .create(key, per_file)
+        .await
+        .map_err(|e| Some(StreamError::Put(e)))?;
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => {
+                if !share.grow(chunk.len() as u64, kept, total) {
+                    return Err(None);
+                }
+                up.write(&chunk)
+                    .await
+                    .map_err(|e| Some(StreamError::Put(e)))?;
+            }
+            Ok(None) => break,
+            Err(_) => return Err(Some(StreamError::Interrupted)),
+        }
+    }
+    up.finish().await.map_err(|e| Some(StreamError::Put(e)))
 }
 
 /// Removes a deleted or replaced attachment's file from the store when no

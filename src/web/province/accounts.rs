@@ -534,6 +534,8 @@ struct AuditPage {
     next: Option<String>,
     /// The CSV export of the same filter.
     export: String,
+    /// The integrity chains' heads (`shared::chain_head`).
+    chain_head: String,
 }
 
 const AUDIT_PAGE: i64 = 50;
@@ -679,6 +681,7 @@ async fn audit_page(
         q,
         rows,
         actions: Action::ALL.iter().map(|a| (a.code(), a.label())).collect(),
+        chain_head: crate::web::shared::chain_head::render(&state.db).await?,
     };
     Ok(Html(page.render()?))
 }

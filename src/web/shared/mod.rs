@@ -3,6 +3,7 @@
 //! put on a room's router, and the read-only dossier of an application that
 //! the province and the experts both show.
 
+pub mod chain_head;
 pub mod context;
 pub mod dossier;
 pub mod error;

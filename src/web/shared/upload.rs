@@ -85,6 +85,64 @@ pub async fn stream_field(
     up.finish().await.map_err(StreamError::Put)
 }
 
+/// Bytes of each application's uploads still streaming in this process, so
+/// that parallel uploads share the application's total as they stream
+/// (issue #20: eight parallel 19 MB uploads, each checked against the total
+/// before streaming, stored 159 MB of a 100 MB allowance).
+#[derive(Default)]
+pub struct InFlight {
+    bytes: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+}
+
+impl InFlight {
+    /// A share of `application`'s allowance for one upload, empty at first.
+    pub fn reserve<'a>(&'a self, application: &str) -> Reservation<'a> {
+        Reservation {
+            pool: self,
+            application: application.to_string(),
+            bytes: 0,
+        }
+    }
+}
+
+/// One upload's bytes counted against its application's total; given back
+/// when dropped (the upload refused, or its row written).
+pub struct Reservation<'a> {
+    pool: &'a InFlight,
+    application: String,
+    bytes: u64,
+}
+
+impl Reservation<'_> {
+    /// Counts `n` more bytes if the application's stored bytes (`stored`)
+    /// and every upload in flight, this one included, stay within `total`.
+    pub fn grow(&mut self, n: u64, stored: u64, total: u64) -> bool {
+        let Ok(mut map) = self.pool.bytes.lock() else {
+            return false;
+        };
+        let flying = map.entry(self.application.clone()).or_insert(0);
+        if stored + *flying + n > total {
+            return false;
+        }
+        *flying += n;
+        self.bytes += n;
+        true
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.pool.bytes.lock()
+            && let Some(flying) = map.get_mut(&self.application)
+        {
+            *flying = flying.saturating_sub(self.bytes);
+            if *flying == 0 {
+                map.remove(&self.application);
+            }
+        }
+    }
+}
+
 /// Keeps a display name only: no path, no control characters, bounded
 /// length; `fallback` when nothing is left.
 pub fn clean_name(raw: &str, fallback: &str) -> String {
@@ -105,7 +163,23 @@ pub fn clean_name(raw: &str, fallback: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::clean_name;
+    use super::{InFlight, clean_name};
+
+    /// Two uploads streaming at once share one total; bytes given back by
+    /// one are free for the other.
+    #[test]
+    fn parallel_uploads_share_the_total_while_they_stream() {
+        let pool = InFlight::default();
+        let mut a = pool.reserve("app");
+        let mut b = pool.reserve("app");
+        let mut other = pool.reserve("other");
+        assert!(a.grow(60, 20, 100));
+        assert!(!b.grow(30, 20, 100), "20 stored + 60 in flight + 30 > 100");
+        assert!(b.grow(20, 20, 100));
+        assert!(other.grow(90, 0, 100), "another application has its own");
+        drop(a);
+        assert!(b.grow(60, 20, 100));
+    }
 
     /// Issue #20, finding 9: NUL, ESC and bidi overrides leave file names.
     #[test]
