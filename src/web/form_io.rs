@@ -5,7 +5,6 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use serde_json::Value;
 
@@ -289,7 +288,7 @@ impl<'a> Answer<'a> {
 
     pub fn to_value(&self) -> Value {
         match self {
-            Answer::Text(t) => Value::String(t.to_string()),
+            Answer::Text(t) => Value::String(stored_text(t)),
             Answer::Bool(b) => Value::Bool(*b),
             Answer::List(items) => Value::Array(items.iter().map(Answer::to_value).collect()),
             Answer::Object(entries) => Value::Object(
@@ -321,10 +320,20 @@ impl<'a> Answer<'a> {
     }
 }
 
-/// A JSON string: `"` and `\\` escaped, control characters as `\\n`-style
-/// or `\\u00XX` escapes, everything else (all of Chinese) as it is. Text
-/// that needs no escape, nearly all of a draft, is copied in one piece.
+/// A JSON string: `"` and `\\` escaped, line breaks and tabs as `\\n`-style
+/// escapes, everything else (all of Chinese) as it is. Other control
+/// characters (NUL, ESC, …) and bidi overrides, which only come in by
+/// pasting or by intent (`\u{202e}` shows text reversed), are dropped
+/// (#20). Text that needs no escape, nearly all of a draft, is copied in
+/// one piece.
 fn write_json_str(out: &mut String, s: &str) {
+    let cleaned;
+    let s = if has_bidi(s.as_bytes()) {
+        cleaned = s.chars().filter(|c| !is_bidi(*c)).collect::<String>();
+        cleaned.as_str()
+    } else {
+        s
+    };
     out.reserve(s.len() + 2);
     out.push('"');
     let mut rest = s;
@@ -336,16 +345,36 @@ fn write_json_str(out: &mut String, s: &str) {
             b'\n' => out.push_str("\\n"),
             b'\r' => out.push_str("\\r"),
             b'\t' => out.push_str("\\t"),
-            0x08 => out.push_str("\\b"),
-            0x0c => out.push_str("\\f"),
-            b => {
-                let _ = write!(out, "\\u{:04x}", b);
-            }
+            _ => {}
         }
         rest = &rest[i + 1..];
     }
     out.push_str(rest);
     out.push('"');
+}
+
+/// `s` as it is stored (what [`write_json_str`] writes): without control
+/// characters other than line breaks and tabs, and without bidi controls.
+pub fn stored_text(s: &str) -> String {
+    s.chars()
+        .filter(|&c| !is_bidi(c) && (c >= ' ' || matches!(c, '\n' | '\r' | '\t')))
+        .collect()
+}
+
+/// Bidi embeddings, overrides and isolates (U+202A–202E, U+2066–2069).
+fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Whether UTF-8 `b` holds a bidi control: E2 80 AA–AE or E2 81 A6–A9
+/// (0xE2 leads only a few punctuation marks in Chinese text).
+fn has_bidi(b: &[u8]) -> bool {
+    memchr::memchr_iter(0xE2, b).any(|i| {
+        matches!(
+            (b.get(i + 1), b.get(i + 2)),
+            (Some(0x80), Some(0xAA..=0xAE)) | (Some(0x81), Some(0xA6..=0xA9))
+        )
+    })
 }
 
 /// Where the first byte of `b` is that a JSON string cannot hold as it is:
@@ -949,6 +978,24 @@ pub fn sample_draft_pairs() -> Vec<(String, String)> {
 mod tests {
     use super::*;
     use crate::domain::form::{ProgramDef, sample_answers, validate};
+
+    /// Issue #20, finding 9: NUL, ESC and bidi overrides pasted into a text
+    /// are not stored; line breaks, tabs, quotes and “Chinese quotes” are.
+    #[test]
+    fn stored_text_loses_control_characters_and_bidi_overrides() {
+        let mut out = String::new();
+        write_json_str(
+            &mut out,
+            "发票\u{202e}fdp.exe\u{0}\u{1b}[31m“引号”\t\"a\"\n第二行\u{2066}x",
+        );
+        assert_eq!(out, r#""发票fdp.exe[31m“引号”\t\"a\"\n第二行x""#);
+        let back: String = serde_json::from_str(&out).unwrap();
+        assert!(
+            !back
+                .chars()
+                .any(|c| c == '\u{0}' || c == '\u{1b}' || c == '\u{202e}')
+        );
+    }
 
     /// A textarea's lines arrive as CRLF from a submitted form and as LF
     /// from the autosave: both read as the same text.
