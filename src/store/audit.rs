@@ -34,6 +34,8 @@ pub enum Action {
     BenchmarkListChange,
     BatchUpdate,
     BatchCreate,
+    NameChangeRequest,
+    NameChangeDecide,
     Export,
     ScreeningChecklistChange,
     ScoringSheetChange,
@@ -79,7 +81,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 67] = [
+    pub const ALL: [Action; 69] = [
         Action::LoginSuccess,
         Action::LoginFailure,
         Action::AccountLocked,
@@ -105,6 +107,8 @@ impl Action {
         Action::BenchmarkListChange,
         Action::BatchUpdate,
         Action::BatchCreate,
+        Action::NameChangeRequest,
+        Action::NameChangeDecide,
         Action::Export,
         Action::ScreeningChecklistChange,
         Action::ScoringSheetChange,
@@ -176,6 +180,8 @@ impl Action {
             Action::BenchmarkListChange => "benchmark_list.change",
             Action::BatchUpdate => "batch.update",
             Action::BatchCreate => "batch.create",
+            Action::NameChangeRequest => "name_change.request",
+            Action::NameChangeDecide => "name_change.decide",
             Action::Export => "export.package",
             Action::ScreeningChecklistChange => "screening_checklist.change",
             Action::ScoringSheetChange => "scoring_sheet.change",
@@ -248,6 +254,8 @@ impl Action {
             Action::BenchmarkListChange => "修改已有标杆企业名单",
             Action::BatchUpdate => "修改批次设置",
             Action::BatchCreate => "新建申报批次",
+            Action::NameChangeRequest => "申请变更企业名称",
+            Action::NameChangeDecide => "审核企业名称变更",
             Action::Export => "导出申报材料",
             Action::ScreeningChecklistChange => "修改形式审查清单",
             Action::ScoringSheetChange => "修改评审细则",

@@ -17,6 +17,7 @@ pub mod cases;
 pub mod chain;
 pub mod deltas;
 pub mod derived;
+pub mod name_changes;
 pub mod outbox;
 pub mod publication;
 pub mod recommendations;

@@ -54,6 +54,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         14,
         include_str!("../../migrations/postgres/0014_batch_programs.sql"),
     ),
+    (
+        15,
+        include_str!("../../migrations/postgres/0015_name_changes.sql"),
+    ),
 ];
 
 #[derive(Clone)]

@@ -63,6 +63,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         14,
         include_str!("../../migrations/sqlite/0014_batch_programs.sql"),
     ),
+    (
+        15,
+        include_str!("../../migrations/sqlite/0015_name_changes.sql"),
+    ),
 ];
 const MAX_GROUP: usize = 512;
 /// The WAL is copied back into the database by a background thread, but

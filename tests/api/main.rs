@@ -18,6 +18,7 @@ mod hardening;
 mod integrity;
 mod login;
 mod mail;
+mod name_change;
 mod notice;
 mod notify;
 mod passwords;

@@ -3,6 +3,7 @@
 
 pub mod case;
 pub mod documents;
+pub mod name_change;
 pub mod submission;
 pub mod uploads;
 pub mod versions;
@@ -41,6 +42,7 @@ use crate::web::shared::page::Page;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(case::router())
+        .merge(name_change::router())
         .route("/apply", get(start_page))
         .route("/apply/start", post(start))
         .route("/apply/{id}", get(form_page).post(save))
@@ -310,7 +312,7 @@ fn registration_issues(app: &Application, answers: &Value) -> Vec<form::Issue> {
             field: "company_name".into(),
             label: "企业名称".into(),
             message: format!(
-                "应与注册的企业名称“{}”一致。企业已更名的，请联系所在市州经信局变更注册信息后再提交。",
+                "应与注册的企业名称“{}”一致。企业已更名的，请在工作台“变更企业名称”提交申请，经所在市州经信局审核同意后再提交。",
                 app.enterprise_name
             ),
         });

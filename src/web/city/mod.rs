@@ -2,6 +2,7 @@
 
 pub mod files;
 pub mod inbox;
+pub mod name_changes;
 pub mod objections;
 pub mod ranking;
 pub mod recommend;
@@ -29,6 +30,7 @@ use crate::web::shared::page::Page;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(objections::router())
+        .merge(name_changes::router())
         .route("/city/enterprises", get(enterprises))
         .route_layer(axum::middleware::from_fn(crate::web::shared::guard::city))
         .merge(inbox::router())

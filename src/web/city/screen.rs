@@ -53,6 +53,8 @@ pub struct SubmittedView {
 struct ViewPage {
     page: Page,
     app: Application,
+    /// The enterprise's approved renames, with their 营业执照 (#20).
+    renames: Vec<crate::store::name_changes::NameChange>,
     region: String,
     submitted_at: String,
     fingerprint: String,
@@ -179,7 +181,13 @@ async fn render(
     let events = applications::events(&state.db, &app.id).await?;
     let fingerprint = app.fingerprint.clone().unwrap_or_default();
     let reviewers = scoring::for_application(&state.db, &app.id).await?.len();
+    let renames = crate::store::name_changes::for_enterprise(&state.db, &app.enterprise_id)
+        .await?
+        .into_iter()
+        .filter(|n| n.status == "approved")
+        .collect();
     let page = ViewPage {
+        renames,
         page: Page::new(state, ctx, format!("申报书：{}", app.enterprise_name)),
         region: format!(
             "{} {}",

@@ -4,9 +4,8 @@
 //! final 公告.
 
 use askama::Template;
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -385,31 +384,7 @@ async fn decide(
 /// The evidence an objector uploaded (the province's and the city's view).
 pub async fn evidence_response(state: &AppState, o: &Objection) -> AppResult<Response> {
     let e = o.evidence.as_ref().ok_or(AppError::NotFound)?;
-    let file = state
-        .files
-        .open(&e.key)
-        .await
-        .map_err(|_| AppError::NotFound)?;
-    let mut head = [0u8; 8];
-    let mut f = file.try_clone().await.map_err(anyhow::Error::from)?;
-    use tokio::io::{AsyncReadExt, AsyncSeekExt};
-    let n = f.read(&mut head).await.map_err(anyhow::Error::from)?;
-    f.seek(std::io::SeekFrom::Start(0))
-        .await
-        .map_err(anyhow::Error::from)?;
-    let mime =
-        crate::files::FileKind::sniff(&head[..n]).map_or("application/octet-stream", |k| k.mime());
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(f));
-    let mut resp = (StatusCode::OK, body).into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "inline; filename=\"evidence\"; filename*=UTF-8''{}",
-        urlencode(&e.name)
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(resp)
+    crate::web::shared::upload::file_response(state, &e.key, &e.name).await
 }
 
 async fn evidence(State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Response> {

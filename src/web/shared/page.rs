@@ -39,6 +39,7 @@ fn nav_for(role: Option<Role>) -> Vec<(&'static str, &'static str)> {
             ("/city/ranking", "评审排名"),
             ("/city/recommendation", "推荐报送"),
             ("/city/enterprises", "本地区企业"),
+            ("/city/name-changes", "企业更名"),
             ("/city/objections", "异议核查"),
             ("/account", "账号与安全"),
         ]),

@@ -161,6 +161,42 @@ pub fn clean_name(raw: &str, fallback: &str) -> String {
     }
 }
 
+/// A stored file (PDF or image) shown in the browser under its own name,
+/// its type read from its first bytes.
+pub async fn file_response(
+    state: &AppState,
+    key: &str,
+    name: &str,
+) -> crate::web::shared::error::AppResult<axum::response::Response> {
+    use axum::http::{HeaderValue, StatusCode, header};
+    use axum::response::IntoResponse;
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let not_found = |_| crate::web::shared::error::AppError::NotFound;
+    let mut f = state.files.open(key).await.map_err(not_found)?;
+    let mut head = [0u8; 8];
+    let n = f.read(&mut head).await.map_err(anyhow::Error::from)?;
+    f.seek(std::io::SeekFrom::Start(0))
+        .await
+        .map_err(anyhow::Error::from)?;
+    let mime =
+        crate::files::FileKind::sniff(&head[..n]).map_or("application/octet-stream", |k| k.mime());
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(f));
+    let mut resp = (StatusCode::OK, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "inline; filename=\"file\"; filename*=UTF-8''{}",
+        crate::web::shared::error::urlencode(name)
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(resp)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{InFlight, clean_name};
