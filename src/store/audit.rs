@@ -24,6 +24,8 @@ pub enum Action {
     AccountDisable,
     AccountEnable,
     CsrfRefused,
+    /// A request refused with 403: a role reaching outside its pages.
+    AccessRefused,
     DemoSeed,
     ApplicationStart,
     ApplicationTransition,
@@ -81,7 +83,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 69] = [
+    pub const ALL: [Action; 70] = [
         Action::LoginSuccess,
         Action::LoginFailure,
         Action::AccountLocked,
@@ -98,6 +100,7 @@ impl Action {
         Action::AccountDisable,
         Action::AccountEnable,
         Action::CsrfRefused,
+        Action::AccessRefused,
         Action::DemoSeed,
         Action::ApplicationStart,
         Action::ApplicationTransition,
@@ -171,6 +174,7 @@ impl Action {
             Action::AccountDisable => "account.disable",
             Action::AccountEnable => "account.enable",
             Action::CsrfRefused => "csrf.refused",
+            Action::AccessRefused => "access.refused",
             Action::DemoSeed => "demo.seed",
             Action::ApplicationStart => "application.start",
             Action::ApplicationTransition => "application.transition",
@@ -245,6 +249,7 @@ impl Action {
             Action::AccountDisable => "停用账号",
             Action::AccountEnable => "启用账号",
             Action::CsrfRefused => "拒绝跨站请求",
+            Action::AccessRefused => "越权访问被拒绝",
             Action::DemoSeed => "创建演示数据",
             Action::ApplicationStart => "创建申报书",
             Action::ApplicationTransition => "申报状态变更",

@@ -419,3 +419,34 @@ async fn every_answer_carries_a_request_id_kept_from_the_proxy() {
         .await;
     assert_eq!(r.headers.get("x-request-id").unwrap(), "nginx-7f3a");
 }
+
+/// Issue #20, finding 9: a request refused for its role is in the audit
+/// trail (who, what, from where), not only in the answer.
+#[tokio::test]
+async fn a_request_refused_for_its_role_is_audited() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut e = app.login("qiye1", DEMO_PASSWORD).await;
+    assert_eq!(app.audit_count("access.refused").await, 0);
+    let r = e.get("/province/batches").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = e
+        .post("/city/name-changes/x", &[("action", "approve")])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let rows = app
+        .state
+        .db
+        .query(
+            "SELECT actor_name, target, detail, outcome FROM audit_log WHERE action = 'access.refused' ORDER BY at",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].text(0), "qiye1");
+    assert_eq!(rows[0].text(1), "/province/batches");
+    assert_eq!(rows[0].text(2), "GET");
+    assert_eq!(rows[0].text(3), "failure");
+    assert_eq!(rows[1].text(2), "POST");
+}

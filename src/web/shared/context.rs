@@ -397,6 +397,12 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     }
 
     let clear_session = ctx.expired;
+    // Kept for the trail of a refusal (#20: refused requests are audited).
+    let (actor, method, route) = (
+        ctx.actor(),
+        req.method().clone(),
+        req.uri().path().to_string(),
+    );
     req.extensions_mut().insert(ctx);
     // A read-only request reads from one snapshot (SQLite: one read transaction).
     let mut resp = if unsafe_method {
@@ -404,6 +410,19 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     } else {
         state.db.read_scope(next.run(req)).await
     };
+    if resp.status() == axum::http::StatusCode::FORBIDDEN {
+        let mut b = Batch::new();
+        audit::record(
+            &mut b,
+            &actor,
+            Action::AccessRefused,
+            Some(&route),
+            false,
+            method.as_str(),
+            now,
+        );
+        let _ = state.db.write(b).await;
+    }
     // A page shared through caches (the public 公示) carries no cookie.
     let shared = resp
         .headers()
