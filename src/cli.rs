@@ -40,6 +40,41 @@ struct StoreArgs {
     /// Program definition directory (program.toml + form.toml); default: the shipped 2021 program.
     #[arg(long, global = true, env = "SHENBAO_PROGRAM")]
     program: Option<PathBuf>,
+    /// S3-compatible bucket for attachments and export packages (default: the
+    /// folder <data>/attachments). Credentials: AWS_ACCESS_KEY_ID and
+    /// AWS_SECRET_ACCESS_KEY.
+    #[arg(long, global = true, env = "SHENBAO_S3_BUCKET")]
+    s3_bucket: Option<String>,
+    /// The bucket's endpoint, e.g. https://oss.example.gov.cn (path-style).
+    #[arg(long, global = true, env = "SHENBAO_S3_ENDPOINT")]
+    s3_endpoint: Option<String>,
+    /// The bucket's region.
+    #[arg(
+        long,
+        global = true,
+        env = "SHENBAO_S3_REGION",
+        default_value = "us-east-1"
+    )]
+    s3_region: String,
+    /// Allow a plain-HTTP endpoint (only on a private network).
+    #[arg(long, global = true, env = "SHENBAO_S3_ALLOW_HTTP")]
+    s3_allow_http: bool,
+}
+
+impl StoreArgs {
+    /// Where attachments and export packages are kept.
+    fn files(&self) -> anyhow::Result<FileStore> {
+        let s3 = self
+            .s3_bucket
+            .as_ref()
+            .map(|bucket| crate::files::S3Settings {
+                bucket: bucket.clone(),
+                endpoint: self.s3_endpoint.clone(),
+                region: Some(self.s3_region.clone()),
+                allow_http: self.s3_allow_http,
+            });
+        FileStore::open(self.data.join("attachments"), s3.as_ref())
+    }
 }
 
 #[derive(Subcommand)]
@@ -271,7 +306,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => {
             let db = open(&cli.store).await?;
             let password = seed_demo(&db, &cli.store).await?;
-            let files = FileStore::local(cli.store.data.join("attachments"));
+            let files = cli.store.files()?;
             let clock = Clock::system();
             for (n, prefix, state, what) in [
                 (
@@ -304,7 +339,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Export(a) => {
             let db = open(&cli.store).await?;
-            crate::docs::cli::export(&db, &load_program(&cli.store)?, &cli.store.data, a).await?;
+            crate::docs::cli::export(&db, &load_program(&cli.store)?, &cli.store.files()?, a)
+                .await?;
         }
         Command::ExportBlank(a) => crate::docs::cli::export_blank(&load_program(&cli.store)?, a)?,
         Command::Verify(a) => verify(&cli.store, a).await?,
@@ -377,7 +413,7 @@ async fn verify(s: &StoreArgs, a: VerifyArgs) -> anyhow::Result<()> {
             .await?;
         println!("封存：新增 {n} 环（{}）。", a.digest.code());
     }
-    let files = FileStore::local(s.data.join("attachments"));
+    let files = s.files()?;
     let report = crate::verify::run(&db, &files).await?;
     for line in report.lines() {
         println!("{line}");
@@ -443,12 +479,12 @@ async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
     )
     .await?;
     if let Some(p) = &demo_password {
-        let files = FileStore::local(s.data.join("attachments"));
+        let files = s.files()?;
         if demo::stages::seed(&db, &files, &Clock::system(), &program, p).await? {
             println!("演示数据：51份示例申报，4个市州已报送推荐，专家评审进行中。");
         }
     }
-    let files = FileStore::local(s.data.join("attachments"));
+    let files = s.files()?;
     let partials = files.remove_partials();
     if partials > 0 {
         tracing::info!("removed {partials} partial uploads left by a crash");
@@ -466,18 +502,9 @@ async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
         caches: Default::default(),
         program,
     };
-    // On SQLite one process owns the store: an export still 'running' was
-    // cut off by a crash or restart, and would otherwise show as running forever.
-    // (Several processes on PostgreSQL need a lease instead: issue #22.)
-    if db.backend() == "sqlite" {
-        let mut b = Batch::new();
-        b.push(
-            "UPDATE export_jobs SET state = 'failed', error = '服务重启时该导出尚未完成，请重新导出。', finished_at = $1 \
-             WHERE state = 'running'",
-            crate::params![Clock::system().now()],
-        );
-        db.write(b).await?;
-    }
+    // Export jobs a stopped process held are taken over here (on SQLite,
+    // after a restart; on PostgreSQL, by any of the processes).
+    web::province::exports::spawn_worker(state.clone());
     spawn_housekeeping(state.clone());
     crate::services::sealer::spawn(db.clone(), state.clock.clone(), a.digest);
     crate::services::reminders::spawn(db.clone(), state.clock.clone());

@@ -1,12 +1,23 @@
-//! Attachment storage: a local directory by default. Content is judged by
-//! its first bytes, never by its name; sizes are bounded while streaming, so
-//! an upload is never held whole in memory; SHA-256 is computed on the way.
+//! Attachment and export storage, through the `object_store` crate: a local
+//! folder by default, an S3-compatible bucket in production, so that several
+//! `serve` processes share every stored file. Content is judged by its first
+//! bytes, never by its name; sizes are bounded while streaming, so an upload
+//! is never held whole in memory (small files are put in one request, large
+//! ones go up as a multipart upload); SHA-256 is computed on the way in and
+//! checked again on every whole read.
 
-use std::path::{Path, PathBuf};
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
 
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use object_store::buffered::BufWriter;
+use object_store::path::Path as ObjectPath;
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
     Pdf,
@@ -61,10 +72,27 @@ pub struct Stored {
     pub kind: FileKind,
 }
 
+/// Where the bucket is: `--s3-bucket` and its companions (`serve --help`);
+/// credentials come from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`.
+#[derive(Debug, Clone, Default)]
+pub struct S3Settings {
+    pub bucket: String,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub allow_http: bool,
+}
+
 #[derive(Clone, Debug)]
 pub struct FileStore {
-    root: std::sync::Arc<Path>,
+    store: Arc<dyn ObjectStore>,
+    /// The folder, when the store is a local one (crash leftovers are swept there).
+    local: Option<Arc<std::path::Path>>,
+    describe: Arc<str>,
 }
+
+/// Uploads are buffered up to this size, then go up in parts of it (5 MiB,
+/// the smallest part S3 accepts).
+const PART: usize = 5 << 20;
 
 pub fn human_size(bytes: u64) -> String {
     if bytes >= 1 << 20 {
@@ -76,38 +104,111 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
+/// A read under way: the object's whole size, the bytes this read returns,
+/// and their stream.
+pub struct Reading {
+    pub total: u64,
+    pub range: Range<u64>,
+    pub stream: BoxStream<'static, std::io::Result<Bytes>>,
+}
+
+fn io_err(e: object_store::Error) -> std::io::Error {
+    e.into()
+}
+
 impl FileStore {
+    /// The local folder `root` (created if missing); writes are fsynced.
     pub fn local(root: PathBuf) -> FileStore {
-        FileStore { root: root.into() }
+        if let Err(e) = std::fs::create_dir_all(&root) {
+            panic!("无法创建附件目录 {}：{e}", root.display());
+        }
+        let fs = object_store::local::LocalFileSystem::new_with_prefix(&root)
+            .unwrap_or_else(|e| panic!("无法打开附件目录 {}：{e}", root.display()))
+            .with_fsync(true);
+        FileStore {
+            describe: format!("本地目录 {}", root.display()).into(),
+            store: Arc::new(fs),
+            local: Some(root.into()),
+        }
     }
 
-    fn path(&self, key: &str) -> PathBuf {
+    /// An S3-compatible bucket.
+    pub fn s3(s: &S3Settings) -> anyhow::Result<FileStore> {
+        // reqwest is built without a TLS provider of its own (see Cargo.toml);
+        // ring's lacks only the post-quantum key exchange, hence deprecated.
+        #[allow(deprecated)]
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut b = object_store::aws::AmazonS3Builder::from_env()
+            .with_bucket_name(&s.bucket)
+            .with_allow_http(s.allow_http);
+        if let Some(e) = &s.endpoint {
+            // Path-style addressing: what MinIO, Ceph and most private endpoints expect.
+            b = b.with_endpoint(e).with_virtual_hosted_style_request(false);
+        }
+        if let Some(r) = &s.region {
+            b = b.with_region(r);
+        }
+        let store = b
+            .build()
+            .map_err(|e| anyhow::anyhow!("对象存储设置有误：{e}"))?;
+        Ok(FileStore {
+            describe: format!(
+                "对象存储 s3://{}{}",
+                s.bucket,
+                s.endpoint
+                    .as_deref()
+                    .map(|e| format!("（{e}）"))
+                    .unwrap_or_default()
+            )
+            .into(),
+            store: Arc::new(store),
+            local: None,
+        })
+    }
+
+    /// The S3 bucket when `s3` names one, the local folder otherwise.
+    pub fn open(local: PathBuf, s3: Option<&S3Settings>) -> anyhow::Result<FileStore> {
+        match s3 {
+            Some(s) => FileStore::s3(s),
+            None => Ok(FileStore::local(local)),
+        }
+    }
+
+    /// Where `key` is, when the store is a local folder (tests damage files there).
+    pub fn local_path(&self, key: &str) -> Option<PathBuf> {
+        self.local
+            .as_ref()
+            .map(|root| root.join(Self::path(key).as_ref()))
+    }
+
+    /// For logs and `verify`: where the files are.
+    pub fn describe(&self) -> &str {
+        &self.describe
+    }
+
+    fn path(key: &str) -> ObjectPath {
         // Keys are generated ids (hex), never user input.
         let safe: String = key.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
         let shard = safe
             .get(safe.len().saturating_sub(2)..)
             .unwrap_or("00")
             .to_string();
-        self.root.join(shard).join(safe)
+        ObjectPath::from(format!("{shard}/{safe}"))
     }
 
-    /// Where `key` is stored (integrity checks read it there).
-    pub fn local_path(&self, key: &str) -> PathBuf {
-        self.path(key)
+    fn export_path(id: &str) -> ObjectPath {
+        let safe: String = id.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        ObjectPath::from(format!("exports/{safe}.zip"))
     }
 
     /// Starts writing `key`; at most `limit` bytes are accepted.
     pub async fn create(&self, key: &str, limit: u64) -> Result<Upload, PutError> {
-        let path = self.path(key);
-        if let Some(dir) = path.parent() {
-            tokio::fs::create_dir_all(dir).await?;
-        }
-        let tmp = path.with_extension("part");
-        let file = tokio::fs::File::create(&tmp).await?;
         Ok(Upload {
-            file: Some(file),
-            tmp,
-            path,
+            writer: Some(BufWriter::with_capacity(
+                self.store.clone(),
+                Self::path(key),
+                PART,
+            )),
             limit,
             size: 0,
             head: Vec::with_capacity(8),
@@ -115,22 +216,128 @@ impl FileStore {
         })
     }
 
-    pub async fn open(&self, key: &str) -> std::io::Result<tokio::fs::File> {
-        tokio::fs::File::open(self.path(key)).await
+    async fn read_path(
+        &self,
+        path: &ObjectPath,
+        range: Option<Range<u64>>,
+    ) -> std::io::Result<Reading> {
+        let opts = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..GetOptions::default()
+        };
+        let got = self.store.get_opts(path, opts).await.map_err(io_err)?;
+        Ok(Reading {
+            total: got.meta.size,
+            range: got.range.clone(),
+            stream: got.into_stream().map(|r| r.map_err(io_err)).boxed(),
+        })
     }
 
-    pub async fn delete(&self, key: &str) -> std::io::Result<()> {
-        match tokio::fs::remove_file(self.path(key)).await {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
+    /// Reads `key`, whole or the bytes of `range`.
+    pub async fn read(&self, key: &str, range: Option<Range<u64>>) -> std::io::Result<Reading> {
+        self.read_path(&Self::path(key), range).await
+    }
+
+    /// Reads `key` whole; when its bytes do not hash to `sha256` (a file
+    /// changed or damaged where it is stored), the stream ends in an error
+    /// instead of its last chunk, so the download is cut off, never passed
+    /// off as complete.
+    pub async fn read_checked(&self, key: &str, sha256: &str) -> std::io::Result<Reading> {
+        let r = self.read(key, None).await?;
+        Ok(Reading {
+            stream: checked(r.stream, sha256.to_string(), key.to_string()),
+            ..r
+        })
+    }
+
+    /// The size of `key`, or `None` when it is not stored.
+    pub async fn size(&self, key: &str) -> std::io::Result<Option<u64>> {
+        self.size_of(&Self::path(key)).await
+    }
+
+    async fn size_of(&self, path: &ObjectPath) -> std::io::Result<Option<u64>> {
+        match self.store.head(path).await {
+            Ok(m) => Ok(Some(m.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(io_err(e)),
         }
     }
 
-    /// Removes the partial files of uploads a crash cut off (an unfinished
-    /// upload removes its own otherwise); run at start, before any upload.
-    /// Returns how many were removed.
+    /// The SHA-256 of what is stored under `key`, or `None` when nothing is.
+    pub async fn sha256(&self, key: &str) -> std::io::Result<Option<String>> {
+        let mut r = match self.read(key, None).await {
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut h = Sha256::new();
+        while let Some(chunk) = r.stream.next().await {
+            h.update(&chunk?);
+        }
+        Ok(Some(hex::encode(h.finalize())))
+    }
+
+    /// A blocking reader of `key` (the zip writer is synchronous); call it
+    /// off the runtime's worker threads.
+    pub fn blocking_reader(
+        &self,
+        key: &str,
+        rt: tokio::runtime::Handle,
+    ) -> std::io::Result<Box<dyn std::io::Read + Send>> {
+        let r = rt.block_on(self.read(key, None))?;
+        let reader = tokio_util::io::StreamReader::new(r.stream);
+        Ok(Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
+            reader, rt,
+        )))
+    }
+
+    pub async fn delete(&self, key: &str) -> std::io::Result<()> {
+        match self.store.delete(&Self::path(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(io_err(e)),
+        }
+    }
+
+    /// Stores the finished export package `file` (a local file) under the
+    /// export `id`, streaming it up; returns its size.
+    pub async fn put_export(&self, id: &str, file: &std::path::Path) -> std::io::Result<u64> {
+        let mut src = tokio::fs::File::open(file).await?;
+        let mut w = BufWriter::with_capacity(self.store.clone(), Self::export_path(id), PART);
+        match tokio::io::copy(&mut src, &mut w).await {
+            Ok(n) => {
+                w.shutdown().await?;
+                Ok(n)
+            }
+            Err(e) => {
+                let _ = w.abort().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Reads the export package `id`, whole or the bytes of `range`.
+    pub async fn read_export(
+        &self,
+        id: &str,
+        range: Option<Range<u64>>,
+    ) -> std::io::Result<Reading> {
+        self.read_path(&Self::export_path(id), range).await
+    }
+
+    /// The size of the export package `id`, or `None` when it is not stored.
+    pub async fn export_size(&self, id: &str) -> std::io::Result<Option<u64>> {
+        self.size_of(&Self::export_path(id)).await
+    }
+
+    /// Removes the staging files of uploads a crash cut off in a local
+    /// folder (an unfinished upload removes its own otherwise); run at
+    /// start, before any upload. Returns how many were removed. (A bucket
+    /// sweeps its unfinished multipart uploads by its lifecycle rule.)
     pub fn remove_partials(&self) -> usize {
-        let Ok(shards) = std::fs::read_dir(&*self.root) else {
+        let Some(root) = &self.local else {
+            return 0;
+        };
+        let Ok(shards) = std::fs::read_dir(&**root) else {
             return 0;
         };
         let mut removed = 0;
@@ -141,7 +348,10 @@ impl FileStore {
                 .flatten()
             {
                 let p = f.path();
-                if p.extension().is_some_and(|e| e == "part") && std::fs::remove_file(&p).is_ok() {
+                // `object_store` stages a write as `<key>#<n>`; `.part` was ours before it.
+                let partial = p.extension().is_some_and(|e| e == "part")
+                    || f.file_name().to_string_lossy().contains('#');
+                if partial && std::fs::remove_file(&p).is_ok() {
                     removed += 1;
                 }
             }
@@ -157,11 +367,47 @@ impl FileStore {
     }
 }
 
-/// An upload in progress; dropped unfinished, its partial file is removed.
+/// `stream`, hashed as it passes; ends in an error when the whole does not
+/// hash to `expected`.
+fn checked(
+    stream: BoxStream<'static, std::io::Result<Bytes>>,
+    expected: String,
+    key: String,
+) -> BoxStream<'static, std::io::Result<Bytes>> {
+    futures_util::stream::unfold(
+        (stream, Some(Sha256::new())),
+        move |(mut s, mut h)| {
+            let (expected, key) = (expected.clone(), key.clone());
+            async move {
+                let hasher = h.as_mut()?;
+                match s.next().await {
+                    Some(Ok(chunk)) => {
+                        hasher.update(&chunk);
+                        Some((Ok(chunk), (s, h)))
+                    }
+                    Some(Err(e)) => Some((Err(e), (s, None))),
+                    None => {
+                        let actual = hex::encode(h.take()?.finalize());
+                        if actual.eq_ignore_ascii_case(&expected) {
+                            None
+                        } else {
+                            tracing::error!(%key, %expected, %actual, "stored file fails its SHA-256 check");
+                            Some((
+                                Err(std::io::Error::other("文件校验失败：与登记的 SHA-256 不符")),
+                                (s, None),
+                            ))
+                        }
+                    }
+                }
+            }
+        },
+    )
+    .boxed()
+}
+
+/// An upload in progress; dropped unfinished, what it wrote is removed.
 pub struct Upload {
-    file: Option<tokio::fs::File>,
-    tmp: PathBuf,
-    path: PathBuf,
+    writer: Option<BufWriter>,
     limit: u64,
     size: u64,
     head: Vec<u8>,
@@ -182,8 +428,8 @@ impl Upload {
             }
         }
         self.hasher.update(chunk);
-        if let Some(f) = self.file.as_mut() {
-            f.write_all(chunk).await?;
+        if let Some(w) = self.writer.as_mut() {
+            w.write_all(chunk).await?;
         }
         Ok(())
     }
@@ -194,11 +440,10 @@ impl Upload {
             return Err(PutError::Empty);
         }
         let kind = FileKind::sniff(&self.head).ok_or(PutError::BadType)?;
-        if let Some(mut f) = self.file.take() {
-            f.flush().await?;
-            f.sync_all().await?;
+        if let Some(w) = self.writer.as_mut() {
+            w.shutdown().await?;
         }
-        tokio::fs::rename(&self.tmp, &self.path).await?;
+        self.writer = None;
         Ok(Stored {
             size: self.size,
             sha256: hex::encode(self.hasher.clone().finalize()),
@@ -209,8 +454,12 @@ impl Upload {
 
 impl Drop for Upload {
     fn drop(&mut self) {
-        if self.file.is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
+        if let Some(mut w) = self.writer.take()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(async move {
+                let _ = w.abort().await;
+            });
         }
     }
 }
@@ -229,14 +478,12 @@ mod tests {
             .put_bytes("01aa", b"%PDF-1.4 kept", 1 << 20)
             .await
             .expect("put");
-        let mut cut = store.create("01bb", 1 << 20).await.expect("create");
-        cut.write(b"%PDF-1.4 cut off").await.expect("write");
-        // A crash: the upload is never finished nor dropped.
-        std::mem::forget(cut);
-        assert!(dir.path().join("bb").join("01bb.part").exists());
+        // A crash cut off a write: its staging file is left behind.
+        std::fs::create_dir_all(dir.path().join("bb")).expect("mkdir");
+        std::fs::write(dir.path().join("bb").join("01bb#3"), b"%PDF-1.4 cut off").expect("write");
         assert_eq!(store.remove_partials(), 1);
-        assert!(!dir.path().join("bb").join("01bb.part").exists());
-        assert!(store.open("01aa").await.is_ok());
+        assert!(!dir.path().join("bb").join("01bb#3").exists());
+        assert!(store.read("01aa", None).await.is_ok());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `shenbao export` and `shenbao export-blank`.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
@@ -34,7 +34,7 @@ pub struct BlankArgs {
 pub async fn export(
     db: &Db,
     def: &ProgramDef,
-    data_dir: &Path,
+    files: &FileStore,
     a: ExportArgs,
 ) -> anyhow::Result<()> {
     let batch = match &a.batch {
@@ -57,7 +57,7 @@ pub async fn export(
         total
     );
     drop(selection);
-    let files = FileStore::local(data_dir.join("attachments"));
+    let files = files.clone();
     let started = std::time::Instant::now();
     // The batch's own definition, when it was created with one.
     let def = batches::own_definition(db, &batch.id)

@@ -212,11 +212,8 @@ pub async fn load_city(
 fn opener(files: &FileStore, key: String, rt: tokio::runtime::Handle) -> ScanOpener {
     let files = files.clone();
     Box::new(move || {
-        let f =
-            rt.block_on(
-                async move { Ok::<_, io::Error>(files.open(&key).await?.into_std().await) },
-            )?;
-        Ok(Box::new(io::BufReader::new(f)) as Box<dyn io::Read>)
+        let r = files.blocking_reader(&key, rt)?;
+        Ok(Box::new(io::BufReader::new(r)) as Box<dyn io::Read>)
     })
 }
 

@@ -5,6 +5,7 @@
 
 pub mod batches;
 pub mod cases;
+pub mod exports;
 pub mod name_changes;
 pub mod notify;
 pub mod publication;

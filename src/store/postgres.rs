@@ -58,6 +58,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         15,
         include_str!("../../migrations/postgres/0015_name_changes.sql"),
     ),
+    (
+        16,
+        include_str!("../../migrations/postgres/0016_export_leases.sql"),
+    ),
 ];
 
 #[derive(Clone)]

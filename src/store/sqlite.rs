@@ -67,6 +67,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         15,
         include_str!("../../migrations/sqlite/0015_name_changes.sql"),
     ),
+    (
+        16,
+        include_str!("../../migrations/sqlite/0016_export_leases.sql"),
+    ),
 ];
 const MAX_GROUP: usize = 512;
 /// The WAL is copied back into the database by a background thread, but

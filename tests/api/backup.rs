@@ -143,7 +143,11 @@ async fn a_backup_taken_during_writes_restores_into_a_server_that_verifies() {
         .expect("query")
         .expect("row")
         .text(0);
-    let path = restored.state.files.local_path(&key);
+    let path = restored
+        .state
+        .files
+        .local_path(&key)
+        .expect("a local store");
     let mut bytes = std::fs::read(&path).expect("read");
     bytes[0] ^= 0x20;
     std::fs::write(&path, bytes).expect("write");

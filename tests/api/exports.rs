@@ -91,10 +91,30 @@ async fn the_province_exports_what_the_cities_submitted_as_a_job_and_downloads_i
     assert!(done, "the export finished");
     let r = p.get(&format!("{job}/download")).await;
     assert_eq!(r.status, StatusCode::OK);
-    // The body went through a lossy UTF-8 conversion in the test client; fetch the file itself.
-    let id = job.rsplit('/').next().unwrap();
-    let bytes =
-        std::fs::read(app.state.data_dir.join("exports").join(format!("{id}.zip"))).unwrap();
+    let bytes = r.raw.clone();
+    assert_eq!(
+        r.headers["content-length"].to_str().unwrap(),
+        bytes.len().to_string()
+    );
+    // A download cut off resumes where it stopped: the rest, from byte 100.
+    let rest = p.get_range(&format!("{job}/download"), "bytes=100-").await;
+    assert_eq!(rest.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        rest.headers["content-range"].to_str().unwrap(),
+        format!("bytes 100-{}/{}", bytes.len() - 1, bytes.len())
+    );
+    assert_eq!(rest.raw, bytes[100..]);
+    let past = p
+        .get_range(
+            &format!("{job}/download"),
+            &format!("bytes={}-", bytes.len() + 5),
+        )
+        .await;
+    assert_eq!(past.status, StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(
+        past.headers["content-range"].to_str().unwrap(),
+        format!("bytes */{}", bytes.len())
+    );
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
     let names: Vec<String> = (0..zip.len())
         .map(|i| zip.by_index(i).unwrap().name().unwrap().to_string())

@@ -145,6 +145,8 @@ pub struct Resp {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
+    /// The body's bytes as sent (`body` is their lossy UTF-8 reading).
+    pub raw: Vec<u8>,
 }
 
 impl Resp {
@@ -180,6 +182,25 @@ pub struct Client {
 
 impl Client {
     pub async fn send(&mut self, req: Request<Body>) -> Resp {
+        let (resp, bytes) = self.send_streamed(req).await;
+        let bytes = bytes.expect("body");
+        let status = resp.status;
+        let headers = resp.headers;
+        let body = String::from_utf8_lossy(&bytes).into_owned();
+        if let Some(t) = extract_csrf(&body) {
+            self.csrf = Some(t);
+        }
+        Resp {
+            status,
+            headers,
+            body,
+            raw: bytes,
+        }
+    }
+
+    /// Sends `req`; the body is read to its end or to the error that cut
+    /// its stream off (a file failing its checksum, say).
+    pub async fn send_streamed(&mut self, req: Request<Body>) -> (Resp, Result<Vec<u8>, String>) {
         let mut req = req;
         if !self.cookies.is_empty() {
             let c: Vec<String> = self
@@ -207,21 +228,35 @@ impl Client {
                 }
             }
         }
-        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-        let body = String::from_utf8_lossy(&bytes).into_owned();
-        if let Some(t) = extract_csrf(&body) {
-            self.csrf = Some(t);
-        }
-        Resp {
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes().to_vec())
+            .map_err(|e| e.to_string());
+        let head = Resp {
             status,
             headers,
-            body,
-        }
+            body: String::new(),
+            raw: Vec::new(),
+        };
+        (head, bytes)
     }
 
     pub async fn get(&mut self, path: &str) -> Resp {
         self.send(Request::get(path).body(Body::empty()).expect("request"))
             .await
+    }
+
+    /// A GET with a `Range` header.
+    pub async fn get_range(&mut self, path: &str, range: &str) -> Resp {
+        self.send(
+            Request::get(path)
+                .header(header::RANGE, range)
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
     }
 
     /// Posts a form with the client's current CSRF token.
@@ -386,6 +421,7 @@ impl Client {
                 status: StatusCode::SEE_OTHER,
                 headers,
                 body: r.body,
+                raw: r.raw,
             };
         }
         let r = self

@@ -232,7 +232,7 @@ async fn a_changed_attachment_byte_is_named_by_its_row_and_file() {
         .expect("query")
         .expect("attachment");
     let (att, key) = (row.text(0), row.text(1));
-    let path = app.state.files.local_path(&key);
+    let path = app.state.files.local_path(&key).expect("a local store");
     let mut bytes = std::fs::read(&path).expect("read");
     let last = bytes.len() - 2;
     bytes[last] ^= 1;

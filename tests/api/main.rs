@@ -22,6 +22,7 @@ mod name_change;
 mod notice;
 mod notify;
 mod passwords;
+mod processes;
 mod publication;
 mod registration;
 mod review;

@@ -380,3 +380,52 @@ async fn parallel_uploads_stay_within_the_application_total() {
     );
     assert_eq!(files_on_disk(&app), 3, "the refused one left no file");
 }
+
+/// Issue #22: a stored file is served whole with its SHA-256 checked as it
+/// streams, or by the one range asked for; a file damaged where it is
+/// stored is cut off, never passed off as complete.
+#[tokio::test]
+async fn a_stored_file_is_served_whole_and_checked_or_by_range() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut c = app.login("qiye1", DEMO_PASSWORD).await;
+    let id = start(&mut c).await;
+    c.get(&format!("/apply/{id}")).await;
+    let mut pdf = PDF.to_vec();
+    pdf.extend((0..200_000u32).map(|i| (i % 251) as u8));
+    let html = htmx_upload(&mut c, &id, "business_license", "营业执照.pdf", &pdf).await;
+    assert!(html.contains("已上传"), "{html}");
+    let att = shenbao::store::attachments::for_application(&app.state.db, &id)
+        .await
+        .expect("files")[0]
+        .clone();
+    let path = format!("/files/{}", att.id);
+
+    let whole = c.get(&path).await;
+    assert_eq!(whole.status, StatusCode::OK);
+    assert_eq!(whole.raw, pdf);
+    assert_eq!(whole.headers[header::ACCEPT_RANGES], "bytes");
+    let part = c.get_range(&path, "bytes=1000-1999").await;
+    assert_eq!(part.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.raw, pdf[1000..2000]);
+    assert_eq!(
+        part.headers[header::CONTENT_RANGE].to_str().unwrap(),
+        format!("bytes 1000-1999/{}", pdf.len())
+    );
+    let tail = c.get_range(&path, "bytes=-10").await;
+    assert_eq!(tail.raw, pdf[pdf.len() - 10..]);
+
+    // One byte changed on disk: the download starts, then fails.
+    let stored = app
+        .state
+        .files
+        .local_path(&att.storage_key)
+        .expect("a local store");
+    let mut bytes = std::fs::read(&stored).expect("read");
+    bytes[150_000] ^= 1;
+    std::fs::write(&stored, bytes).expect("write");
+    let req = Request::get(&path).body(Body::empty()).expect("request");
+    let (head, body) = c.send_streamed(req).await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert!(body.is_err(), "a damaged file is not served as complete");
+}

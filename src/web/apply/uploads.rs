@@ -4,9 +4,8 @@
 
 use askama::Template;
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
@@ -427,6 +426,7 @@ async fn drop_unsubmitted_file(
 async fn download(
     State(state): State<AppState>,
     ctx: Ctx,
+    headers: axum::http::HeaderMap,
     Path(att): Path<String>,
 ) -> AppResult<Response> {
     let user = ctx.require_user()?;
@@ -441,11 +441,6 @@ async fn download(
     } else {
         load_visible(&state, &ctx, &a.application_id).await?;
     }
-    let file = state
-        .files
-        .open(&a.storage_key)
-        .await
-        .map_err(|_| AppError::NotFound)?;
     // Who of the officials looked at an enterprise's papers is on record
     // (the enterprise opening its own files is not).
     if user.role != Role::Enterprise {
@@ -465,25 +460,17 @@ async fn download(
         );
         state.db.write(b).await?;
     }
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    let disposition = format!(
-        "inline; filename=\"attachment\"; filename*=UTF-8''{}",
-        urlencode(&a.file_name)
-    );
-    let mut resp = (StatusCode::OK, body).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&a.content_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(a.size as u64));
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    Ok(resp)
+    crate::web::shared::upload::stream(
+        &state,
+        &headers,
+        crate::web::shared::upload::Download {
+            source: crate::web::shared::upload::Source::File(&a.storage_key),
+            name: &a.file_name,
+            ascii: "attachment",
+            mime: Some(&a.content_type),
+            sha256: Some(&a.sha256),
+            disposition: "inline",
+        },
+    )
+    .await
 }

@@ -4,7 +4,6 @@
 //! its own; the province sees every city's.
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -187,6 +186,7 @@ async fn receive(
 async fn download(
     State(state): State<AppState>,
     ctx: Ctx,
+    headers: axum::http::HeaderMap,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let f = recommendations::file_by_id(&state.db, &id)
@@ -196,33 +196,19 @@ async fn download(
     if readable_city(&ctx, Some(&f.city_code))? != f.city_code {
         return Err(AppError::NotFound);
     }
-    let file = state
-        .files
-        .open(&f.storage_key)
-        .await
-        .map_err(|_| AppError::NotFound)?;
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    let mut resp = (StatusCode::OK, body).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/pdf"),
-    );
-    h.insert(
-        header::CONTENT_LENGTH,
-        HeaderValue::from(f.size.max(0) as u64),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "inline; filename=\"recommendation.pdf\"; filename*=UTF-8''{}",
-        urlencode(&f.file_name)
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    Ok(resp)
+    crate::web::shared::upload::stream(
+        &state,
+        &headers,
+        crate::web::shared::upload::Download {
+            source: crate::web::shared::upload::Source::File(&f.storage_key),
+            name: &f.file_name,
+            ascii: "recommendation.pdf",
+            mime: Some("application/pdf"),
+            sha256: Some(&f.sha256),
+            disposition: "inline",
+        },
+    )
+    .await
 }
 
 /// The 推荐表 rows in the city's order, from each submitted version.

@@ -120,6 +120,7 @@ async fn decide(
 async fn license(
     State(state): State<AppState>,
     ctx: Ctx,
+    headers: axum::http::HeaderMap,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let city = city_of(&ctx)?;
@@ -127,5 +128,6 @@ async fn license(
         .await?
         .filter(|n| n.city_code == city)
         .ok_or(AppError::NotFound)?;
-    crate::web::shared::upload::file_response(&state, &n.license_key, &n.license_name).await
+    crate::web::shared::upload::file_response(&state, &headers, &n.license_key, &n.license_name)
+        .await
 }

@@ -165,8 +165,9 @@ async fn findings(
 async fn evidence(
     State(state): State<AppState>,
     ctx: Ctx,
+    headers: axum::http::HeaderMap,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let (o, _) = load(&state, &ctx, &id).await?;
-    crate::web::province::publication::evidence_response(&state, &o).await
+    crate::web::province::publication::evidence_response(&state, &headers, &o).await
 }

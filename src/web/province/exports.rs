@@ -1,9 +1,7 @@
-//! The province package as a job: started from the UI, written to the data
-//! directory by a background task, its progress kept in the database (so any
-//! server process shows it), downloaded when done.
-
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+//! The province package as a job: started from the UI, written by a
+//! background task held by a lease (`services::exports`), its progress kept
+//! in the database and the package in the file store, so any server process
+//! shows it and serves it.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -15,11 +13,11 @@ use serde::Deserialize;
 use crate::clock;
 use crate::domain::role::Role;
 use crate::params;
-use crate::store::audit::{self, Action};
-use crate::store::{Batch, Millis, batches, new_id};
+use crate::services::exports;
+use crate::store::{Millis, batches};
 use crate::web::AppState;
 use crate::web::shared::context::Ctx;
-use crate::web::shared::error::{AppError, AppResult, urlencode};
+use crate::web::shared::error::{AppError, AppResult};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -119,10 +117,6 @@ struct StartForm {
     batch: String,
 }
 
-fn job_path(state: &AppState, id: &str) -> std::path::PathBuf {
-    state.data_dir.join("exports").join(format!("{id}.zip"))
-}
-
 async fn start(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -132,102 +126,53 @@ async fn start(
     let batch = batches::by_id(&state.db, &f.batch)
         .await?
         .ok_or(AppError::NotFound)?;
-    let id = new_id();
-    let now = state.clock.now();
-    let file_name = format!(
-        "{}-申报材料-{}.zip",
-        batch.name,
-        clock::to_local_input(now).replace(['T', ':'], "")
-    );
-    let mut b = Batch::new();
-    b.push(
-        "INSERT INTO export_jobs (id, batch_id, state, done, total, file_name, size, error, created_by, created_at, finished_at) \
-         VALUES ($1, $2, 'running', 0, 0, $3, NULL, '', $4, $5, NULL)",
-        params![id.as_str(), batch.id.as_str(), file_name.as_str(), ctx.actor().name, now],
-    );
-    audit::record(
-        &mut b,
+    let job = exports::start(
+        &state.db,
         &ctx.actor(),
-        Action::Export,
-        Some(&id),
-        true,
+        &batch.id,
         &batch.name,
-        now,
-    );
-    state.db.write(b).await?;
-    tokio::spawn(run(state.clone(), id.clone(), batch.id.clone()));
+        state.clock.now(),
+    )
+    .await?;
+    let id = job.id.clone();
+    tokio::spawn(run(state.clone(), job));
     Ok(Redirect::to(&format!("/province/exports/{id}")).into_response())
 }
 
-/// The job itself: progress is written to the database at most twice a second.
-async fn run(state: AppState, id: String, batch_id: String) {
-    let path = job_path(&state, &id);
-    if let Some(dir) = path.parent() {
-        let _ = tokio::fs::create_dir_all(dir).await;
-    }
-    let done = Arc::new(AtomicUsize::new(0));
-    let total = Arc::new(AtomicUsize::new(0));
-    let (d2, t2) = (done.clone(), total.clone());
-    let reporter = {
-        let (state, id, done, total) = (state.clone(), id.clone(), done.clone(), total.clone());
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-                let b = Batch::one(
-                    "UPDATE export_jobs SET done = $2, total = $3 WHERE id = $1 AND state = 'running'",
-                    params![
-                        id.as_str(),
-                        done.load(Ordering::Relaxed) as i64,
-                        total.load(Ordering::Relaxed) as i64
-                    ],
-                );
-                if state.db.write(b).await.is_err() {
-                    break;
-                }
-            }
-        })
-    };
-    let program = match state.programs.of(&state.db, &batch_id).await {
+/// Runs a job this process holds, with its batch's own definition.
+async fn run(state: AppState, job: exports::Claimed) {
+    let program = match state.programs.of(&state.db, &job.batch_id).await {
         Ok(d) => d.def.clone(),
         Err(_) => state.program.clone(),
     };
-    let result = crate::docs::export::package_to_file(
-        &state.db,
+    exports::run(
+        state.db.clone(),
+        state.files.clone(),
         program,
-        &state.files,
-        &batch_id,
-        &path,
-        move |d, t| {
-            d2.store(d, Ordering::Relaxed);
-            t2.store(t, Ordering::Relaxed);
-        },
+        state.clock.clone(),
+        state.data_dir.join("exports"),
+        job,
     )
     .await;
-    reporter.abort();
-    let now = state.clock.now();
-    let b = match result {
-        Ok(n) => {
-            let size = std::fs::metadata(&path)
-                .map(|m| m.len() as i64)
-                .unwrap_or(0);
-            Batch::one(
-                "UPDATE export_jobs SET state = 'done', done = $2, total = $2, size = $3, finished_at = $4 WHERE id = $1",
-                params![id.as_str(), n as i64, size, now],
-            )
+}
+
+/// Every few seconds, takes over a job whose process stopped (see
+/// `services::exports`); runs in every `serve` process.
+pub fn spawn_worker(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(exports::POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match exports::claim_orphan(&state.db, state.clock.now()).await {
+                Ok(Some(job)) => {
+                    tokio::spawn(run(state.clone(), job));
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!("export jobs: {e}"),
+            }
         }
-        Err(e) => {
-            tracing::error!(error = %e, "export failed");
-            Batch::one(
-                "UPDATE export_jobs SET state = 'failed', error = $2, finished_at = $3 WHERE id = $1",
-                params![
-                    id.as_str(),
-                    format!("{e:#}").chars().take(500).collect::<String>(),
-                    now
-                ],
-            )
-        }
-    };
-    let _ = state.db.write(b).await;
+    });
 }
 
 #[derive(Template)]
@@ -254,6 +199,7 @@ async fn job_page(
 async fn download(
     State(state): State<AppState>,
     ctx: Ctx,
+    headers: axum::http::HeaderMap,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     ctx.require_role(Role::Province)?;
@@ -261,24 +207,17 @@ async fn download(
     if job.state != "done" {
         return Err(AppError::BadRequest("导出尚未完成，请稍候。".into()));
     }
-    let file = tokio::fs::File::open(job_path(&state, &id))
-        .await
-        .map_err(|_| AppError::NotFound)?;
-    let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
-    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    let mut resp = body.into_response();
-    let h = resp.headers_mut();
-    use axum::http::{HeaderValue, header};
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/zip"),
-    );
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"package.zip\"; filename*=UTF-8''{}",
-        urlencode(&job.file_name)
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(resp)
+    crate::web::shared::upload::stream(
+        &state,
+        &headers,
+        crate::web::shared::upload::Download {
+            source: crate::web::shared::upload::Source::Export(&job.id),
+            name: &job.file_name,
+            ascii: "package.zip",
+            mime: Some("application/zip"),
+            sha256: None,
+            disposition: "attachment",
+        },
+    )
+    .await
 }

@@ -382,12 +382,20 @@ async fn decide(
 }
 
 /// The evidence an objector uploaded (the province's and the city's view).
-pub async fn evidence_response(state: &AppState, o: &Objection) -> AppResult<Response> {
+pub async fn evidence_response(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    o: &Objection,
+) -> AppResult<Response> {
     let e = o.evidence.as_ref().ok_or(AppError::NotFound)?;
-    crate::web::shared::upload::file_response(state, &e.key, &e.name).await
+    crate::web::shared::upload::file_response(state, headers, &e.key, &e.name).await
 }
 
-async fn evidence(State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Response> {
+async fn evidence(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
     let (o, _) = load(&state, &id).await?;
-    evidence_response(&state, &o).await
+    evidence_response(&state, &headers, &o).await
 }

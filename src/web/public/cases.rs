@@ -3,10 +3,8 @@
 
 use askama::Template;
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
@@ -158,6 +156,7 @@ async fn case_page(
 async fn image(
     State(state): State<AppState>,
     ctx: Ctx,
+    headers: axum::http::HeaderMap,
     Path(img): Path<String>,
 ) -> AppResult<Response> {
     let i = cs::image(&state.db, &img)
@@ -174,19 +173,17 @@ async fn image(
     if !allowed {
         return Err(AppError::NotFound);
     }
-    let file = state
-        .files
-        .open(&i.storage_key)
-        .await
-        .map_err(|_| AppError::NotFound)?;
-    let mut resp = (
-        StatusCode::OK,
-        Body::from_stream(tokio_util::io::ReaderStream::new(file)),
+    crate::web::shared::upload::stream(
+        &state,
+        &headers,
+        crate::web::shared::upload::Download {
+            source: crate::web::shared::upload::Source::File(&i.storage_key),
+            name: &i.file_name,
+            ascii: "image",
+            mime: Some(&i.content_type),
+            sha256: Some(&i.sha256),
+            disposition: "inline",
+        },
     )
-        .into_response();
-    let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&i.content_type) {
-        h.insert(header::CONTENT_TYPE, v);
-    }
-    Ok(resp)
+    .await
 }

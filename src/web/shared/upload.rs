@@ -161,32 +161,148 @@ pub fn clean_name(raw: &str, fallback: &str) -> String {
     }
 }
 
-/// A stored file (PDF or image) shown in the browser under its own name,
-/// its type read from its first bytes.
-pub async fn file_response(
+/// What a download serves: an attachment-like stored file, or an export package.
+#[derive(Clone, Copy)]
+pub enum Source<'a> {
+    File(&'a str),
+    Export(&'a str),
+}
+
+/// A stored object as the browser gets it.
+pub struct Download<'a> {
+    pub source: Source<'a>,
+    /// Shown to the user (`filename*`); `ascii` is the plain fallback.
+    pub name: &'a str,
+    pub ascii: &'a str,
+    /// `None`: judged from the first bytes (PDF, JPEG, PNG).
+    pub mime: Option<&'a str>,
+    /// Whole reads are checked against it as they stream.
+    pub sha256: Option<&'a str>,
+    /// `inline` (opened in the browser) or `attachment` (saved).
+    pub disposition: &'static str,
+}
+
+/// Streams a stored object: whole (its SHA-256 checked on the way when
+/// known) or, for a `Range: bytes=…` request, the one range asked for (206,
+/// so an interrupted download of a large package resumes); a range past the
+/// end is answered 416. The object is read from wherever the store keeps it,
+/// so any `serve` process answers for a file another one stored.
+pub async fn stream(
     state: &AppState,
-    key: &str,
-    name: &str,
+    headers: &axum::http::HeaderMap,
+    d: Download<'_>,
 ) -> crate::web::shared::error::AppResult<axum::response::Response> {
+    use crate::web::shared::error::AppError;
     use axum::http::{HeaderValue, StatusCode, header};
     use axum::response::IntoResponse;
-    use tokio::io::{AsyncReadExt, AsyncSeekExt};
-    let not_found = |_| crate::web::shared::error::AppError::NotFound;
-    let mut f = state.files.open(key).await.map_err(not_found)?;
-    let mut head = [0u8; 8];
-    let n = f.read(&mut head).await.map_err(anyhow::Error::from)?;
-    f.seek(std::io::SeekFrom::Start(0))
-        .await
-        .map_err(anyhow::Error::from)?;
-    let mime =
-        crate::files::FileKind::sniff(&head[..n]).map_or("application/octet-stream", |k| k.mime());
-    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(f));
-    let mut resp = (StatusCode::OK, body).into_response();
+    use futures_util::StreamExt;
+    let io = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            AppError::NotFound
+        } else {
+            AppError::Internal(anyhow::Error::from(e))
+        }
+    };
+    let files = &state.files;
+    let size = || async {
+        match d.source {
+            Source::File(k) => files.size(k).await,
+            Source::Export(id) => files.export_size(id).await,
+        }
+    };
+    let read = |r: Option<std::ops::Range<u64>>| async move {
+        match d.source {
+            Source::File(k) => files.read(k, r).await,
+            Source::Export(id) => files.read_export(id, r).await,
+        }
+    };
+    // One range, validated against the object's size; several ranges or a
+    // header that does not parse are ignored (the whole is sent).
+    let mut wanted = None;
+    if let Some(v) = headers.get(header::RANGE).and_then(|v| v.to_str().ok())
+        && let Ok(parsed) = http_range_header::parse_range_header(v)
+    {
+        let total = size().await.map_err(io)?.ok_or(AppError::NotFound)?;
+        match parsed.validate(total) {
+            Ok(r) if r.len() == 1 => wanted = Some(*r[0].start()..*r[0].end() + 1),
+            Ok(_) => {}
+            Err(_) => {
+                let mut resp = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+                if let Ok(v) = HeaderValue::from_str(&format!("bytes */{total}")) {
+                    resp.headers_mut().insert(header::CONTENT_RANGE, v);
+                }
+                return Ok(resp);
+            }
+        }
+    }
+    let mut reading = match (wanted.clone(), d.source, d.sha256) {
+        (None, Source::File(k), Some(sha)) => files.read_checked(k, sha).await.map_err(io)?,
+        (r, _, _) => read(r).await.map_err(io)?,
+    };
+    let mime = match d.mime {
+        Some(m) => m.to_string(),
+        None => {
+            // Judged from the first bytes: those of this read when it starts
+            // at 0 (the chunk is put back), else a read of 8 bytes.
+            let head = if reading.range.start == 0 {
+                match reading.stream.next().await {
+                    Some(Ok(first)) => {
+                        let h = first.slice(..first.len().min(8));
+                        reading.stream = futures_util::stream::once(async move { Ok(first) })
+                            .chain(reading.stream)
+                            .boxed();
+                        h
+                    }
+                    Some(Err(e)) => return Err(io(e)),
+                    None => bytes::Bytes::new(),
+                }
+            } else {
+                let mut r = read(Some(0..8)).await.map_err(io)?;
+                r.stream
+                    .next()
+                    .await
+                    .transpose()
+                    .map_err(io)?
+                    .unwrap_or_default()
+            };
+            crate::files::FileKind::sniff(&head)
+                .map_or("application/octet-stream", |k| k.mime())
+                .to_string()
+        }
+    };
+    let len = reading.range.end - reading.range.start;
+    let partial = wanted.is_some();
+    let range = reading.range.clone();
+    let total = reading.total;
+    let body = axum::body::Body::from_stream(reading.stream);
+    let status = if partial {
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
+    };
+    let mut resp = (status, body).into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&mime)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if partial
+        && let Ok(v) = HeaderValue::from_str(&format!(
+            "bytes {}-{}/{total}",
+            range.start,
+            range.end.saturating_sub(1)
+        ))
+    {
+        h.insert(header::CONTENT_RANGE, v);
+    }
     if let Ok(v) = HeaderValue::from_str(&format!(
-        "inline; filename=\"file\"; filename*=UTF-8''{}",
-        crate::web::shared::error::urlencode(name)
+        "{}; filename=\"{}\"; filename*=UTF-8''{}",
+        d.disposition,
+        d.ascii,
+        crate::web::shared::error::urlencode(d.name)
     )) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
@@ -195,6 +311,29 @@ pub async fn file_response(
         HeaderValue::from_static("private, no-store"),
     );
     Ok(resp)
+}
+
+/// A stored file (PDF or image) shown in the browser under its own name,
+/// its type read from its first bytes.
+pub async fn file_response(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    key: &str,
+    name: &str,
+) -> crate::web::shared::error::AppResult<axum::response::Response> {
+    stream(
+        state,
+        headers,
+        Download {
+            source: Source::File(key),
+            name,
+            ascii: "file",
+            mime: None,
+            sha256: None,
+            disposition: "inline",
+        },
+    )
+    .await
 }
 
 #[cfg(test)]
