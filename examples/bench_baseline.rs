@@ -8,8 +8,13 @@
 //!   SQLite (WAL, synchronous=FULL), one writer thread committing whatever is
 //!   waiting in one transaction: the bare handler the issue measures drafts
 //!   against, for the save rate and tail a database write allows here.
+//! - `POST /pgupsert/{n}`, when a PostgreSQL URL is given: its twin on
+//!   PostgreSQL (issue #22): each request upserts the body as its
+//!   connection's row through a pool of 16 (the size `serve` uses), one
+//!   prepared statement, one round trip, committed (synchronous_commit as
+//!   the server has it).
 //!
-//! Usage: bench_baseline [ADDR] [SQLITE FILE]
+//! Usage: bench_baseline [ADDR] [SQLITE FILE] [POSTGRES URL]
 
 use std::net::SocketAddr;
 use std::sync::mpsc;
@@ -23,6 +28,38 @@ use axum::routing::{get, post};
 use tokio::sync::oneshot;
 
 type Upsert = (u16, Bytes, oneshot::Sender<bool>);
+
+#[derive(Clone)]
+struct Bases {
+    writer: mpsc::Sender<Upsert>,
+    pg: Option<sqlx::PgPool>,
+}
+
+impl axum::extract::FromRef<Bases> for mpsc::Sender<Upsert> {
+    fn from_ref(b: &Bases) -> Self {
+        b.writer.clone()
+    }
+}
+
+/// The PostgreSQL twin of [`upsert`].
+async fn pg_upsert(
+    State(b): State<Bases>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(n): Path<usize>,
+    body: Bytes,
+) -> Result<Html<String>, StatusCode> {
+    let pool = b.pg.as_ref().ok_or(StatusCode::NOT_FOUND)?;
+    sqlx::query(
+        "INSERT INTO bench_drafts (k, body, at) VALUES ($1, $2, (extract(epoch from clock_timestamp()) * 1000)::bigint) \
+         ON CONFLICT (k) DO UPDATE SET body = excluded.body, at = excluded.at",
+    )
+    .bind(i32::from(peer.port()))
+    .bind(&body[..])
+    .execute(pool)
+    .await
+    .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    Ok(Html("a".repeat(n.min(10 << 20))))
+}
 
 async fn bytes(Path(n): Path<usize>) -> Html<String> {
     Html("a".repeat(n.min(10 << 20)))
@@ -86,6 +123,23 @@ async fn main() -> std::io::Result<()> {
         || std::env::temp_dir().join(format!("bench-baseline-{}.db", std::process::id())),
         std::path::PathBuf::from,
     );
+    let pg = match args.next() {
+        Some(url) => {
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(16)
+                .connect(&url)
+                .await
+                .map_err(std::io::Error::other)?;
+            sqlx::query(
+                "CREATE TABLE IF NOT EXISTS bench_drafts (k INTEGER PRIMARY KEY, body BYTEA NOT NULL, at BIGINT NOT NULL)",
+            )
+            .execute(&pool)
+            .await
+            .map_err(std::io::Error::other)?;
+            Some(pool)
+        }
+        None => None,
+    };
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         if let Err(e) = writer(db, rx) {
@@ -99,7 +153,8 @@ async fn main() -> std::io::Result<()> {
             .route("/bytes/{n}", get(bytes))
             .route("/post/{n}", post(post_bytes))
             .route("/upsert/{n}", post(upsert))
-            .with_state(tx)
+            .route("/pgupsert/{n}", post(pg_upsert))
+            .with_state(Bases { writer: tx, pg })
             .into_make_service_with_connect_info::<SocketAddr>(),
     )
     .await

@@ -286,7 +286,7 @@ impl Db {
     }
 
     /// The cache of session reads (SQLite only; see `sessions`).
-    fn login_cache(&self) -> Option<&sessions::LoginCache> {
+    pub(crate) fn login_cache(&self) -> Option<&sessions::LoginCache> {
         match self {
             Db::Sqlite(db) => Some(db.login_cache()),
             Db::Postgres(_) => None,

@@ -201,12 +201,33 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
 
+    // The navigation shows the unread count: read for pages a person looks
+    // at, not for autosaves, htmx fragments or form posts.
+    let page_load = req.method() == Method::GET
+        && !headers.contains_key("hx-request")
+        && !path.starts_with("/static/")
+        && !path.starts_with("/files/");
     let mut user = None;
     let mut session = None;
     let mut expired = false;
+    // Without the session cache (PostgreSQL), a page load reads the unread
+    // count with the session: one round trip instead of two.
+    let mut counted = None;
     if let Some(token) = cookie(headers, SESSION_COOKIE) {
         let id_hash = token_hash(token);
-        match sessions::find(&state.db, &id_hash).await {
+        let found = if page_load && state.db.login_cache().is_none() {
+            sessions::find_counting_unread(&state.db, &id_hash)
+                .await
+                .map(|f| {
+                    f.map(|(s, u, n)| {
+                        counted = Some(n);
+                        (s, u)
+                    })
+                })
+        } else {
+            sessions::find(&state.db, &id_hash).await
+        };
+        match found {
             Ok(Some((s, u))) => {
                 let cfg = &state.config;
                 let half_open_too_long = s.mfa_pending && now - s.created_at > cfg.second_factor_ms;
@@ -274,13 +295,10 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         }
     };
 
-    // The navigation shows the unread count: read for pages a person looks
-    // at, not for autosaves, htmx fragments or form posts.
-    let page_load = req.method() == Method::GET
-        && !headers.contains_key("hx-request")
-        && !path.starts_with("/static/")
-        && !path.starts_with("/files/");
     let unread = match &user {
+        Some(_) if counted.is_some() && !session.as_ref().is_some_and(|s| s.mfa_pending) => {
+            counted.unwrap_or(0)
+        }
         Some(u) if page_load && !session.as_ref().is_some_and(|s| s.mfa_pending) => {
             crate::store::outbox::unread_count(&state.db, &u.id)
                 .await
