@@ -569,12 +569,9 @@ async fn render_form(
 ) -> AppResult<String> {
     let (conflict, conflicts) = conflict;
     let editable = editable_by(&app, ctx);
-    // Independent reads, at once (on PostgreSQL, three connections in parallel).
-    let (files, events, deadline) = tokio::try_join!(
-        async { Ok::<_, AppError>(attachments::for_application(&state.db, &app.id).await?) },
-        async { Ok::<_, AppError>(applications::events(&state.db, &app.id).await?) },
-        deadline_for(state, &app),
-    )?;
+    let files = attachments::for_application(&state.db, &app.id).await?;
+    let events = applications::events(&state.db, &app.id).await?;
+    let deadline = deadline_for(state, &app).await?;
     // The summary sits on the same page as the fields it links to.
     let base = String::new();
     // A stored version without messages renders the same every time.
