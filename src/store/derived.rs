@@ -1,30 +1,43 @@
-//! Values computed from many rows (the province's list of a batch: 5,000
-//! applications with their recommendations and review results), kept while
-//! nothing has been written since they were read.
+//! Values computed from many rows (the province's list of a batch, a city's
+//! ranking), kept while nothing has been written since they were read.
 //!
-//! On SQLite one process writes the file, and [`Db::generation`] moves on
-//! after every write; the generation is read before the rows, so a value is
-//! never served once a write has been answered after it was read (a write
-//! that lands during the read only costs one more computation). On
-//! PostgreSQL other processes write too, and every request computes afresh.
+//! [`Db::stamp`] moves on after every committed write: on SQLite the count
+//! of the one writing process's writes, on PostgreSQL a sequence each
+//! process moves on after its commits. The stamp is read before the rows,
+//! so a value is never served once a write has been answered after it was
+//! read (a write that lands during the read only costs one more
+//! computation). On PostgreSQL a process that dies between a commit and
+//! moving the stamp on would leave a value stale: values there are also
+//! read again after [`PG_TTL`]. One computation per key runs at a time;
+//! requests that arrive meanwhile wait for it instead of computing too.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use super::Db;
+
+/// How long a value is trusted on PostgreSQL without a write moving the stamp.
+pub const PG_TTL: Duration = Duration::from_secs(30);
 
 /// Most keys kept (batches); beyond it the cache starts empty again.
 const MAX_KEYS: usize = 64;
 
+/// A value with the stamp it was computed under and when.
+type Kept<T> = (u64, Instant, Arc<T>);
+
 pub struct Derived<T> {
-    kept: Mutex<HashMap<String, (u64, Arc<T>)>>,
+    kept: Mutex<HashMap<String, Kept<T>>>,
+    /// Held while computing: one computation at a time.
+    computing: tokio::sync::Mutex<()>,
 }
 
 impl<T> Default for Derived<T> {
     fn default() -> Self {
         Derived {
             kept: Mutex::new(HashMap::new()),
+            computing: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -36,15 +49,17 @@ impl<T> Derived<T> {
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
+        E: From<super::StoreError>,
     {
-        let Some(generation) = db.generation() else {
-            return make().await.map(Arc::new);
-        };
-        if let Ok(kept) = self.kept.lock()
-            && let Some((g, v)) = kept.get(key)
-            && *g == generation
-        {
-            return Ok(v.clone());
+        let ttl = (db.backend() == "postgres").then_some(PG_TTL);
+        let generation = db.stamp().await?;
+        if let Some(v) = self.kept_at(key, generation, ttl) {
+            return Ok(v);
+        }
+        let _computing = self.computing.lock().await;
+        // Computed by another request while this one waited?
+        if let Some(v) = self.kept_at(key, generation, ttl) {
+            return Ok(v);
         }
         let value = Arc::new(make().await?);
         if let Ok(mut kept) = self.kept.lock() {
@@ -52,10 +67,16 @@ impl<T> Derived<T> {
                 kept.clear();
             }
             // Never replace a value read under a later generation.
-            if kept.get(key).is_none_or(|(g, _)| *g <= generation) {
-                kept.insert(key.to_string(), (generation, value.clone()));
+            if kept.get(key).is_none_or(|(g, _, _)| *g <= generation) {
+                kept.insert(key.to_string(), (generation, Instant::now(), value.clone()));
             }
         }
         Ok(value)
+    }
+
+    fn kept_at(&self, key: &str, generation: u64, ttl: Option<Duration>) -> Option<Arc<T>> {
+        let kept = self.kept.lock().ok()?;
+        let (g, at, v) = kept.get(key)?;
+        (*g == generation && ttl.is_none_or(|t| at.elapsed() < t)).then(|| v.clone())
     }
 }

@@ -276,12 +276,13 @@ impl Db {
         }
     }
 
-    /// Moves on after every write (SQLite only: one process writes the file).
-    /// `None` on PostgreSQL, where other processes write too.
-    fn generation(&self) -> Option<u64> {
+    /// Moves on after every committed write: on SQLite the count of this
+    /// handle's writes (one process writes the file); on PostgreSQL a
+    /// sequence every process moves on after each commit (one round trip).
+    pub async fn stamp(&self) -> Result<u64> {
         match self {
-            Db::Sqlite(db) => Some(db.generation()),
-            Db::Postgres(_) => None,
+            Db::Sqlite(db) => Ok(db.generation()),
+            Db::Postgres(db) => db.stamp().await,
         }
     }
 

@@ -62,6 +62,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         16,
         include_str!("../../migrations/postgres/0016_export_leases.sql"),
     ),
+    (
+        17,
+        include_str!("../../migrations/postgres/0017_list_index.sql"),
+    ),
 ];
 
 #[derive(Clone)]
@@ -224,6 +228,7 @@ impl PgDb {
             if stmt.expect == Expect::One && n != 1 {
                 return Err(StoreError::Conflict(0));
             }
+            self.bump().await;
             return Ok(vec![n]);
         }
         let mut tx = self.pool.begin().await.map_err(err)?;
@@ -240,6 +245,31 @@ impl PgDb {
             counts.push(n);
         }
         tx.commit().await.map_err(err)?;
+        self.bump().await;
         Ok(counts)
+    }
+
+    /// Moves the store's stamp on, after a commit (see [`PgDb::stamp`]).
+    async fn bump(&self) {
+        if let Err(e) = sqlx::query("SELECT nextval('shenbao_generation')")
+            .execute(&self.pool)
+            .await
+        {
+            tracing::warn!(error = %e, "moving the store's stamp on failed");
+        }
+    }
+
+    /// A number that moves on after every committed write of any process:
+    /// each write moves it on after its commit, before it is answered. Read
+    /// before a read, it tells whether what that read saw may since have
+    /// changed (`derived`): a write committed after the read moves it on
+    /// after, and one committed before was either seen by the read or moved
+    /// it on before the stamp was taken.
+    pub async fn stamp(&self) -> Result<u64> {
+        let v: i64 = sqlx::query_scalar("SELECT last_value FROM shenbao_generation")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(v as u64)
     }
 }

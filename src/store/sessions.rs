@@ -154,17 +154,7 @@ pub async fn find(db: &Db, id_hash: &str) -> Result<Option<(Session, User)>> {
             params![id_hash],
         )
         .await?;
-    let found = row.map(|r| {
-        let n = USER_COLS;
-        let session = Session {
-            id_hash: r.text(n),
-            csrf: r.text(n + 1),
-            created_at: r.int(n + 2),
-            last_seen: r.int(n + 3),
-            mfa_pending: r.bool(n + 4),
-        };
-        (session, User::from_row(&r))
-    });
+    let found = row.map(|r| (session_from(&r), User::from_row(&r)));
     if let (Some(c), Some(generation), Some((s, u))) = (cache, generation, &found) {
         c.put(generation, read_at, s, u);
     }
@@ -187,17 +177,19 @@ pub async fn find_counting_unread(db: &Db, id_hash: &str) -> Result<Option<(Sess
             params![id_hash],
         )
         .await?;
-    Ok(row.map(|r| {
-        let n = USER_COLS;
-        let session = Session {
-            id_hash: r.text(n),
-            csrf: r.text(n + 1),
-            created_at: r.int(n + 2),
-            last_seen: r.int(n + 3),
-            mfa_pending: r.bool(n + 4),
-        };
-        (session, User::from_row(&r), r.int(n + 5))
-    }))
+    Ok(row.map(|r| (session_from(&r), User::from_row(&r), r.int(USER_COLS + 5))))
+}
+
+/// The session's columns, read after the user's.
+fn session_from(r: &super::Row) -> Session {
+    let n = USER_COLS;
+    Session {
+        id_hash: r.text(n),
+        csrf: r.text(n + 1),
+        created_at: r.int(n + 2),
+        last_seen: r.int(n + 3),
+        mfa_pending: r.bool(n + 4),
+    }
 }
 
 /// Moves the session's last activity to `now`, and drops its cached read

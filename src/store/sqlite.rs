@@ -71,6 +71,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         16,
         include_str!("../../migrations/sqlite/0016_export_leases.sql"),
     ),
+    (
+        17,
+        include_str!("../../migrations/sqlite/0017_list_index.sql"),
+    ),
 ];
 const MAX_GROUP: usize = 512;
 /// The WAL is copied back into the database by a background thread, but

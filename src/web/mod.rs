@@ -53,6 +53,10 @@ pub struct AppState {
 pub struct Caches {
     /// The province's list of each batch (see `store::derived`).
     pub province_lists: crate::store::derived::Derived<province::applications::Listing>,
+    /// Each city's ranking of a batch (the ranking page).
+    pub(crate) city_rankings: crate::store::derived::Derived<city::ranking::Ranking>,
+    /// Each city's counts of a batch's applications by state and industry (the inbox).
+    pub city_counts: crate::store::derived::Derived<Vec<(String, String, i64)>>,
     /// Experts' open assignments as their last save left them.
     pub score_hints: crate::services::review::ScoreHints,
     /// Each application's upload bytes still streaming (`shared::upload`).

@@ -273,19 +273,26 @@ async fn inbox(
     // One pass over the city's index entries gives the counts by state, the
     // industries on offer and, unless county or name narrow it, the total.
     let groups = state
-        .db
-        .query(
-            "SELECT state, industry, COUNT(*) FROM applications WHERE batch_id = $1 AND city_code = $2 \
-             AND state <> 'draft' GROUP BY state, industry",
-            params![batch.id.as_str(), city.as_str()],
-        )
+        .caches
+        .city_counts
+        .get(&state.db, &format!("{}|{city}", batch.id), || async {
+            let rows = state
+                .db
+                .query(
+                    "SELECT state, industry, COUNT(*) FROM applications WHERE batch_id = $1 AND city_code = $2 \
+                     AND state <> 'draft' GROUP BY state, industry",
+                    params![batch.id.as_str(), city.as_str()],
+                )
+                .await?;
+            Ok::<_, AppError>(rows.iter().map(|r| (r.text(0), r.text(1), r.int(2))).collect())
+        })
         .await?;
     let total = if county.is_empty() && pattern.is_empty() {
         groups
             .iter()
-            .filter(|r| state_code.is_empty() || r.text(0) == state_code)
-            .filter(|r| industry.is_empty() || r.text(1) == industry)
-            .map(|r| r.int(2))
+            .filter(|r| state_code.is_empty() || r.0 == state_code)
+            .filter(|r| industry.is_empty() || r.1 == industry)
+            .map(|r| r.2)
             .sum()
     } else {
         state
@@ -307,8 +314,8 @@ async fn inbox(
         .map(|s| {
             let n = groups
                 .iter()
-                .filter(|r| r.text(0) == s.as_str())
-                .map(|r| r.int(2))
+                .filter(|r| r.0 == s.as_str())
+                .map(|r| r.2)
                 .sum();
             (s, n)
         })
@@ -317,7 +324,7 @@ async fn inbox(
     let total_all = counts.iter().map(|c| c.1).sum();
     let mut names: Vec<String> = groups
         .iter()
-        .map(|r| r.text(1))
+        .map(|r| r.1.clone())
         .filter(|v| !v.is_empty())
         .collect();
     names.sort();

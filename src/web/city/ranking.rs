@@ -169,7 +169,13 @@ async fn ranking(
 ) -> AppResult<Html<String>> {
     let city = city_of(&ctx)?;
     let batch = city_batch(&state, q.batch.as_deref()).await?;
-    let r = compute(&state, &batch.id, &city).await?;
+    let r = state
+        .caches
+        .city_rankings
+        .get(&state.db, &format!("{}|{city}", batch.id), || {
+            compute(&state, &batch.id, &city)
+        })
+        .await?;
     let items = recommendations::items(&state.db, &batch.id, &city).await?;
     let listed_at = |id: &str| {
         items
