@@ -21,19 +21,20 @@ use super::Db;
 /// How long a value is trusted on PostgreSQL without a write moving the stamp.
 pub const PG_TTL: Duration = Duration::from_secs(30);
 
-/// Most keys kept (batches); beyond it the cache starts empty again.
+/// Most keys kept by default (batches, cities); beyond it the cache starts empty again.
 const MAX_KEYS: usize = 64;
 
 /// A value with the stamp it was computed under and when.
 type Kept<T> = (u64, Instant, Arc<T>);
 
-pub struct Derived<T> {
+/// Keeps at most `N` keys; beyond it the cache starts empty again.
+pub struct Derived<T, const N: usize = MAX_KEYS> {
     kept: Mutex<HashMap<String, Kept<T>>>,
     /// Held while computing: one computation at a time.
     computing: tokio::sync::Mutex<()>,
 }
 
-impl<T> Default for Derived<T> {
+impl<T, const N: usize> Default for Derived<T, N> {
     fn default() -> Self {
         Derived {
             kept: Mutex::new(HashMap::new()),
@@ -42,7 +43,7 @@ impl<T> Default for Derived<T> {
     }
 }
 
-impl<T> Derived<T> {
+impl<T, const N: usize> Derived<T, N> {
     /// The value for `key` as computed by `make` under the database's
     /// current generation.
     pub async fn get<E, F, Fut>(&self, db: &Db, key: &str, make: F) -> Result<Arc<T>, E>
@@ -63,7 +64,7 @@ impl<T> Derived<T> {
         }
         let value = Arc::new(make().await?);
         if let Ok(mut kept) = self.kept.lock() {
-            if kept.len() >= MAX_KEYS && !kept.contains_key(key) {
+            if kept.len() >= N && !kept.contains_key(key) {
                 kept.clear();
             }
             // Never replace a value read under a later generation.

@@ -55,6 +55,8 @@ pub struct Caches {
     pub province_lists: crate::store::derived::Derived<province::applications::Listing>,
     /// Each city's ranking of a batch (the ranking page).
     pub(crate) city_rankings: crate::store::derived::Derived<city::ranking::Ranking>,
+    /// What the form page reads of an application besides its answers.
+    pub(crate) form_reads: crate::store::derived::Derived<apply::FormReads, 4096>,
     /// Each city's counts of a batch's applications by state and industry (the inbox).
     pub city_counts: crate::store::derived::Derived<Vec<(String, String, i64)>>,
     /// Experts' open assignments as their last save left them.

@@ -57,13 +57,48 @@ pub fn router() -> Router<AppState> {
         .merge(documents::router())
 }
 
+/// What the form page reads of an application besides its answers, kept
+/// while no write has been committed (`store::derived`): on PostgreSQL two
+/// round trips a page (the session, the stamp) instead of five.
+pub struct FormReads {
+    app: Application,
+    files: Vec<crate::store::attachments::Attachment>,
+    events: Vec<applications::Event>,
+    deadline: i64,
+}
+
+async fn form_reads(state: &AppState, ctx: &Ctx, id: &str) -> AppResult<std::sync::Arc<FormReads>> {
+    let reads = state
+        .caches
+        .form_reads
+        .get(&state.db, id, || async {
+            let app = applications::by_id(&state.db, id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            Ok::<_, AppError>(FormReads {
+                files: attachments::for_application(&state.db, id).await?,
+                events: applications::events(&state.db, id).await?,
+                deadline: deadline_for(state, &app).await?,
+                app,
+            })
+        })
+        .await?;
+    check_visible(ctx, &reads.app)?;
+    Ok(reads)
+}
+
 /// The application `id` if the viewer may see it; others get "not found",
 /// which tells nothing about whether it exists.
 pub async fn load_visible(state: &AppState, ctx: &Ctx, id: &str) -> AppResult<Application> {
-    let user = ctx.require_user()?;
     let app = applications::by_id(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    check_visible(ctx, &app)?;
+    Ok(app)
+}
+
+fn check_visible(ctx: &Ctx, app: &Application) -> AppResult<()> {
+    let user = ctx.require_user()?;
     let visible = match user.role {
         Role::Enterprise => app.enterprise_id == user.id,
         Role::City => {
@@ -76,7 +111,7 @@ pub async fn load_visible(state: &AppState, ctx: &Ctx, id: &str) -> AppResult<Ap
         Role::Expert | Role::SysAdmin | Role::SecAdmin | Role::Auditor => false,
     };
     if visible {
-        Ok(app)
+        Ok(())
     } else {
         Err(AppError::NotFound)
     }
@@ -566,12 +601,18 @@ async fn render_form(
     mut notice: String,
     conflict: (String, Vec<ConflictView>),
     slot_message: Option<SlotMessage<'_>>,
+    read: Option<&FormReads>,
 ) -> AppResult<String> {
     let (conflict, conflicts) = conflict;
     let editable = editable_by(&app, ctx);
-    let files = attachments::for_application(&state.db, &app.id).await?;
-    let events = applications::events(&state.db, &app.id).await?;
-    let deadline = deadline_for(state, &app).await?;
+    let (files, events, deadline) = match read {
+        Some(r) => (r.files.clone(), r.events.clone(), r.deadline),
+        None => (
+            attachments::for_application(&state.db, &app.id).await?,
+            applications::events(&state.db, &app.id).await?,
+            deadline_for(state, &app).await?,
+        ),
+    };
     // The summary sits on the same page as the fields it links to.
     let base = String::new();
     // A stored version without messages renders the same every time.
@@ -667,7 +708,8 @@ async fn form_page(
     Path(id): Path<String>,
     Query(q): Query<FormQuery>,
 ) -> AppResult<Response> {
-    let app = load_visible(&state, &ctx, &id).await?;
+    let read = form_reads(&state, &ctx, &id).await?;
+    let app = read.app.clone();
     let state = state.for_batch(&app.batch_id).await?;
     let show_report = q.saved.is_some() || q.check.is_some();
     // A version already rendered needs neither its content read nor parsed.
@@ -748,6 +790,7 @@ async fn form_page(
             notice,
             (String::new(), Vec::new()),
             slot_message,
+            Some(&read),
         )
         .await?,
     )
@@ -891,6 +934,7 @@ async fn merge_with_current(
             String::new(),
             (message, Vec::new()),
             None,
+            None,
         )
         .await?;
         return Ok((StatusCode::CONFLICT, Html(body)).into_response());
@@ -928,6 +972,7 @@ async fn merge_with_current(
         None,
         String::new(),
         (message, conflicts),
+        None,
         None,
     )
     .await?;
