@@ -176,14 +176,16 @@ pub async fn listed_in_batch(db: &Db, batch_id: &str) -> Result<Vec<Listed>> {
             params![batch_id],
         )
         .await?;
+    // Each row's strings are moved, not copied, and the row freed as it
+    // goes: at 100,000 applications the list is built without a second copy.
     let mut out: Vec<Listed> = rows
-        .iter()
-        .map(|r| Listed {
-            id: r.text(0),
-            credit_code: r.text(1),
-            enterprise_name: r.text(2),
-            city_code: r.text(3),
-            industry: r.text(4),
+        .into_iter()
+        .map(|mut r| Listed {
+            id: r.take_text(0),
+            credit_code: r.take_text(1),
+            enterprise_name: r.take_text(2),
+            city_code: r.take_text(3),
+            industry: r.take_text(4),
             state: State::parse(&r.text(5)).unwrap_or(State::Submitted),
             submitted_at: r.opt_int(6),
         })

@@ -16,7 +16,35 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::Db;
+use super::{Batch, Db};
+
+/// Tables no derived value reads: sessions, lock-outs, the outbox and its
+/// leases, export jobs, the integrity links. A write to these alone (the
+/// sealer every 10 s, an export's progress twice a second, a session's
+/// touch) leaves the stamp where it is, so it does not throw away a
+/// province list of 100,000 applications.
+const QUIET: [&str; 6] = [
+    "sessions",
+    "login_throttle",
+    "outbox",
+    "export_jobs",
+    "integrity_links",
+    "notify_prefs",
+];
+
+/// Whether `batch` writes only to [`QUIET`] tables (read off each
+/// statement's first words; anything else counts as a change).
+pub fn quiet(batch: &Batch) -> bool {
+    batch.0.iter().all(|s| {
+        let sql = s.sql.trim_start();
+        let rest = sql
+            .strip_prefix("INSERT INTO ")
+            .or_else(|| sql.strip_prefix("UPDATE "))
+            .or_else(|| sql.strip_prefix("DELETE FROM "));
+        rest.and_then(|r| r.split([' ', '(']).next())
+            .is_some_and(|table| QUIET.contains(&table))
+    })
+}
 
 /// How long a value is trusted on PostgreSQL without a write moving the stamp.
 pub const PG_TTL: Duration = Duration::from_secs(30);
@@ -79,5 +107,35 @@ impl<T, const N: usize> Derived<T, N> {
         let kept = self.kept.lock().ok()?;
         let (g, at, v) = kept.get(key)?;
         (*g == generation && ttl.is_none_or(|t| at.elapsed() < t)).then(|| v.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quiet;
+    use crate::params;
+    use crate::store::Batch;
+
+    #[test]
+    fn only_writes_to_quiet_tables_are_quiet() {
+        let mut b = Batch::new();
+        b.push(
+            "UPDATE sessions SET last_seen = $2 WHERE id_hash = $1",
+            params!["a", 1],
+        );
+        b.push(
+            "INSERT INTO integrity_links (chain, n) VALUES ($1, $2)",
+            params!["a", 1],
+        );
+        assert!(quiet(&b));
+        b.push(
+            "UPDATE applications SET state = $2 WHERE id = $1",
+            params!["a", "b"],
+        );
+        assert!(!quiet(&b), "a change to an application is not quiet");
+        let mut c = Batch::new();
+        c.push("INSERT INTO sessions_archive (x) VALUES ($1)", params!["a"]);
+        assert!(!quiet(&c), "a table merely named like a quiet one is not");
+        assert!(quiet(&Batch::new()), "an empty write changes nothing");
     }
 }

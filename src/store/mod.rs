@@ -99,6 +99,14 @@ macro_rules! params {
 pub struct Row(pub Vec<Value>);
 
 impl Row {
+    /// Column `i` as text, moved out of the row (which keeps an empty value).
+    pub fn take_text(&mut self, i: usize) -> String {
+        match &mut self.0[i] {
+            Value::Text(s) => std::mem::take(s),
+            Value::Int(n) => n.to_string(),
+            _ => String::new(),
+        }
+    }
     pub fn text(&self, i: usize) -> String {
         match &self.0[i] {
             Value::Text(s) => s.clone(),

@@ -403,9 +403,12 @@ impl SqliteDb {
             .0
             .iter()
             .any(|s| super::sessions::may_change_logins(s.sql));
+        let quiet = super::derived::quiet(&batch);
         let out = self.write_batch(batch).await;
         // After the commit (or its failure), as for the logins below.
-        self.inner.writes.fetch_add(1, Ordering::SeqCst);
+        if !quiet {
+            self.inner.writes.fetch_add(1, Ordering::SeqCst);
+        }
         if logins_change {
             // After the commit (or its failure): a read that started before
             // it and is cached afterwards is cached under the old generation.

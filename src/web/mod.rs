@@ -57,6 +57,8 @@ pub struct Caches {
     pub(crate) city_rankings: crate::store::derived::Derived<city::ranking::Ranking>,
     /// What the form page reads of an application besides its answers.
     pub(crate) form_reads: crate::store::derived::Derived<apply::FormReads, 4096>,
+    /// The inbox's totals by filter (county, name), per city and batch.
+    pub(crate) inbox_totals: crate::store::derived::Derived<i64, 4096>,
     /// Each city's counts of a batch's applications by state and industry (the inbox).
     pub city_counts: crate::store::derived::Derived<Vec<(String, String, i64)>>,
     /// Experts' open assignments as their last save left them.

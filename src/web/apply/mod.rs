@@ -68,6 +68,7 @@ pub struct FormReads {
 }
 
 async fn form_reads(state: &AppState, ctx: &Ctx, id: &str) -> AppResult<std::sync::Arc<FormReads>> {
+    ctx.require_user()?;
     let reads = state
         .caches
         .form_reads
@@ -90,6 +91,8 @@ async fn form_reads(state: &AppState, ctx: &Ctx, id: &str) -> AppResult<std::syn
 /// The application `id` if the viewer may see it; others get "not found",
 /// which tells nothing about whether it exists.
 pub async fn load_visible(state: &AppState, ctx: &Ctx, id: &str) -> AppResult<Application> {
+    // Who asks first: an anonymous request is sent to log in, whatever the id.
+    ctx.require_user()?;
     let app = applications::by_id(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;

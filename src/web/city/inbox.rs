@@ -295,11 +295,23 @@ async fn inbox(
             .map(|r| r.2)
             .sum()
     } else {
-        state
-            .db
-            .query_opt(concat!("SELECT COUNT(*)", inbox_where!()), where_params())
+        let key = format!(
+            "{}|{city}|{state_code}|{industry}|{county}|{pattern}",
+            batch.id
+        );
+        *state
+            .caches
+            .inbox_totals
+            .get(&state.db, &key, || async {
+                Ok::<_, AppError>(
+                    state
+                        .db
+                        .query_opt(concat!("SELECT COUNT(*)", inbox_where!()), where_params())
+                        .await?
+                        .map_or(0, |r| r.int(0)),
+                )
+            })
             .await?
-            .map_or(0, |r| r.int(0))
     };
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page_no = q.page.unwrap_or(1).clamp(1, pages);
