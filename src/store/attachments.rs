@@ -80,8 +80,15 @@ pub fn insert(b: &mut Batch, a: &Attachment, by: &str) {
 
 /// [`insert`], only while the application's live attachments, this one
 /// included, stay within `total` bytes; otherwise the batch fails with
-/// `Conflict` (the single writer on SQLite makes the check exact).
+/// `Conflict` on its second statement. The first locks the application's
+/// row, so concurrent uploads of one application (in any process) are
+/// checked one after the other: the sum is taken after the previous one
+/// committed (on SQLite the single writer does the same).
 pub fn insert_within_total(b: &mut Batch, a: &Attachment, by: &str, total: u64) {
+    b.push_one(
+        "UPDATE applications SET updated_at = updated_at WHERE id = $1",
+        params![a.application_id.as_str()],
+    );
     b.push_one(
         "INSERT INTO attachments (id, application_id, slot, file_name, content_type, size, sha256, storage_key, created_at, created_by) \
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 \

@@ -283,6 +283,11 @@ async fn receive(
                     storage_key,
                     created_at: now,
                 };
+                // The streamed bytes are given back before the row is
+                // written: the insert checks the total exactly, and a share
+                // still held once the row is visible would count this file
+                // twice for an upload that starts meanwhile.
+                drop(share);
                 let mut b = Batch::new();
                 if let Some(old) = replace {
                     attachments::delete(&mut b, &old.id, now);
@@ -310,9 +315,9 @@ async fn receive(
                     // and the total has no room left for this one.
                     Err(StoreError::Conflict(i)) => {
                         let _ = state.files.delete(&att.storage_key).await;
-                        // The insert is the batch's first statement, or its
-                        // second after the replaced file's removal.
-                        return Ok(Err(if i == usize::from(replace.is_some()) {
+                        // The insert follows the application's lock, after
+                        // the replaced file's removal when there is one.
+                        return Ok(Err(if i == 1 + usize::from(replace.is_some()) {
                             over_total()
                         } else {
                             "该附件刚被另一次上传替换，请刷新页面后重试。".to_string()
@@ -323,7 +328,6 @@ async fn receive(
                         return Err(e.into());
                     }
                 }
-                drop(share);
                 if let Some(old) = replace {
                     drop_unsubmitted_file(state, app, old).await;
                 }
