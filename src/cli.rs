@@ -497,7 +497,7 @@ async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
         files,
         data_dir: s.data.as_path().into(),
         form_plan: Arc::new(web::form_io::Plan::new(&program.form)),
-        programs: Arc::new(web::programs::Programs::new(program.clone())),
+        programs: Arc::new(web::shared::programs::Programs::new(program.clone())),
         pages: Default::default(),
         caches: Default::default(),
         program,

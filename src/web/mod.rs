@@ -8,7 +8,6 @@ pub mod city;
 pub mod expert;
 pub mod form_html;
 pub mod form_io;
-pub mod programs;
 pub mod province;
 pub mod public;
 pub mod shared;
@@ -41,7 +40,7 @@ pub struct AppState {
     /// Each batch's own definition (a batch created in the browser keeps
     /// the one it was created with). `program` and `form_plan` are the
     /// default's, or after [`AppState::for_batch`] that batch's.
-    pub programs: Arc<programs::Programs>,
+    pub programs: Arc<shared::programs::Programs>,
     /// Rendered public pages (see `public::shared::PageCache`).
     pub pages: Arc<public::shared::PageCache>,
     /// What requests keep between them (each checked against the database).
@@ -87,7 +86,7 @@ impl AppState {
         Ok(self.with(&d))
     }
 
-    fn with(&self, d: &programs::Defined) -> AppState {
+    fn with(&self, d: &shared::programs::Defined) -> AppState {
         if Arc::ptr_eq(&d.def, &self.program) {
             return self.clone();
         }

@@ -233,8 +233,9 @@ async fn a_batch_created_in_the_browser_takes_applications_and_the_earlier_one_s
     assert!(page.body.contains("2018年"), "{}", page.body);
 
     // A restarted server (a fresh registry) reads the stored definition.
-    let fresh =
-        shenbao::web::programs::Programs::new(std::sync::Arc::new(ProgramDef::builtin().clone()));
+    let fresh = shenbao::web::shared::programs::Programs::new(std::sync::Arc::new(
+        ProgramDef::builtin().clone(),
+    ));
     let d = fresh.of(&app.state.db, "batch-2022-1").await.unwrap();
     assert_eq!(d.program.batch.doc_number, "鄂经信办函〔2022〕12号");
     assert_eq!(d.program.batch.quota, 40);

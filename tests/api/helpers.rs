@@ -71,7 +71,9 @@ async fn spawn_on(dir: tempfile::TempDir, db: Db, config: Config) -> TestApp {
         files: shenbao::files::FileStore::local(dir.path().join("attachments")),
         data_dir: dir.path().into(),
         form_plan: Arc::new(shenbao::web::form_io::Plan::new(&program.form)),
-        programs: Arc::new(shenbao::web::programs::Programs::new(program.clone())),
+        programs: Arc::new(shenbao::web::shared::programs::Programs::new(
+            program.clone(),
+        )),
         pages: Default::default(),
         caches: Default::default(),
         program,

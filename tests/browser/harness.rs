@@ -93,7 +93,7 @@ impl TestApp {
             files: FileStore::local(dir.path().join("attachments")),
             data_dir: dir.path().into(),
             form_plan: Arc::new(shenbao::web::form_io::Plan::new(&program.form)),
-            programs: Arc::new(shenbao::web::programs::Programs::new(Arc::new(
+            programs: Arc::new(shenbao::web::shared::programs::Programs::new(Arc::new(
                 program.clone(),
             ))),
             pages: Default::default(),

@@ -10,5 +10,6 @@ pub mod error;
 pub mod flash;
 pub mod guard;
 pub mod page;
+pub mod programs;
 pub mod sheet;
 pub mod upload;
