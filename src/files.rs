@@ -87,7 +87,6 @@ pub struct FileStore {
     store: Arc<dyn ObjectStore>,
     /// The folder, when the store is a local one (crash leftovers are swept there).
     local: Option<Arc<std::path::Path>>,
-    describe: Arc<str>,
 }
 
 /// Uploads are buffered up to this size, then go up in parts of it (5 MiB,
@@ -126,7 +125,6 @@ impl FileStore {
             .unwrap_or_else(|e| panic!("无法打开附件目录 {}：{e}", root.display()))
             .with_fsync(true);
         FileStore {
-            describe: format!("本地目录 {}", root.display()).into(),
             store: Arc::new(fs),
             local: Some(root.into()),
         }
@@ -152,15 +150,6 @@ impl FileStore {
             .build()
             .map_err(|e| anyhow::anyhow!("对象存储设置有误：{e}"))?;
         Ok(FileStore {
-            describe: format!(
-                "对象存储 s3://{}{}",
-                s.bucket,
-                s.endpoint
-                    .as_deref()
-                    .map(|e| format!("（{e}）"))
-                    .unwrap_or_default()
-            )
-            .into(),
             store: Arc::new(store),
             local: None,
         })
@@ -179,11 +168,6 @@ impl FileStore {
         self.local
             .as_ref()
             .map(|root| root.join(Self::path(key).as_ref()))
-    }
-
-    /// For logs and `verify`: where the files are.
-    pub fn describe(&self) -> &str {
-        &self.describe
     }
 
     fn path(key: &str) -> ObjectPath {

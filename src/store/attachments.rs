@@ -59,22 +59,27 @@ pub async fn by_id(db: &Db, id: &str) -> Result<Option<Attachment>> {
     Ok(row.as_ref().map(Attachment::from_row))
 }
 
+/// The insert's parameters, `$1`…`$10`.
+fn insert_params(a: &Attachment, by: &str) -> Vec<crate::store::Value> {
+    params![
+        a.id.as_str(),
+        a.application_id.as_str(),
+        a.slot.as_str(),
+        a.file_name.as_str(),
+        a.content_type.as_str(),
+        a.size,
+        a.sha256.as_str(),
+        a.storage_key.as_str(),
+        a.created_at,
+        by
+    ]
+}
+
 pub fn insert(b: &mut Batch, a: &Attachment, by: &str) {
     b.push(
         "INSERT INTO attachments (id, application_id, slot, file_name, content_type, size, sha256, storage_key, created_at, created_by) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        params![
-            a.id.as_str(),
-            a.application_id.as_str(),
-            a.slot.as_str(),
-            a.file_name.as_str(),
-            a.content_type.as_str(),
-            a.size,
-            a.sha256.as_str(),
-            a.storage_key.as_str(),
-            a.created_at,
-            by
-        ],
+        insert_params(a, by),
     );
 }
 
@@ -89,23 +94,13 @@ pub fn insert_within_total(b: &mut Batch, a: &Attachment, by: &str, total: u64) 
         "UPDATE applications SET updated_at = updated_at WHERE id = $1",
         params![a.application_id.as_str()],
     );
+    let mut p = insert_params(a, by);
+    p.push((total as i64).into());
     b.push_one(
         "INSERT INTO attachments (id, application_id, slot, file_name, content_type, size, sha256, storage_key, created_at, created_by) \
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 \
          WHERE (SELECT COALESCE(SUM(size), 0) FROM attachments WHERE application_id = $2 AND deleted_at IS NULL) + $6 <= $11",
-        params![
-            a.id.as_str(),
-            a.application_id.as_str(),
-            a.slot.as_str(),
-            a.file_name.as_str(),
-            a.content_type.as_str(),
-            a.size,
-            a.sha256.as_str(),
-            a.storage_key.as_str(),
-            a.created_at,
-            by,
-            total as i64
-        ],
+        p,
     );
 }
 

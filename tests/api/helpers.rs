@@ -219,17 +219,7 @@ impl Client {
         let resp = self.router.clone().oneshot(req).await.expect("router");
         let status = resp.status();
         let headers = resp.headers().clone();
-        for sc in headers.get_all(header::SET_COOKIE) {
-            let s = sc.to_str().expect("ascii cookie");
-            let (kv, attrs) = s.split_once(';').unwrap_or((s, ""));
-            if let Some((k, v)) = kv.split_once('=') {
-                if v.is_empty() || attrs.contains("Max-Age=0") {
-                    self.cookies.remove(k);
-                } else {
-                    self.cookies.insert(k.to_string(), v.to_string());
-                }
-            }
-        }
+        keep_cookies(&headers, &mut self.cookies);
         let bytes = resp
             .into_body()
             .collect()
@@ -434,22 +424,24 @@ impl Client {
     }
 }
 
-/// The six-digit TOTP code (RFC 6238, SHA-1, 30 s) of a base32 secret at a time step.
-pub fn totp_at(secret: &str, step: i64) -> String {
-    let bytes = totp_rs::Secret::Encoded(secret.to_string())
-        .to_bytes()
-        .expect("base32 secret");
-    totp_rs::TOTP::new_unchecked(
-        totp_rs::Algorithm::SHA1,
-        6,
-        1,
-        30,
-        bytes,
-        None,
-        String::new(),
-    )
-    .generate(step as u64 * 30)
+/// Keeps the cookies an answer sets, and forgets those it clears, as a browser does.
+pub fn keep_cookies(headers: &HeaderMap, jar: &mut HashMap<String, String>) {
+    for sc in headers.get_all(header::SET_COOKIE) {
+        let s = sc.to_str().expect("ascii cookie");
+        let (kv, attrs) = s.split_once(';').unwrap_or((s, ""));
+        if let Some((k, v)) = kv.split_once('=') {
+            if v.is_empty() || attrs.contains("Max-Age=0") {
+                jar.remove(k);
+            } else {
+                jar.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
 }
+
+#[path = "../support/totp.rs"]
+mod totp;
+pub use totp::totp_at;
 
 /// The value of a hidden form field of a page.
 pub fn hidden_field(body: &str, name: &str) -> Option<String> {

@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use sqlx::{Connection, Executor};
 
 use crate::apply::PDF;
-use crate::helpers::{DEMO_PASSWORD, hidden_field, totp_at};
+use crate::helpers::{DEMO_PASSWORD, hidden_field, keep_cookies, totp_at};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -75,17 +75,7 @@ impl Browser {
             .send()
             .await
             .expect("request");
-        for sc in r.headers().get_all("set-cookie") {
-            let s = sc.to_str().expect("ascii cookie");
-            let (kv, attrs) = s.split_once(';').unwrap_or((s, ""));
-            if let Some((k, v)) = kv.split_once('=') {
-                if v.is_empty() || attrs.contains("Max-Age=0") {
-                    self.cookies.remove(k);
-                } else {
-                    self.cookies.insert(k.to_string(), v.to_string());
-                }
-            }
-        }
+        keep_cookies(r.headers(), &mut self.cookies);
         let status = r.status();
         let location = r
             .headers()

@@ -208,22 +208,9 @@ pub fn totp_now(secret: &str, now_ms: i64) -> String {
     totp_at(secret, now_ms / 30_000)
 }
 
-/// The code of a 30-second time step.
-pub fn totp_at(secret: &str, step: i64) -> String {
-    let bytes = totp_rs::Secret::Encoded(secret.to_string())
-        .to_bytes()
-        .expect("base32 secret");
-    totp_rs::TOTP::new_unchecked(
-        totp_rs::Algorithm::SHA1,
-        6,
-        1,
-        30,
-        bytes,
-        None,
-        String::new(),
-    )
-    .generate(step as u64 * 30)
-}
+#[path = "../support/totp.rs"]
+mod totp;
+pub use totp::totp_at;
 
 // ----------------------------------------------------------------- browser
 
