@@ -128,6 +128,12 @@ async fn license(
         .await?
         .filter(|n| n.city_code == city)
         .ok_or(AppError::NotFound)?;
-    crate::web::shared::upload::file_response(&state, &headers, &n.license_key, &n.license_name)
-        .await
+    crate::web::shared::upload::file_response(
+        &state,
+        &headers,
+        &n.license_key,
+        &n.license_name,
+        &n.license_sha256,
+    )
+    .await
 }

@@ -388,7 +388,7 @@ pub async fn evidence_response(
     o: &Objection,
 ) -> AppResult<Response> {
     let e = o.evidence.as_ref().ok_or(AppError::NotFound)?;
-    crate::web::shared::upload::file_response(state, headers, &e.key, &e.name).await
+    crate::web::shared::upload::file_response(state, headers, &e.key, &e.name, &e.sha256).await
 }
 
 async fn evidence(

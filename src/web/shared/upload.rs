@@ -235,40 +235,20 @@ pub async fn stream(
             }
         }
     }
-    let mut reading = match (wanted.clone(), d.source, d.sha256) {
-        (None, Source::File(k), Some(sha)) => files.read_checked(k, sha).await.map_err(io)?,
-        (r, _, _) => read(r).await.map_err(io)?,
-    };
+    // Judged from the first bytes when the caller does not know it.
     let mime = match d.mime {
         Some(m) => m.to_string(),
         None => {
-            // Judged from the first bytes: those of this read when it starts
-            // at 0 (the chunk is put back), else a read of 8 bytes.
-            let head = if reading.range.start == 0 {
-                match reading.stream.next().await {
-                    Some(Ok(first)) => {
-                        let h = first.slice(..first.len().min(8));
-                        reading.stream = futures_util::stream::once(async move { Ok(first) })
-                            .chain(reading.stream)
-                            .boxed();
-                        h
-                    }
-                    Some(Err(e)) => return Err(io(e)),
-                    None => bytes::Bytes::new(),
-                }
-            } else {
-                let mut r = read(Some(0..8)).await.map_err(io)?;
-                r.stream
-                    .next()
-                    .await
-                    .transpose()
-                    .map_err(io)?
-                    .unwrap_or_default()
-            };
-            crate::files::FileKind::sniff(&head)
+            let mut head = read(Some(0..8)).await.map_err(io)?;
+            let head = head.stream.next().await.transpose().map_err(io)?;
+            crate::files::FileKind::sniff(&head.unwrap_or_default())
                 .map_or("application/octet-stream", |k| k.mime())
                 .to_string()
         }
+    };
+    let reading = match (wanted.clone(), d.source, d.sha256) {
+        (None, Source::File(k), Some(sha)) => files.read_checked(k, sha).await.map_err(io)?,
+        (r, _, _) => read(r).await.map_err(io)?,
     };
     let len = reading.range.end - reading.range.start;
     let partial = wanted.is_some();
@@ -314,12 +294,13 @@ pub async fn stream(
 }
 
 /// A stored file (PDF or image) shown in the browser under its own name,
-/// its type read from its first bytes.
+/// its type read from its first bytes, a whole read checked against `sha256`.
 pub async fn file_response(
     state: &AppState,
     headers: &axum::http::HeaderMap,
     key: &str,
     name: &str,
+    sha256: &str,
 ) -> crate::web::shared::error::AppResult<axum::response::Response> {
     stream(
         state,
@@ -329,7 +310,7 @@ pub async fn file_response(
             name,
             ascii: "file",
             mime: None,
-            sha256: None,
+            sha256: Some(sha256),
             disposition: "inline",
         },
     )
