@@ -1,7 +1,8 @@
 //! `shenbao backup` and `shenbao restore` (issue #20): one `.tar.gz` holding
 //! a consistent copy of the live SQLite database (SQLite's online backup
 //! API: one read transaction, the server keeps writing), the attachment
-//! files, and `manifest.json` with every file's size and SHA-256.
+//! files, the key of the sealed secrets (`secret.key`, when it lives in the
+//! data folder), and `manifest.json` with every file's size and SHA-256.
 //!
 //! Attachment files are hard-linked into a staging folder before and after
 //! the database copy: a file the copy lists cannot vanish before it is
@@ -69,6 +70,12 @@ fn stage_and_write(
     let created_at = jiff::Timestamp::now().as_millisecond();
     copy_database(db_path, &staging.join(DB_FILE))?;
     link_tree(&attachments, &staging.join(ATTACHMENTS))?;
+    // The key of the sealed secrets (TOTP), when it lives in the data folder:
+    // a restored server opens them with it.
+    let key = data_dir.join(crate::store::secret_key::FILE);
+    if key.exists() {
+        std::fs::copy(&key, staging.join(crate::store::secret_key::FILE))?;
+    }
 
     let mut files = Vec::new();
     collect(staging, staging, &mut files)?;

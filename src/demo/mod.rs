@@ -138,6 +138,7 @@ pub async fn seed(
                 }
                 if role.is_staff() {
                     crate::store::twofactor::enrol_fixed(
+                        db,
                         &mut b,
                         &existing.id,
                         DEMO_TOTP_SECRET,
@@ -163,7 +164,7 @@ pub async fn seed(
                     now,
                 );
                 if role.is_staff() {
-                    crate::store::twofactor::enrol_fixed(&mut b, &id, DEMO_TOTP_SECRET, now);
+                    crate::store::twofactor::enrol_fixed(db, &mut b, &id, DEMO_TOTP_SECRET, now);
                 }
                 if let Some((_, name, city, county, seq)) =
                     DEMO_ENTERPRISES.iter().find(|e| e.0 == username)

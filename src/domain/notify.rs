@@ -35,13 +35,17 @@ pub enum Kind {
     PasswordReset,
     AccountLocked,
     NewLoginAddress,
+    /// A recovery code was used to log in (the phone may be lost or taken).
+    RecoveryCodeUsed,
+    /// The account's second factor was removed.
+    TwoFactorRemoved,
 }
 
 /// Variables every template may use, filled from the program definition.
 pub const COMMON_VARS: [&str; 2] = ["program", "issuer"];
 
 impl Kind {
-    pub const ALL: [Kind; 19] = [
+    pub const ALL: [Kind; 21] = [
         Kind::ApplicationReturned,
         Kind::ApplicationRejected,
         Kind::ApplicationPassed,
@@ -61,6 +65,8 @@ impl Kind {
         Kind::PasswordReset,
         Kind::AccountLocked,
         Kind::NewLoginAddress,
+        Kind::RecoveryCodeUsed,
+        Kind::TwoFactorRemoved,
     ];
 
     pub fn code(self) -> &'static str {
@@ -84,6 +90,8 @@ impl Kind {
             Kind::PasswordReset => "password_reset",
             Kind::AccountLocked => "account_locked",
             Kind::NewLoginAddress => "new_login_address",
+            Kind::RecoveryCodeUsed => "recovery_code_used",
+            Kind::TwoFactorRemoved => "two_factor_removed",
         }
     }
 
@@ -113,7 +121,23 @@ impl Kind {
             Kind::PasswordReset => "密码已重置",
             Kind::AccountLocked => "账号已锁定",
             Kind::NewLoginAddress => "新地址登录",
+            Kind::RecoveryCodeUsed => "使用恢复码登录",
+            Kind::TwoFactorRemoved => "动态口令已解除",
         }
+    }
+
+    /// A message about the account's security, not about the program: a
+    /// definition may leave its text out and take the shipped one (a batch
+    /// definition stored before the kind existed still loads).
+    pub fn is_account_security(self) -> bool {
+        matches!(
+            self,
+            Kind::PasswordReset
+                | Kind::AccountLocked
+                | Kind::NewLoginAddress
+                | Kind::RecoveryCodeUsed
+                | Kind::TwoFactorRemoved
+        )
     }
 
     /// The kind's own variables (besides [`COMMON_VARS`]).
@@ -138,6 +162,8 @@ impl Kind {
             Kind::PasswordReset => &["user", "time"],
             Kind::AccountLocked => &["user", "ip", "until"],
             Kind::NewLoginAddress => &["user", "ip", "time"],
+            Kind::RecoveryCodeUsed => &["user", "ip", "time", "left"],
+            Kind::TwoFactorRemoved => &["user", "ip", "time"],
         }
     }
 
@@ -393,5 +419,17 @@ mod tests {
             reasons.iter().any(|r| r.contains("objection_decided")),
             "{reasons:?}"
         );
+
+        // A definition written before an account-security kind existed
+        // still loads, with the shipped text.
+        let start = PROGRAM
+            .find("[messages.two_factor_removed]")
+            .expect("shipped");
+        let end = PROGRAM[start + 1..]
+            .find("\n[")
+            .map_or(PROGRAM.len(), |i| start + 1 + i);
+        let older = format!("{}{}", &PROGRAM[..start], &PROGRAM[end..]);
+        let def = crate::domain::form::ProgramDef::from_sources(&older, FORM).expect("loads");
+        assert!(def.program.messages.0.contains_key(&Kind::TwoFactorRemoved));
     }
 }

@@ -36,6 +36,16 @@ impl Role {
     ];
     /// The three administrators, each separate from the business roles.
     pub const ADMINS: [Role; 3] = [Role::SysAdmin, Role::SecAdmin, Role::Auditor];
+    /// The staff accounts the system administrator manages in the browser.
+    /// Administrator accounts are managed only at the server's command line
+    /// (`shenbao user …`): a system administrator who could reset an audit
+    /// or security administrator's password could act as them.
+    pub const MANAGED: [Role; 3] = [Role::City, Role::Province, Role::Expert];
+
+    /// One of the three administrators (三权分立).
+    pub fn is_admin(self) -> bool {
+        Role::ADMINS.contains(&self)
+    }
 
     /// Officials (province, city bureaus, experts), as opposed to enterprises.
     pub fn is_staff(self) -> bool {

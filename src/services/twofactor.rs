@@ -5,6 +5,7 @@
 
 use crate::auth;
 use crate::config::Config;
+use crate::domain::notify::Kind;
 use crate::domain::totp;
 use crate::store::audit::{self, Action, Actor};
 use crate::store::twofactor;
@@ -28,7 +29,7 @@ pub async fn pending_secret(db: &Db, user: &User, now: Millis) -> anyhow::Result
     }
     let secret = totp::new_secret();
     let mut b = Batch::new();
-    twofactor::start(&mut b, &user.id, &secret, now);
+    twofactor::start(db, &mut b, &user.id, &secret, now);
     // The page's read snapshot may not show this write: its count tells.
     if db.write(b).await?.first().copied().unwrap_or(0) == 1 {
         return Ok(Some(secret));
@@ -73,7 +74,7 @@ pub async fn confirm_enrolment(
     };
     let (codes, hashes) = new_recovery_codes();
     let mut b = Batch::new();
-    twofactor::confirm(&mut b, &user.id, &t.secret, step, now);
+    twofactor::confirm(&mut b, &user.id, &t.stored, step, now);
     twofactor::set_recovery_codes(&mut b, &user.id, &hashes, now);
     audit::record(
         &mut b,
@@ -146,6 +147,20 @@ pub async fn check_login(
         if twofactor::has_recovery_code(db, &user.id, &hash).await? {
             let left = twofactor::unused_recovery_codes(db, &user.id).await? - 1;
             twofactor::use_recovery_code(&mut b, &user.id, &hash, now);
+            // The owner hears of it: a recovery code in another's hands
+            // passes the second factor.
+            crate::services::notify::account_event(
+                &mut b,
+                &user.id,
+                Kind::RecoveryCodeUsed,
+                &[
+                    ("user", user.display_name.clone()),
+                    ("ip", ip.to_string()),
+                    ("time", crate::clock::format_datetime(now)),
+                    ("left", left.to_string()),
+                ],
+                now,
+            );
             audit::record(
                 &mut b,
                 &who,
@@ -263,6 +278,17 @@ pub async fn remove(
         return Ok(Err(m));
     }
     twofactor::remove(&mut b, &user.id);
+    crate::services::notify::account_event(
+        &mut b,
+        &user.id,
+        Kind::TwoFactorRemoved,
+        &[
+            ("user", user.display_name.clone()),
+            ("ip", ip.to_string()),
+            ("time", crate::clock::format_datetime(now)),
+        ],
+        now,
+    );
     audit::record(
         &mut b,
         &actor(user, ip),

@@ -24,12 +24,14 @@ pub mod recommendations;
 pub mod review;
 pub mod scoring;
 pub mod screening;
+pub mod secret_key;
 pub mod sessions;
 pub mod settings;
 pub mod twofactor;
 pub mod users;
 
 use std::path::Path;
+use std::sync::Arc;
 
 /// A value bound to or read from SQL. Nulls carry their type because
 /// PostgreSQL needs it.
@@ -229,6 +231,10 @@ impl Db {
     pub async fn open(url: Option<&str>, data_dir: &Path) -> anyhow::Result<Db> {
         let db = Db::open_any(url, data_dir).await?;
         applications::row_keys_above_stored(&db).await?;
+        std::fs::create_dir_all(data_dir)?;
+        let key = secret_key::SecretKey::load_or_create(&secret_key::SecretKey::path(data_dir))?;
+        let _ = db.secret_key_cell().set(Arc::new(key));
+        twofactor::seal_kept_in_clear(&db).await?;
         Ok(db)
     }
 
@@ -252,10 +258,31 @@ impl Db {
     }
 
     /// PostgreSQL in its own schema (created if missing): one fresh schema per test.
+    /// Its secrets are sealed by the process's own key (or the file
+    /// `SHENBAO_SECRET_KEY_FILE` names).
     pub async fn open_postgres_schema(url: &str, schema: &str) -> anyhow::Result<Db> {
         let db = Db::Postgres(postgres::PgDb::open(url, Some(schema)).await?);
         applications::row_keys_above_stored(&db).await?;
+        if let Some(path) = std::env::var_os(secret_key::ENV).filter(|v| !v.is_empty()) {
+            let key = secret_key::SecretKey::load_or_create(Path::new(&path))?;
+            let _ = db.secret_key_cell().set(Arc::new(key));
+        }
+        twofactor::seal_kept_in_clear(&db).await?;
         Ok(db)
+    }
+
+    fn secret_key_cell(&self) -> &std::sync::OnceLock<Arc<secret_key::SecretKey>> {
+        match self {
+            Db::Sqlite(db) => db.secret_key_cell(),
+            Db::Postgres(db) => db.secret_key_cell(),
+        }
+    }
+
+    /// The key sealing the secrets the database holds (see `secret_key`).
+    pub fn secret_key(&self) -> &secret_key::SecretKey {
+        self.secret_key_cell()
+            .get()
+            .unwrap_or(&secret_key::EPHEMERAL)
     }
 
     pub fn backend(&self) -> &'static str {

@@ -72,6 +72,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
 pub struct PgDb {
     pool: PgPool,
     drafts: std::sync::Arc<super::deltas::DraftCache>,
+    secret_key: std::sync::Arc<std::sync::OnceLock<std::sync::Arc<super::secret_key::SecretKey>>>,
 }
 
 fn err(e: sqlx::Error) -> StoreError {
@@ -124,6 +125,12 @@ fn convert(row: &PgRow) -> Result<Row> {
 }
 
 impl PgDb {
+    pub(super) fn secret_key_cell(
+        &self,
+    ) -> &std::sync::OnceLock<std::sync::Arc<super::secret_key::SecretKey>> {
+        &self.secret_key
+    }
+
     pub(super) fn drafts(&self) -> &super::deltas::DraftCache {
         &self.drafts
     }
@@ -149,6 +156,7 @@ impl PgDb {
         let db = PgDb {
             pool,
             drafts: Default::default(),
+            secret_key: Default::default(),
         };
         db.migrate().await?;
         Ok(db)

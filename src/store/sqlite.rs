@@ -138,6 +138,7 @@ struct Inner {
     path: PathBuf,
     logins: super::sessions::LoginCache,
     drafts: super::deltas::DraftCache,
+    secret_key: std::sync::OnceLock<Arc<super::secret_key::SecretKey>>,
     readers: Mutex<Vec<Connection>>,
     writer: Mutex<mpsc::Sender<Job>>,
     /// Moves on after every write (see [`SqliteDb::generation`]).
@@ -322,6 +323,7 @@ impl SqliteDb {
             path: path.to_path_buf(),
             logins: Default::default(),
             drafts: Default::default(),
+            secret_key: Default::default(),
             readers: Mutex::new(Vec::new()),
             writer: Mutex::new(tx),
             writes: Default::default(),
@@ -381,6 +383,12 @@ impl SqliteDb {
         let out = run_query(&conn, sql, &params).map_err(err);
         self.give_back(conn);
         out
+    }
+
+    pub(super) fn secret_key_cell(
+        &self,
+    ) -> &std::sync::OnceLock<Arc<super::secret_key::SecretKey>> {
+        &self.inner.secret_key
     }
 
     pub(super) fn drafts(&self) -> &super::deltas::DraftCache {

@@ -1,12 +1,17 @@
 //! Two-factor login state: each account's TOTP secret (with the last step
-//! accepted) and its single-use recovery codes (hashes only).
+//! accepted) and its single-use recovery codes (hashes only). Secrets are
+//! stored sealed by the key outside the database (`secret_key`).
 
 use super::{Batch, Db, Millis, Result};
 use crate::params;
 
 #[derive(Debug, Clone)]
 pub struct Totp {
+    /// The secret in clear; empty when the stored value does not open with
+    /// this server's key (then no code matches).
     pub secret: String,
+    /// The secret as stored (sealed).
+    pub stored: String,
     /// None while the enrolment waits for its confirming code.
     pub enrolled_at: Option<Millis>,
     pub last_step: i64,
@@ -25,11 +30,48 @@ pub async fn of_user(db: &Db, user_id: &str) -> Result<Option<Totp>> {
             params![user_id],
         )
         .await?;
-    Ok(row.map(|r| Totp {
-        secret: r.text(0),
-        enrolled_at: r.opt_int(1),
-        last_step: r.int(2),
+    Ok(row.map(|r| {
+        let stored = r.text(0);
+        let secret = db.secret_key().open(user_id, &stored).unwrap_or_else(|| {
+            tracing::error!(
+                user_id,
+                "a TOTP secret does not open with this server's key (secret.key missing or changed?)"
+            );
+            String::new()
+        });
+        Totp {
+            secret,
+            stored,
+            enrolled_at: r.opt_int(1),
+            last_step: r.int(2),
+        }
     }))
+}
+
+/// Seals the secrets an older version kept in clear (run when the store is
+/// opened; a no-op once every secret is sealed).
+pub async fn seal_kept_in_clear(db: &Db) -> Result<()> {
+    let rows = db
+        .query(
+            "SELECT user_id, secret FROM user_totp WHERE secret NOT LIKE 'v1.%'",
+            params![],
+        )
+        .await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut b = Batch::new();
+    for r in &rows {
+        let (user_id, plain) = (r.text(0), r.text(1));
+        let sealed = db.secret_key().seal(&user_id, &plain);
+        b.push(
+            "UPDATE user_totp SET secret = $3 WHERE user_id = $1 AND secret = $2",
+            params![user_id, plain, sealed],
+        );
+    }
+    db.write(b).await?;
+    tracing::info!("sealed {} TOTP secrets kept in clear", rows.len());
+    Ok(())
 }
 
 /// Whether the account has confirmed a second factor.
@@ -39,7 +81,8 @@ pub async fn enrolled(db: &Db, user_id: &str) -> Result<bool> {
 
 /// Keeps `secret` as the account's enrolment waiting for its code, unless
 /// one is already waiting or confirmed (a second tab shows the same QR code).
-pub fn start(b: &mut Batch, user_id: &str, secret: &str, now: Millis) {
+pub fn start(db: &Db, b: &mut Batch, user_id: &str, secret: &str, now: Millis) {
+    let secret = db.secret_key().seal(user_id, secret);
     b.push(
         "INSERT INTO user_totp (user_id, secret, enrolled_at, last_step, created_at) \
          VALUES ($1, $2, NULL, 0, $3) ON CONFLICT (user_id) DO NOTHING",
@@ -49,7 +92,8 @@ pub fn start(b: &mut Batch, user_id: &str, secret: &str, now: Millis) {
 
 /// Enrols the account with a known secret unless it has one (the demo
 /// accounts). Pushed after the account's own insert in the same batch.
-pub fn enrol_fixed(b: &mut Batch, user_id: &str, secret: &str, now: Millis) {
+pub fn enrol_fixed(db: &Db, b: &mut Batch, user_id: &str, secret: &str, now: Millis) {
+    let secret = db.secret_key().seal(user_id, secret);
     b.push(
         "INSERT INTO user_totp (user_id, secret, enrolled_at, last_step, created_at) \
          VALUES ($1, $2, $3, 0, $3) ON CONFLICT (user_id) DO NOTHING",
@@ -57,14 +101,14 @@ pub fn enrol_fixed(b: &mut Batch, user_id: &str, secret: &str, now: Millis) {
     );
 }
 
-/// Confirms the waiting enrolment of `secret` with the code of `step`;
-/// changes no row (the batch then fails) if the secret was replaced or is
-/// already confirmed.
-pub fn confirm(b: &mut Batch, user_id: &str, secret: &str, step: i64, now: Millis) {
+/// Confirms the waiting enrolment whose stored secret is `stored` with the
+/// code of `step`; changes no row (the batch then fails) if the secret was
+/// replaced or is already confirmed.
+pub fn confirm(b: &mut Batch, user_id: &str, stored: &str, step: i64, now: Millis) {
     b.push_one(
         "UPDATE user_totp SET enrolled_at = $3, last_step = $4 \
          WHERE user_id = $1 AND secret = $2 AND enrolled_at IS NULL",
-        params![user_id, secret, now, step],
+        params![user_id, stored, now, step],
     );
 }
 

@@ -167,10 +167,10 @@ async fn no_administrator_gives_itself_another_duty() {
             &[("role", "auditor"), ("display_name", "系统管理员")],
         )
         .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.body.contains("不能修改自己账号的角色"), "{}", r.body);
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("只能由服务器上的命令行"), "{}", r.body);
     assert_eq!(app.audit_count("account.update").await, 0);
-    // It may create an audit administrator for someone else, who must enrol.
+    // Nor creates one for someone else: it would know its temporary password.
     sys.get(&format!("{USERS}/new")).await;
     let r = sys
         .post(
@@ -183,6 +183,57 @@ async fn no_administrator_gives_itself_another_duty() {
             ],
         )
         .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("只能由服务器上的命令行"), "{}", r.body);
+    assert!(!r.body.contains("临时密码"));
+    assert_eq!(app.audit_count("account.create").await, 0);
+    // A business account it may create (it must enrol at its first login).
+    let r = sys
+        .post(
+            USERS,
+            &[
+                ("role", "expert"),
+                ("username", "expert-zhao"),
+                ("display_name", "赵专家"),
+                ("city", ""),
+            ],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("临时密码"));
+}
+
+/// The system administrator cannot take over another administrator's
+/// account: no reset (it would know the temporary password), no disabling,
+/// no change; the page offers none and says where it is done.
+#[tokio::test]
+async fn the_system_administrator_cannot_reset_or_disable_another_administrator() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut sys = app.login("sysadmin", DEMO_PASSWORD).await;
+    for who in ["auditor", "secadmin", "sysadmin"] {
+        let id = user_id(&app, who).await;
+        let r = sys.get(&format!("{USERS}/{id}")).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(
+            !r.body.contains("reset-password\""),
+            "no reset offered: {}",
+            r.body
+        );
+        assert!(r.body.contains("shenbao user reset-password"), "{}", r.body);
+        for action in ["reset-password", "disable", "enable"] {
+            let r = sys.post(&format!("{USERS}/{id}/{action}"), &[]).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{who} {action}");
+            assert!(r.body.contains("三权分立"), "{}", r.body);
+        }
+    }
+    assert_eq!(app.audit_count("password.reset").await, 0);
+    assert_eq!(app.audit_count("account.disable").await, 0);
+    // The auditor still logs in with its own password.
+    let mut a = app.login("auditor", DEMO_PASSWORD).await;
+    assert_eq!(a.get("/admin/audit").await.status, StatusCode::OK);
+    // A business account is reset as before.
+    let id = user_id(&app, "expert3").await;
+    let r = sys.post(&format!("{USERS}/{id}/reset-password"), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }

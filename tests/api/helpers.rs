@@ -358,7 +358,8 @@ impl Client {
     }
 
     /// The code an authenticator app with the account's secret shows now,
-    /// computed here with `totp-rs` from the secret in the database. A code
+    /// computed here with `totp-rs` from the secret in the database (opened
+    /// with the server's key, as an authenticator app holds it). A code
     /// is accepted once: when the three steps the server accepts at this
     /// moment (one either side) are all spent by earlier logins, the
     /// manual clock moves on to the next step, as a person would wait.
@@ -373,7 +374,13 @@ impl Client {
             .await
             .expect("totp query")
             .expect("the account has a TOTP secret");
-        let (secret, last_step) = (row.text(0), row.int(1));
+        let secret = self
+            .state
+            .db
+            .secret_key()
+            .open(user_id, &row.text(0))
+            .expect("a secret sealed by this server's key");
+        let last_step = row.int(1);
         let mut step = self.state.clock.now() / 30_000;
         if step < last_step {
             self.state.clock.advance((last_step - step) * 30_000);

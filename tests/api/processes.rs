@@ -225,6 +225,8 @@ async fn three_processes_share_sessions_files_and_export_jobs() {
     );
 
     let data = tempfile::tempdir().expect("dir");
+    // One key for the secrets (TOTP) of every process, as docs/deploy.md says.
+    let key_file = data.path().join("shared-secret.key");
     let start = |port: u16, demo: bool, drill: bool| {
         let dir = data.path().join(port.to_string());
         let mut c = Command::new(env!("CARGO_BIN_EXE_shenbao"));
@@ -239,6 +241,7 @@ async fn three_processes_share_sessions_files_and_export_jobs() {
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("SHENBAO_DEMO_PASSWORD", DEMO_PASSWORD)
+            .env("SHENBAO_SECRET_KEY_FILE", &key_file)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null());

@@ -220,6 +220,19 @@ async fn a_new_staff_account_enrols_at_first_login_with_recovery_codes_that_work
         .expect("codes");
     assert_eq!(stored.len(), 10);
     assert!(stored.iter().all(|r| !codes.contains(&r.text(0))));
+    // The TOTP secret is stored sealed by the key outside the database.
+    let sealed = app
+        .state
+        .db
+        .query(
+            "SELECT secret FROM user_totp WHERE user_id = $1",
+            vec![user_id(&app, "wuhan-li").await.into()],
+        )
+        .await
+        .expect("secret")[0]
+        .text(0);
+    assert!(sealed.starts_with("v1."), "{sealed}");
+    assert!(!sealed.contains(&secret), "{sealed}");
 
     // A recovery code instead of the app, typed loosely: once only.
     let (mut d, _) = password_only(&app, "wuhan-li", &temp).await;
@@ -228,6 +241,14 @@ async fn a_new_staff_account_enrols_at_first_login_with_recovery_codes_that_work
     let r = d.post("/login/2fa", &[("code", &typed)]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(app.audit_count("2fa.recovery_used").await, 1);
+    // The owner is told (a recovery code in other hands passes the factor).
+    let told: Vec<_> = crate::notify::messages(&app)
+        .await
+        .into_iter()
+        .filter(|m| m.to == "wuhan-li" && m.kind == shenbao::domain::notify::Kind::RecoveryCodeUsed)
+        .collect();
+    assert_eq!(told.len(), 1);
+    assert!(told[0].body.contains("剩余恢复码9个"), "{}", told[0].body);
     let (mut e, _) = password_only(&app, "wuhan-li", &temp).await;
     e.get("/login/2fa").await;
     let r = e.post("/login/2fa", &[("code", &codes[3])]).await;
@@ -345,6 +366,11 @@ async fn an_enterprise_may_enrol_from_its_account_page_and_remove_it_again() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(app.audit_count("2fa.remove").await, 1);
+    let told = crate::notify::messages(&app)
+        .await
+        .into_iter()
+        .any(|m| m.to == "qiye1" && m.kind == shenbao::domain::notify::Kind::TwoFactorRemoved);
+    assert!(told, "the owner is told of the removal");
     let (_, to) = password_only(&app, "qiye1", DEMO_PASSWORD).await;
     assert_eq!(to, "/dashboard");
 }
@@ -420,4 +446,59 @@ async fn a_password_reset_removes_the_factor_and_tells_the_owner() {
     let (mut c, to) = password_only(&app, "expert2", &temp).await;
     let r = c.get(&to).await;
     assert!(r.body.contains("绑定动态口令"), "{}", r.body);
+}
+
+/// A secret an older version kept in clear is sealed when the store opens,
+/// and still passes; a sealed value copied to another account opens for
+/// nobody (the account is its associated data).
+#[tokio::test]
+async fn secrets_kept_in_clear_are_sealed_and_a_moved_secret_opens_for_nobody() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let db = &app.state.db;
+    let province = user_id(&app, "province").await;
+    let mut b = shenbao::store::Batch::new();
+    b.push(
+        "UPDATE user_totp SET secret = $2 WHERE user_id = $1",
+        vec![
+            province.clone().into(),
+            shenbao::demo::DEMO_TOTP_SECRET.into(),
+        ],
+    );
+    db.write(b).await.expect("an older version's row");
+    shenbao::store::twofactor::seal_kept_in_clear(db)
+        .await
+        .expect("seal");
+    let stored = |id: String| async move {
+        db.query(
+            "SELECT secret FROM user_totp WHERE user_id = $1",
+            vec![id.into()],
+        )
+        .await
+        .expect("q")[0]
+            .text(0)
+    };
+    let sealed = stored(province.clone()).await;
+    assert!(sealed.starts_with("v1.") && !sealed.contains(shenbao::demo::DEMO_TOTP_SECRET));
+    app.clock.advance(60_000);
+    let (mut c, _) = password_only(&app, "province", DEMO_PASSWORD).await;
+    c.get("/login/2fa").await;
+    let code = totp_at(shenbao::demo::DEMO_TOTP_SECRET, step(&app));
+    let r = c.post("/login/2fa", &[("code", &code)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+    // The province's sealed secret pasted into expert1's row: no code passes.
+    let expert = user_id(&app, "expert1").await;
+    let mut b = shenbao::store::Batch::new();
+    b.push(
+        "UPDATE user_totp SET secret = $2 WHERE user_id = $1",
+        vec![expert.into(), sealed.into()],
+    );
+    db.write(b).await.expect("moved");
+    app.clock.advance(60_000);
+    let (mut e, _) = password_only(&app, "expert1", DEMO_PASSWORD).await;
+    e.get("/login/2fa").await;
+    let code = totp_at(shenbao::demo::DEMO_TOTP_SECRET, step(&app));
+    let r = e.post("/login/2fa", &[("code", &code)]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
 }

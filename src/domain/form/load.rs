@@ -276,7 +276,8 @@ fn program(raw: RawProgram, p: &mut Problems<'_>) -> Program {
 }
 
 /// The message texts: every kind, no unknown kind, only the kind's variables.
-/// A program without `[messages]` uses the shipped texts.
+/// A program without `[messages]` (or without an account-security kind)
+/// uses the shipped texts.
 fn messages(
     raw: Option<&Spanned<std::collections::BTreeMap<String, Spanned<super::raw::RawMessage>>>>,
     p: &mut Problems<'_>,
@@ -311,11 +312,19 @@ fn messages(
         }
     }
     for kind in Kind::ALL {
-        if !raw.get_ref().contains_key(kind.code()) {
-            p.at(
+        if raw.get_ref().contains_key(kind.code()) {
+            continue;
+        }
+        // An account-security text left out (a batch definition stored
+        // before the kind existed) is the shipped one.
+        match BUILTIN.program.messages.0.get(&kind) {
+            Some(text) if kind.is_account_security() => {
+                out.0.insert(kind, text.clone());
+            }
+            _ => p.at(
                 raw,
                 format!("缺少消息“{}”（[messages.{}]）", kind.label(), kind.code()),
-            );
+            ),
         }
     }
     out

@@ -101,7 +101,7 @@ struct UserFormPage {
     form: StaffForm,
     errors: Errors,
     cities: &'static [City],
-    staff_roles: [Role; 6],
+    staff_roles: [Role; 3],
     /// Editing an existing account (the user name is then fixed).
     editing: Option<User>,
     temp_password: String,
@@ -109,11 +109,11 @@ struct UserFormPage {
 }
 
 impl UserFormPage {
-    /// Enterprise accounts are not edited here.
+    /// Enterprise and administrator accounts are not edited here.
     fn show_form(&self) -> bool {
         self.editing
             .as_ref()
-            .is_none_or(|u| u.role != Role::Enterprise)
+            .is_none_or(|u| u.role != Role::Enterprise && !u.role.is_admin())
     }
 }
 
@@ -127,7 +127,7 @@ async fn new_user_page(State(state): State<AppState>, ctx: Ctx) -> AppResult<Htm
         },
         errors: Errors::default(),
         cities: region::cities(),
-        staff_roles: Role::STAFF,
+        staff_roles: Role::MANAGED,
         editing: None,
         temp_password: String::new(),
         notice: String::new(),
@@ -136,17 +136,30 @@ async fn new_user_page(State(state): State<AppState>, ctx: Ctx) -> AppResult<Htm
 }
 
 /// Checks a staff form; returns the role and city code when valid.
+const ADMIN_BY_COMMAND_LINE: &str = "管理员账号（系统管理员、安全管理员、审计管理员）只能由服务器上的命令行 shenbao user 创建和重置，不能在网页中创建、授予、修改、重置或停用（三权分立：系统管理员不能掌握其他管理员的账号）。";
+
+/// Administrator accounts are not changed in the browser (see `Role::MANAGED`).
+fn not_an_admin(user: &User) -> AppResult<()> {
+    if user.role.is_admin() {
+        return Err(AppError::BadRequest(ADMIN_BY_COMMAND_LINE.into()));
+    }
+    Ok(())
+}
+
 fn check_staff_form(
     f: &StaffForm,
     errors: &mut Errors,
     with_username: bool,
 ) -> Option<(Role, Option<&'static str>)> {
-    let role = Role::parse(&f.role).filter(|r| *r != Role::Enterprise);
-    if role.is_none() {
+    let parsed = Role::parse(&f.role);
+    let role = parsed.filter(|r| Role::MANAGED.contains(r));
+    if parsed.is_some_and(Role::is_admin) {
+        errors.add("role", "角色", ADMIN_BY_COMMAND_LINE);
+    } else if role.is_none() {
         errors.add(
             "role",
             "角色",
-            "请选择角色（市州经信局、省经信厅、评审专家或三类管理员之一）",
+            "请选择角色（市州经信局、省经信厅或评审专家）",
         );
     }
     if with_username {
@@ -264,7 +277,7 @@ async fn create_user(
         },
         errors,
         cities: region::cities(),
-        staff_roles: Role::STAFF,
+        staff_roles: Role::MANAGED,
         editing: None,
         temp_password,
     };
@@ -310,7 +323,7 @@ async fn user_page(
         },
         errors: Errors::default(),
         cities: region::cities(),
-        staff_roles: Role::STAFF,
+        staff_roles: Role::MANAGED,
         editing: Some(user),
         temp_password: String::new(),
         notice: notice.into(),
@@ -324,8 +337,10 @@ async fn update_user(
     Path(id): Path<String>,
     Form(f): Form<StaffForm>,
 ) -> AppResult<Response> {
-    let me = ctx.require_role(Role::SysAdmin)?.id.clone();
+    ctx.require_role(Role::SysAdmin)?;
     let user = load_user(&state, &id).await?;
+    // No administrator gives itself or another a duty here (三权分立).
+    not_an_admin(&user)?;
     if user.role == Role::Enterprise {
         return Err(AppError::BadRequest(
             "企业账号的信息由企业自行维护，不能在此修改角色。".into(),
@@ -333,10 +348,6 @@ async fn update_user(
     }
     let mut errors = Errors::default();
     let checked = check_staff_form(&f, &mut errors, false);
-    // No administrator gives itself another duty (三权分立).
-    if me == id && checked.is_some_and(|(r, _)| r != user.role) {
-        errors.add("role", "角色", "不能修改自己账号的角色");
-    }
     if let (true, Some((role, city))) = (errors.is_empty(), checked) {
         let now = state.clock.now();
         let mut b = Batch::new();
@@ -374,7 +385,7 @@ async fn update_user(
         },
         errors,
         cities: region::cities(),
-        staff_roles: Role::STAFF,
+        staff_roles: Role::MANAGED,
         editing: Some(user),
         temp_password: String::new(),
         notice: String::new(),
@@ -393,6 +404,7 @@ async fn reset_password(
 ) -> AppResult<Response> {
     ctx.require_role(Role::SysAdmin)?;
     let user = load_user(&state, &id).await?;
+    not_an_admin(&user)?;
     let temp = password::generate();
     let hash = auth::hash_password(temp.clone()).await;
     let now = state.clock.now();
@@ -432,7 +444,7 @@ async fn reset_password(
         },
         errors: Errors::default(),
         cities: region::cities(),
-        staff_roles: Role::STAFF,
+        staff_roles: Role::MANAGED,
         notice: format!(
             "已为“{}”重置密码并解除其动态口令，原有登录已全部失效，锁定已解除。请将临时密码告知本人：72小时内有效，首次登录须修改密码并重新绑定动态口令。此密码只显示这一次。",
             user.username
@@ -449,11 +461,10 @@ async fn set_disabled(
     id: String,
     disabled: bool,
 ) -> AppResult<Response> {
-    let me = ctx.require_role(Role::SysAdmin)?;
-    if me.id == id {
-        return Err(AppError::BadRequest("不能停用自己的账号。".into()));
-    }
+    ctx.require_role(Role::SysAdmin)?;
     let user = load_user(&state, &id).await?;
+    // Its own account too: every administrator account is (三权分立).
+    not_an_admin(&user)?;
     let now = state.clock.now();
     let mut b = Batch::new();
     users::set_disabled(&mut b, &id, disabled, now);
