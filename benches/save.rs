@@ -84,22 +84,6 @@ fn main() {
         let pairs: Vec<(String, String)> = serde_json::from_slice(black_box(json)).expect("pairs");
         black_box(naive_json(pairs));
     };
-    // A save stores what changed since the version before: the draft with
-    // its entries' places, and the edit in the one long answer typed into.
-    let before = {
-        let mut typed = pairs.clone();
-        if let Some((_, v)) = typed.iter_mut().find(|(k, _)| k == "overview") {
-            v.push_str("（未完）");
-        }
-        let body = serde_json::to_vec(&typed).expect("encode");
-        let f = parse_json_pairs(&body).expect("JSON pairs");
-        answers(&plan, f.pairs()).to_draft()
-    };
-    let mut json_change = || {
-        let f = parse_json_pairs(black_box(json)).expect("pairs");
-        let draft = answers(&plan, f.pairs()).to_draft();
-        black_box(draft.changes_since(&before));
-    };
     let mut form_read = || {
         black_box(parse_form(black_box(form)));
     };
@@ -120,7 +104,6 @@ fn main() {
         &mut form_read,
         &mut form_ours,
         &mut form_base,
-        &mut json_change,
     ]);
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     for (name, [read, ours, base]) in [
@@ -136,10 +119,4 @@ fn main() {
             us(ours) / us(base)
         );
     }
-    println!(
-        "autosave, what changed     read+answers+change {:6.2} µs; ratio {:.2} to the whole JSON, {:.2} to the baseline",
-        us(t[6]),
-        us(t[6]) / us(t[1]),
-        us(t[6]) / us(t[2])
-    );
 }

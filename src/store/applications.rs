@@ -6,8 +6,6 @@ use std::sync::LazyLock;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use super::audit::{self, Action, Actor};
-use super::deltas;
-pub use super::deltas::Draft;
 use super::{Batch, Db, Millis, Result, Row, StoreError, Value, new_id};
 use crate::domain::lifecycle::{self, State};
 use crate::domain::role::Role;
@@ -196,44 +194,16 @@ pub async fn listed_in_batch(db: &Db, batch_id: &str) -> Result<Vec<Listed>> {
     Ok(out)
 }
 
-/// The current version and its answers (for a submitted application, its
-/// snapshot's answers).
+/// The current version and its answers: the working copy (for a submitted
+/// application, the answers it submitted).
 pub async fn content(db: &Db, id: &str) -> Result<Option<(i64, serde_json::Value)>> {
-    Ok(rebuilt(db, id, i64::MAX)
-        .await?
-        .map(|(version, kind, text)| (version, answers_of(&kind, &text))))
-}
-
-/// The newest version of `id` up to `upto`, rebuilt: its number, kind and
-/// content. The chain is walked from the head back to that version, then on
-/// to the whole row it was built on.
-async fn rebuilt(db: &Db, id: &str, upto: i64) -> Result<Option<(i64, String, String)>> {
-    let rows = db
-        .query(
-            "WITH RECURSIVE chain(k) AS ( \
-               SELECT head FROM applications WHERE id = $1 \
-               UNION ALL \
-               SELECT v.prev FROM application_versions v JOIN chain ON v.row_key = chain.k \
-               WHERE (v.version > $2 OR v.depth > 0) AND v.prev IS NOT NULL) \
-             SELECT v.version, v.kind, v.depth, v.content FROM chain JOIN application_versions v ON v.row_key = chain.k \
-             WHERE v.version <= $2 ORDER BY v.version",
-            params![id, upto],
+    let row = db
+        .query_opt(
+            "SELECT version, draft FROM applications WHERE id = $1",
+            params![id],
         )
         .await?;
-    deltas::rebuild(&rows)
-}
-
-/// [`content`] when the application is known to be at `version`: the
-/// server's copy of the draft it last saved, if it still holds that version.
-pub async fn content_at(
-    db: &Db,
-    id: &str,
-    version: i64,
-) -> Result<Option<(i64, serde_json::Value)>> {
-    match db.drafts().answers_at(id, version) {
-        Some(answers) => Ok(Some((version, answers))),
-        None => content(db, id).await,
-    }
+    Ok(row.map(|r| (r.int(0), answers_of("draft", &r.text(1)))))
 }
 
 /// The answers in a version row's content.
@@ -248,11 +218,9 @@ fn answers_of(kind: &str, text: &str) -> serde_json::Value {
     answers.unwrap_or_else(|| serde_json::Value::Object(Default::default()))
 }
 
-/// Version rows are keyed by an increasing number, not by (application,
-/// version): rows are appended at the end of the table and no index has a
-/// page per application to rewrite on every save (migrations/*/0005). Each
-/// row points to the version before it, and `applications.head` to the
-/// current one.
+/// Version rows are keyed by an increasing number: rows are appended at
+/// the end of the table, and the integrity chain (`chain`) seals them in
+/// key order.
 ///
 /// Keys are microseconds since the epoch times 64 plus a tag drawn once per
 /// process (two processes may write to one PostgreSQL database), kept above
@@ -295,14 +263,10 @@ pub(super) async fn row_keys_above_stored(db: &Db) -> Result<()> {
     Ok(())
 }
 
-/// The stored content of `version`: every save, submission and reopening
-/// adds one row, and nothing else writes content. The row goes on the
-/// application's chain after its current head; the caller's own update of
-/// the application, pushed after this, makes the returned key the head (in
-/// the same statement that moves the version on, so a save stays at three
-/// statements).
+/// A version row: a meaningful moment of the application (its start, an
+/// explicit save, a submission, a reopening, an autosave checkpoint). The
+/// working copy itself lives in `applications.draft`.
 #[allow(clippy::too_many_arguments)]
-#[must_use = "the key must become the application's head"]
 pub(super) fn push_version(
     b: &mut Batch,
     app_id: &str,
@@ -312,34 +276,44 @@ pub(super) fn push_version(
     fingerprint: Option<&str>,
     by: &str,
     now: Millis,
-) -> i64 {
-    push_row(b, app_id, version, kind, 0, content, fingerprint, by, now)
-}
-
-/// [`push_version`] of a row at `depth` (0: whole content; see `deltas`).
-#[allow(clippy::too_many_arguments)]
-#[must_use = "the key must become the application's head"]
-fn push_row(
-    b: &mut Batch,
-    app_id: &str,
-    version: i64,
-    kind: &'static str,
-    depth: i64,
-    content: impl Into<Value>,
-    fingerprint: Option<&str>,
-    by: &str,
-    now: Millis,
-) -> i64 {
-    // Taken as it comes: a draft's JSON is moved in, not copied.
-    let content: Value = content.into();
-    let key = next_row_key();
+) {
     b.push(
         "INSERT INTO application_versions \
-         (row_key, prev, application_id, version, kind, depth, content, fingerprint, created_at, created_by) \
-         VALUES ($1, (SELECT head FROM applications WHERE id = $2), $2, $3, $4, $5, $6, $7, $8, $9)",
-        params![key, app_id, version, kind, depth, content, fingerprint, now, by],
+         (row_key, application_id, version, kind, content, fingerprint, created_at, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        params![
+            next_row_key(),
+            app_id,
+            version,
+            kind,
+            content.into(),
+            fingerprint,
+            now,
+            by
+        ],
     );
-    key
+}
+
+/// An autosave keeps a version at most this often (besides the moments
+/// that always keep one).
+pub const CHECKPOINT_EVERY: Millis = 10 * 60 * 1000;
+
+/// Keeps the working copy of `app_id` as a version unless its current
+/// version is already kept (the stamped scan's upload: the text the stamp
+/// covers is compared with the one submitted).
+pub fn checkpoint(b: &mut Batch, app_id: &str, by: &str, now: Millis) {
+    b.push(
+        "INSERT INTO application_versions \
+         (row_key, application_id, version, kind, content, fingerprint, created_at, created_by) \
+         SELECT $1, a.id, a.version, 'draft', a.draft, NULL, $3, $4 FROM applications a \
+         WHERE a.id = $2 AND a.state IN ('draft', 'returned') AND NOT EXISTS \
+         (SELECT 1 FROM application_versions v WHERE v.application_id = a.id AND v.version = a.version)",
+        params![next_row_key(), app_id, now, by],
+    );
+    b.push(
+        "UPDATE applications SET versioned_at = $2 WHERE id = $1",
+        params![app_id, now],
+    );
 }
 
 pub struct NewApplication<'a> {
@@ -379,8 +353,8 @@ pub async fn number_of(db: &Db, id: &str) -> Result<String> {
 pub fn insert(b: &mut Batch, a: &NewApplication<'_>, actor: &Actor, now: Millis) {
     b.push(
         "INSERT INTO applications (id, batch_id, enterprise_id, credit_code, enterprise_name, city_code, county_code, \
-         industry, state, version, declarations, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, '', 'draft', 1, $8, $9, $9)",
+         industry, state, version, declarations, created_at, updated_at, draft, versioned_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, '', 'draft', 1, $8, $9, $9, $10, $9)",
         params![
             a.id,
             a.batch_id,
@@ -390,7 +364,8 @@ pub fn insert(b: &mut Batch, a: &NewApplication<'_>, actor: &Actor, now: Millis)
             a.city_code,
             a.county_code,
             a.declarations,
-            now
+            now,
+            a.content
         ],
     );
     // The next place in the city, taken inside the write (one writer on
@@ -410,11 +385,7 @@ pub fn insert(b: &mut Batch, a: &NewApplication<'_>, actor: &Actor, now: Millis)
          WHEN seq < 1000 THEN '0' ELSE '' END || CAST(seq AS TEXT) WHERE id = $1",
         params![a.id, prefix],
     );
-    let head = push_version(b, a.id, 1, "draft", a.content, None, &actor.name, now);
-    b.push(
-        "UPDATE applications SET head = $1 WHERE id = $2",
-        params![head, a.id],
-    );
+    push_version(b, a.id, 1, "draft", a.content, None, &actor.name, now);
     audit::record(
         b,
         actor,
@@ -439,86 +410,106 @@ pub enum SaveOutcome {
     NotFound,
 }
 
-/// Saves a new draft version if the application is still at `expected` and
-/// editable by its own enterprise. Region and industry are kept in columns for
-/// the city inbox.
+/// Whether a save keeps a version of the draft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// An explicit 保存草稿 (or a merge the user confirmed): always.
+    Always,
+    /// An autosave: when the last kept version is [`CHECKPOINT_EVERY`] old.
+    IfDue,
+}
+
+/// Saves `draft` (the answers' JSON) as the working copy if the application
+/// is still at `expected` and editable by its own enterprise; the version
+/// moves on, and a version row is kept as `keep` says. Region and industry
+/// are kept in columns for the city inbox.
 #[allow(clippy::too_many_arguments)]
 pub async fn save_draft(
     db: &Db,
     id: &str,
     enterprise_id: &str,
     expected: i64,
-    draft: Draft,
+    draft: String,
+    keep: Keep,
     summary: &DraftSummary<'_>,
     actor_name: &str,
     now: Millis,
 ) -> Result<SaveOutcome> {
     let mut b = Batch::new();
-    // Only what changed since `expected`, when the server still holds it.
-    let stored = db.drafts().to_store(id, expected, &draft);
-    let depth = stored.depth;
-    // The version row first (it is chained after the current head); the
-    // update that follows checks owner, state and version, and undoes the
-    // whole save when one does not hold. Only the version and head move on
-    // a draft save: the inbox index holds the summary columns, so they are
-    // rewritten only when they really changed (the third statement matches
-    // no row in the common case and writes nothing), which keeps a save to
-    // the pages it must touch.
-    if db.backend() == "postgres" {
-        // PostgreSQL: the whole save as one statement, one round trip. The
-        // version row is inserted only when the update matched (its CTE
-        // returns the row), and reads the head as it was before the update.
-        // Rewriting unchanged summary columns costs nothing extra there (an
-        // update writes a whole new row version anyway).
-        b.push_one(
-            "WITH u AS (UPDATE applications SET version = version + 1, head = $1, industry = $10, \
-             county_code = CASE WHEN $11 <> '' AND substr($11, 1, 4) = substr(city_code, 1, 4) THEN $11 ELSE county_code END \
-             WHERE id = $2 AND enterprise_id = $8 AND version = $9 AND state IN ('draft', 'returned') RETURNING id) \
-             INSERT INTO application_versions \
-             (row_key, prev, application_id, version, kind, depth, content, fingerprint, created_at, created_by) \
-             SELECT $1, (SELECT head FROM applications WHERE id = $2), $2, $3, 'draft', $4, $5, NULL, $6, $7 FROM u",
-            params![
-                next_row_key(),
-                id,
-                expected + 1,
-                depth,
-                stored.content,
-                now,
-                actor_name,
-                enterprise_id,
-                expected,
-                summary.industry,
-                summary.county_code
-            ],
-        );
-        return finish_save(db, b, id, enterprise_id, expected, depth, draft).await;
-    }
-    let head = push_row(
-        &mut b,
-        id,
-        expected + 1,
-        "draft",
-        depth,
-        stored.content,
-        None,
-        actor_name,
-        now,
-    );
-    b.push_one(
-        "UPDATE applications SET version = version + 1, head = $4 \
-         WHERE id = $1 AND enterprise_id = $2 AND version = $3 AND state IN ('draft', 'returned')",
-        params![id, enterprise_id, expected, head],
-    );
+    // A version is kept when asked, or when the last one is old enough.
+    let due_before = match keep {
+        Keep::Always => Millis::MAX,
+        Keep::IfDue => now - CHECKPOINT_EVERY,
+    };
     // The city is the registration's and never follows the form: a county
     // is taken only inside it (the city's code is the county's first four
-    // digits and two zeros).
+    // digits and two zeros). The update checks owner, state and version,
+    // and undoes the whole save when one does not hold.
+    if db.backend() == "postgres" {
+        // PostgreSQL: the whole save as one statement, one round trip. The
+        // version row is inserted when the update matched and the last kept
+        // version (as read before it: every part of a statement sees one
+        // snapshot) is old enough; the statement's count is the update's
+        // (one row, or none when refused).
+        b.push_one(
+            "WITH old AS (SELECT versioned_at FROM applications WHERE id = $1), \
+             u AS (UPDATE applications SET version = version + 1, draft = $3, updated_at = $9, industry = $6, \
+             county_code = CASE WHEN $7 <> '' AND substr($7, 1, 4) = substr(city_code, 1, 4) THEN $7 ELSE county_code END, \
+             versioned_at = CASE WHEN versioned_at <= $8 THEN $9 ELSE versioned_at END \
+             WHERE id = $1 AND enterprise_id = $2 AND version = $4 AND state IN ('draft', 'returned') \
+             RETURNING id, version, draft), \
+             k AS (INSERT INTO application_versions \
+             (row_key, application_id, version, kind, content, fingerprint, created_at, created_by) \
+             SELECT $5, u.id, u.version, 'draft', u.draft, NULL, $9, $10 FROM u, old WHERE old.versioned_at <= $8) \
+             SELECT 1 FROM u",
+            params![
+                id,
+                enterprise_id,
+                draft,
+                expected,
+                next_row_key(),
+                summary.industry,
+                summary.county_code,
+                due_before,
+                now,
+                actor_name
+            ],
+        );
+        return finish_save(db, b, id, enterprise_id, expected).await;
+    }
+    // The version row first, when the last kept one is old enough (read
+    // before the update below moves it on); the update then checks owner,
+    // state and version, and undoes the whole save when one does not hold.
+    b.push(
+        "INSERT INTO application_versions \
+         (row_key, application_id, version, kind, content, fingerprint, created_at, created_by) \
+         SELECT $1, id, version + 1, 'draft', $4, NULL, $5, $6 FROM applications \
+         WHERE id = $2 AND version = $3 AND versioned_at <= $7",
+        params![
+            next_row_key(),
+            id,
+            expected,
+            draft.clone(),
+            now,
+            actor_name,
+            due_before
+        ],
+    );
+    b.push_one(
+        "UPDATE applications SET version = version + 1, draft = $4, updated_at = $6, \
+         versioned_at = CASE WHEN versioned_at <= $5 THEN $6 ELSE versioned_at END \
+         WHERE id = $1 AND enterprise_id = $2 AND version = $3 AND state IN ('draft', 'returned')",
+        params![id, enterprise_id, expected, draft, due_before, now],
+    );
+    // The inbox index holds the summary columns: they are rewritten only
+    // when they really changed (this matches no row in the common case).
     b.push(
         "UPDATE applications SET industry = $2, \
          county_code = CASE WHEN $3 <> '' AND substr($3, 1, 4) = substr(city_code, 1, 4) THEN $3 ELSE county_code END \
          WHERE id = $1 AND (industry <> $2 OR ($3 <> '' AND county_code <> $3 AND substr($3, 1, 4) = substr(city_code, 1, 4)))",
         params![id, summary.industry, summary.county_code],
     );
-    finish_save(db, b, id, enterprise_id, expected, depth, draft).await
+    finish_save(db, b, id, enterprise_id, expected).await
 }
 
 /// Writes a draft save and says how it went (a refused one: why).
@@ -528,16 +519,11 @@ async fn finish_save(
     id: &str,
     enterprise_id: &str,
     expected: i64,
-    depth: i64,
-    draft: Draft,
 ) -> Result<SaveOutcome> {
     match db.write(b).await {
-        Ok(_) => {
-            db.drafts().saved(id, expected + 1, depth, draft);
-            Ok(SaveOutcome::Saved {
-                version: expected + 1,
-            })
-        }
+        Ok(_) => Ok(SaveOutcome::Saved {
+            version: expected + 1,
+        }),
         Err(StoreError::Conflict(_)) | Err(StoreError::Unique(_)) => {
             let row = db
                 .query_opt(
@@ -586,23 +572,17 @@ impl Event {
     }
 }
 
-/// The newest 500 versions along the chain, and every submitted version
-/// however old: officials are shown only the submitted ones, and a long
-/// run of autosaves after a return for revision must not push the earlier
-/// submission out of their view.
+/// Every kept version, newest first, and the working copy when its version
+/// is not kept (kind `current`: autosaved since the last kept version).
 pub async fn versions(db: &Db, id: &str) -> Result<Vec<VersionInfo>> {
     let rows = db
         .query(
-            "WITH RECURSIVE chain(k, n) AS ( \
-               SELECT head, 1 FROM applications WHERE id = $1 \
-               UNION ALL \
-               SELECT v.prev, chain.n + 1 FROM application_versions v JOIN chain ON v.row_key = chain.k \
-               WHERE v.prev IS NOT NULL AND chain.n < 500) \
-             SELECT v.version, v.kind, v.fingerprint, v.created_at, v.created_by \
-             FROM chain JOIN application_versions v ON v.row_key = chain.k \
-             UNION \
-             SELECT version, kind, fingerprint, created_at, created_by FROM application_versions \
-             WHERE application_id = $1 AND kind = 'submitted' \
+            "SELECT version, kind, fingerprint, created_at, created_by FROM application_versions \
+             WHERE application_id = $1 \
+             UNION ALL \
+             SELECT a.version, 'current', NULL, a.updated_at, '' FROM applications a \
+             WHERE a.id = $1 AND NOT EXISTS (SELECT 1 FROM application_versions v \
+               WHERE v.application_id = a.id AND v.version = a.version) \
              ORDER BY 1 DESC",
             params![id],
         )
@@ -619,13 +599,40 @@ pub async fn versions(db: &Db, id: &str) -> Result<Vec<VersionInfo>> {
         .collect())
 }
 
-/// The kind and content of `version`, as it was saved (a change row is
-/// rebuilt into the whole answers).
+/// The kind and content of `version` as kept, or of the working copy when
+/// that is `version` (kind `draft`).
 pub async fn version_content(db: &Db, id: &str, version: i64) -> Result<Option<(String, String)>> {
-    Ok(rebuilt(db, id, version)
-        .await?
-        .filter(|(v, _, _)| *v == version)
-        .map(|(_, kind, text)| (kind, text)))
+    let row = db
+        .query_opt(
+            "SELECT kind, content, 0 FROM application_versions WHERE application_id = $1 AND version = $2 \
+             UNION ALL \
+             SELECT 'draft', draft, 1 FROM applications WHERE id = $1 AND version = $2 \
+             ORDER BY 3 LIMIT 1",
+            params![id, version],
+        )
+        .await?;
+    Ok(row.map(|r| (r.text(0), r.text(1))))
+}
+
+/// The newest version at or before `version` that can be read back (kept,
+/// or the working copy): a merge's common base when the exact version an
+/// older page was loaded from was an autosave not kept. An older base only
+/// makes a merge ask about more fields, never lose one.
+pub async fn version_at_or_before(
+    db: &Db,
+    id: &str,
+    version: i64,
+) -> Result<Option<(i64, String, String)>> {
+    let row = db
+        .query_opt(
+            "SELECT version, kind, content FROM application_versions WHERE application_id = $1 AND version <= $2 \
+             UNION ALL \
+             SELECT version, 'draft', draft FROM applications WHERE id = $1 AND version <= $2 \
+             ORDER BY 1 DESC LIMIT 1",
+            params![id, version],
+        )
+        .await?;
+    Ok(row.map(|r| (r.int(0), r.text(1), r.text(2))))
 }
 
 #[derive(Debug, Clone)]
@@ -793,7 +800,8 @@ pub fn timeline(
 }
 
 /// Statements that freeze the current draft as submitted version `version`
-/// (used with [`transition`] to `Submitted`).
+/// (used with [`transition`] to `Submitted`). The working copy holds the
+/// answers it submitted.
 pub fn snapshot(
     b: &mut Batch,
     app_id: &str,
@@ -803,7 +811,7 @@ pub fn snapshot(
     by: &str,
     now: Millis,
 ) {
-    let head = push_version(
+    push_version(
         b,
         app_id,
         version + 1,
@@ -814,9 +822,9 @@ pub fn snapshot(
         now,
     );
     b.push_one(
-        "UPDATE applications SET version = $2, submitted_version = $2, fingerprint = $4, submitted_at = $5, head = $6 \
+        "UPDATE applications SET version = $2, submitted_version = $2, fingerprint = $4, submitted_at = $5, versioned_at = $5 \
          WHERE id = $1 AND version = $3",
-        params![app_id, version + 1, version, fingerprint, now, head],
+        params![app_id, version + 1, version, fingerprint, now],
     );
 }
 

@@ -15,8 +15,8 @@ pub mod audit;
 pub mod batches;
 pub mod cases;
 pub mod chain;
-pub mod deltas;
 pub mod derived;
+mod draft_migration;
 pub mod name_changes;
 pub mod outbox;
 pub mod publication;
@@ -301,14 +301,6 @@ impl Db {
 
     pub async fn query_opt(&self, sql: &'static str, params: Vec<Value>) -> Result<Option<Row>> {
         Ok(self.query(sql, params).await?.into_iter().next())
-    }
-
-    /// The last saved draft of applications being edited (see `deltas`).
-    fn drafts(&self) -> &deltas::DraftCache {
-        match self {
-            Db::Sqlite(db) => db.drafts(),
-            Db::Postgres(db) => db.drafts(),
-        }
     }
 
     /// Moves on after every committed write: on SQLite the count of this

@@ -66,12 +66,15 @@ const MIGRATIONS: &[(i64, &str)] = &[
         17,
         include_str!("../../migrations/postgres/0017_list_index.sql"),
     ),
+    (
+        18,
+        include_str!("../../migrations/postgres/0018_working_copy.sql"),
+    ),
 ];
 
 #[derive(Clone)]
 pub struct PgDb {
     pool: PgPool,
-    drafts: std::sync::Arc<super::deltas::DraftCache>,
     secret_key: std::sync::Arc<std::sync::OnceLock<std::sync::Arc<super::secret_key::SecretKey>>>,
 }
 
@@ -131,10 +134,6 @@ impl PgDb {
         &self.secret_key
     }
 
-    pub(super) fn drafts(&self) -> &super::deltas::DraftCache {
-        &self.drafts
-    }
-
     pub async fn open(url: &str, schema: Option<&str>) -> anyhow::Result<PgDb> {
         let mut opts: PgConnectOptions = url.parse()?;
         if let Some(s) = schema {
@@ -155,7 +154,6 @@ impl PgDb {
             .await?;
         let db = PgDb {
             pool,
-            drafts: Default::default(),
             secret_key: Default::default(),
         };
         db.migrate().await?;
@@ -184,6 +182,9 @@ impl PgDb {
                 None => {
                     let mut tx = conn.begin().await?;
                     tx.execute(*sql).await?;
+                    if *version == 18 {
+                        super::draft_migration::postgres(&mut tx).await?;
+                    }
                     sqlx::query(
                         "INSERT INTO schema_migrations (version, applied_at, checksum) VALUES ($1, $2, $3)",
                     )

@@ -193,13 +193,13 @@ pub async fn resubmit_deadline(db: &Db, application_id: &str) -> Result<Option<M
 }
 
 /// Statements that make a returned application editable again: a new draft
-/// version holding the answers of the submitted one. The submitted version
-/// stays as it was.
+/// version (kept) holding the answers of the submitted one, which becomes
+/// the working copy. The submitted version stays as it was.
 pub fn reopen_draft(b: &mut Batch, app: &Application, answers: &str, by: &str, now: Millis) {
     let next = app.version + 1;
-    let head = super::applications::push_version(b, &app.id, next, "draft", answers, None, by, now);
+    super::applications::push_version(b, &app.id, next, "draft", answers, None, by, now);
     b.push_one(
-        "UPDATE applications SET version = $3, head = $4 WHERE id = $1 AND version = $2",
-        params![app.id.as_str(), app.version, next, head],
+        "UPDATE applications SET version = $3, draft = $4, versioned_at = $5 WHERE id = $1 AND version = $2",
+        params![app.id.as_str(), app.version, next, answers, now],
     );
 }

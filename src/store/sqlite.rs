@@ -75,6 +75,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         17,
         include_str!("../../migrations/sqlite/0017_list_index.sql"),
     ),
+    (
+        18,
+        include_str!("../../migrations/sqlite/0018_working_copy.sql"),
+    ),
 ];
 const MAX_GROUP: usize = 512;
 /// The WAL is copied back into the database by a background thread, but
@@ -137,7 +141,6 @@ pub struct SqliteDb {
 struct Inner {
     path: PathBuf,
     logins: super::sessions::LoginCache,
-    drafts: super::deltas::DraftCache,
     secret_key: std::sync::OnceLock<Arc<super::secret_key::SecretKey>>,
     readers: Mutex<Vec<Connection>>,
     writer: Mutex<mpsc::Sender<Job>>,
@@ -273,6 +276,9 @@ fn migrate(conn: &Connection) -> anyhow::Result<()> {
             None => {
                 let tx = conn.unchecked_transaction()?;
                 tx.execute_batch(sql)?;
+                if *version == 18 {
+                    super::draft_migration::sqlite(&tx)?;
+                }
                 tx.execute(
                     "INSERT INTO schema_migrations (version, applied_at, checksum) VALUES (?1, ?2, ?3)",
                     rusqlite::params![*version, jiff::Timestamp::now().as_millisecond(), sum],
@@ -322,7 +328,6 @@ impl SqliteDb {
         let inner = Arc::new(Inner {
             path: path.to_path_buf(),
             logins: Default::default(),
-            drafts: Default::default(),
             secret_key: Default::default(),
             readers: Mutex::new(Vec::new()),
             writer: Mutex::new(tx),
@@ -389,10 +394,6 @@ impl SqliteDb {
         &self,
     ) -> &std::sync::OnceLock<Arc<super::secret_key::SecretKey>> {
         &self.inner.secret_key
-    }
-
-    pub(super) fn drafts(&self) -> &super::deltas::DraftCache {
-        &self.inner.drafts
     }
 
     /// A number that moves on after every write through this handle (the

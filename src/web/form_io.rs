@@ -10,7 +10,6 @@ use serde_json::Value;
 
 use crate::domain::form::{Field, FieldKind, FormDef};
 use crate::domain::region;
-use crate::store::deltas::Draft;
 
 /// Decodes an `application/x-www-form-urlencoded` body into name/value
 /// pairs, exactly as `form_urlencoded::parse` does (`+` is a space, `%XX` a
@@ -238,22 +237,6 @@ impl<'a> Answer<'a> {
         let mut out = String::with_capacity(8 * 1024);
         self.write_json(&mut out);
         out
-    }
-
-    /// The stored JSON with the place of each top-level entry, from which a
-    /// save stores only what changed (`store::deltas`).
-    pub fn to_draft(&self) -> Draft {
-        let Answer::Object(entries) = self else {
-            return Draft {
-                json: self.to_json(),
-                entries: Vec::new(),
-            };
-        };
-        Draft::object(
-            entries.iter(),
-            |out, (k, _)| write_json_str(out, k),
-            |out, (_, v)| v.write_json(out),
-        )
     }
 
     /// Compact JSON, escaped as serde_json escapes (tested against it).
@@ -1257,10 +1240,6 @@ mod tests {
             let json = answers.to_json();
             assert_eq!(json, answers.to_value().to_string(), "seed {seed}");
             let value: Value = serde_json::from_str(&json).unwrap();
-            // The entries a save compares are where serde_json puts them.
-            let (draft, from_value) = (answers.to_draft(), Draft::from_value(&value));
-            assert_eq!(draft.json, json);
-            assert_eq!(draft.entries, from_value.entries, "seed {seed}");
             let (industry, city, county) = answers.summary();
             assert_eq!(city, text_at(&value, "region.city"));
             assert_eq!(county, text_at(&value, "region.county"));

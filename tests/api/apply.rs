@@ -740,6 +740,8 @@ async fn an_unchanged_save_shows_no_difference_and_changes_read_as_labels() {
     app.seed_demo().await;
     let mut c = app.login("qiye3", DEMO_PASSWORD).await;
     let id = start(&mut c).await;
+    // Ten minutes after the start: the autosave is kept as a version.
+    app.clock.advance(10 * 60_000);
     let r = c
         .post_json(
             &format!("/apply/{id}/autosave"),
@@ -773,105 +775,122 @@ async fn an_unchanged_save_shows_no_difference_and_changes_read_as_labels() {
     );
 }
 
-/// Autosaves store what changed; every version still reads back whole, and
-/// a whole row is written at least every `WHOLE_EVERY` versions.
+/// Autosaves rewrite the working copy; a version is kept at the start, for
+/// an explicit 保存草稿, and of autosaves at most once per 10 minutes of
+/// editing. Every listed version reads back whole, the working copy too.
 #[tokio::test]
-async fn a_long_draft_history_is_stored_as_changes_and_read_back_whole() {
+async fn autosaves_rewrite_the_working_copy_and_keep_a_version_every_ten_minutes() {
     use shenbao::store::applications;
-    use shenbao::store::deltas::WHOLE_EVERY;
     use shenbao::web::form_io;
     let app = spawn().await;
     app.seed_demo().await;
     let mut c = app.login("qiye3", DEMO_PASSWORD).await;
     let id = start(&mut c).await;
     let path = format!("/apply/{id}/autosave");
-    let last = 2 * WHOLE_EVERY + 5;
-    let mut expected = Vec::new();
-    for v in 1..last {
-        // One field changes each time, another now and then.
-        let products = format!("产品第{v}版");
-        let address = format!("武汉市第{}号", v / 10);
-        // A long text typed into: stored as the edit, escapes and all.
-        let overview = format!(
-            "{}第{v}段，\"引号\"\n{}",
-            "概况".repeat(300),
-            "续".repeat(v as usize)
-        );
+    let mut posted = std::collections::BTreeMap::new();
+    let mut version = 1;
+    // 20 autosaves a minute apart, then one 10 minutes after the 10th's.
+    for i in 1..=21 {
+        app.clock
+            .advance(if i == 21 { 10 * 60_000 } else { 60_000 });
+        let products = format!("产品第{i}稿");
+        let overview = format!("{}第{i}段，\"引号\"\n", "概况".repeat(300));
         let pairs = [
             ("products", products.as_str()),
-            ("address", address.as_str()),
             ("overview", overview.as_str()),
         ];
+        let v = version.to_string();
         let mut body: Vec<(&str, &str)> = pairs.to_vec();
-        let version = v.to_string();
-        body.push(("_version", &version));
+        body.push(("_version", &v));
         let r = c
             .post_json(&path, &serde_json::to_string(&body).unwrap(), true)
             .await;
+        version += 1;
         assert!(
-            r.body.contains(&format!("已自动保存（第{}版", v + 1)),
+            r.body.contains(&format!("已自动保存（第{version}版")),
             "{}",
             r.body
         );
-        expected.push(form_io::answers(&app.state.form_plan, pairs.into_iter()).to_json());
+        posted.insert(
+            version,
+            form_io::answers(&app.state.form_plan, pairs.into_iter()).to_json(),
+        );
     }
+    // An explicit save keeps its version whatever the time.
+    let r = c
+        .post(
+            &format!("/apply/{id}"),
+            &[("_version", &version.to_string()), ("products", "明确保存")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    version += 1;
+    let kept: Vec<i64> = applications::versions(&app.state.db, &id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|v| v.version)
+        .collect();
+    // The start (1), the autosaves ten minutes after the last kept one (11
+    // and 21: the 10th and the 20th), the one after the pause (22), the
+    // explicit save.
+    assert_eq!(kept, vec![version, 22, 21, 11, 1]);
     let rows = app
         .state
         .db
         .query(
-            "SELECT version, depth, length(content) FROM application_versions \
-             WHERE application_id = $1 ORDER BY version",
+            "SELECT COUNT(*) FROM application_versions WHERE application_id = $1",
             vec![id.clone().into()],
         )
         .await
-        .unwrap();
-    let depths: Vec<i64> = rows.iter().map(|r| r.int(1)).collect();
-    // The first save had no version in memory to compare with; then changes,
-    // with a whole row again once the run is WHOLE_EVERY long.
-    assert_eq!(depths[..3], [0, 0, 1]);
-    assert!(depths.iter().all(|d| *d < WHOLE_EVERY), "{depths:?}");
-    assert_eq!(depths.iter().filter(|d| **d == 0).count(), 4, "{depths:?}");
-    let whole_len = rows[1].int(2);
-    for r in rows.iter().filter(|r| r.int(1) > 0) {
-        assert!(r.int(2) * 10 < whole_len, "a change row is small: {r:?}");
-    }
-    for (i, json) in expected.iter().enumerate() {
-        let v = i as i64 + 2;
+        .unwrap()[0]
+        .int(0);
+    assert_eq!(rows, 5, "21 autosaves wrote three versions");
+    for v in [11, 22] {
         let (kind, text) = applications::version_content(&app.state.db, &id, v)
             .await
             .unwrap()
             .unwrap_or_else(|| panic!("version {v}"));
         assert_eq!(
-            (kind.as_str(), text.as_str()),
-            ("draft", json.as_str()),
+            (kind.as_str(), &text),
+            ("draft", &posted[&v]),
             "version {v}"
         );
     }
     assert!(
-        applications::version_content(&app.state.db, &id, last + 1)
+        applications::version_content(&app.state.db, &id, 12)
             .await
             .unwrap()
-            .is_none()
+            .is_none(),
+        "an autosave not kept"
     );
-    let (version, current) = applications::content(&app.state.db, &id)
+    // One more autosave: the working copy is listed as the current draft.
+    let body = serde_json::to_string(&[
+        ("_version", version.to_string()),
+        ("products", "最新".into()),
+    ])
+    .unwrap();
+    c.post_json(&path, &body, true).await;
+    let (current, answers) = applications::content(&app.state.db, &id)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(version, last);
-    assert_eq!(current.to_string(), expected[expected.len() - 1]);
-    // The form page, the history and the comparison read the same versions.
-    let page = c.get(&format!("/apply/{id}")).await;
-    assert!(page.body.contains(&format!("产品第{}版", last - 1)));
-    let r = c.get(&format!("/apply/{id}/diff?a=3&b={last}")).await;
-    assert!(r.body.contains("产品第2版"), "{}", r.body);
-    assert!(r.body.contains("共3处不同"), "{}", r.body);
+    assert_eq!(
+        (current, answers["products"].as_str()),
+        (version + 1, Some("最新"))
+    );
     let r = c.get(&format!("/apply/{id}/versions")).await;
-    assert!(r.body.contains(&format!("第{last}版")));
-    // Two neighbours differ in the fields typed in.
+    assert!(r.body.contains("当前草稿（自动保存）"), "{}", r.body);
+    assert!(r.body.contains(&format!("第{}版", version + 1)));
+    // The comparison reads kept versions and the working copy alike.
     let r = c
-        .get(&format!("/apply/{id}/diff?a={}&b={last}", last - 1))
+        .get(&format!("/apply/{id}/diff?a=22&b={}", version + 1))
         .await;
-    assert!(r.body.contains("共2处不同"), "{}", r.body);
+    assert!(
+        r.body.contains("产品第21稿") && r.body.contains("最新"),
+        "{}",
+        r.body
+    );
 }
 
 #[tokio::test]

@@ -696,10 +696,11 @@ async fn the_inbox_filters_counts_and_pages() {
     assert_eq!(check_keys(&page.body).len(), 2);
 }
 
-/// After a return for revision, an hour of autosaves (over 500 versions)
-/// must not push the earlier submission out of the city's version list.
+/// 2,000 autosaves across a return for revision (a working day of editing,
+/// 15 s apart): the city still sees both submitted versions, and the owner every
+/// kept version, none lost to a walk of fixed length.
 #[tokio::test]
-async fn an_earlier_submission_stays_listed_after_hundreds_of_autosaves() {
+async fn every_submission_stays_listed_after_two_thousand_autosaves() {
     let app = spawn().await;
     app.seed_demo().await;
     let (mut ent, id) = submitted(&app, "qiye1", 7).await;
@@ -726,25 +727,103 @@ async fn an_earlier_submission_stays_listed_after_hundreds_of_autosaves() {
         .await
         .unwrap()[0]
         .int(0);
-    for i in 0..520 {
-        let body = format!(r#"[["_version","{v}"],["products","产品第{i}稿"]]"#);
+    // The browser posts every field; these autosaves post the one typed in
+    // and what the resubmission below reads back from the form.
+    let page = ent.get(&format!("/apply/{id}")).await;
+    let i = page.body.find("name=\"region.county\"").expect("region");
+    let sel = i + page.body[i..].find("\" selected>").expect("selected");
+    let from = page.body[..sel].rfind("value=\"").expect("value") + 7;
+    let county = page.body[from..sel].to_string();
+    let name = crate::apply::input_value(&page.body, "company_name");
+    let code = crate::apply::input_value(&page.body, "credit_code");
+    for i in 0..2000 {
+        app.clock.advance(15_000);
+        let body = serde_json::json!([
+            ["_version", v.to_string()],
+            ["products", format!("产品第{i}稿")],
+            ["region.city", "420100"],
+            ["region.county", county],
+            ["company_name", name],
+            ["credit_code", code],
+        ])
+        .to_string();
         let r = ent
             .post_json(&format!("/apply/{id}/autosave"), &body, true)
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         v += 1;
     }
+    revise(&app, &mut ent, &id, 7, "武汉市洪山区光谷大道77号（已更正）").await;
+    // The stamped scan shows the text of the first submission (the version
+    // kept at its upload): it is resubmitted with the current text confirmed.
+    let r = submit(&mut ent, &id).await;
+    assert!(
+        r.body.contains("盖章扫描件是按较早的内容打印的"),
+        "{}",
+        r.body
+    );
+    let version = hidden(&r.body, "_version");
+    let r = ent
+        .post(
+            &format!("/apply/{id}/submit"),
+            &[
+                ("_version", version.as_str()),
+                ("confirm", "yes"),
+                ("confirm_stale", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let second = app
+        .state
+        .db
+        .query(
+            "SELECT submitted_version FROM applications WHERE id = $1",
+            vec![id.clone().into()],
+        )
+        .await
+        .unwrap()[0]
+        .int(0);
+    assert!(second > first + 2000, "{first} {second}");
+    // A day later: the city logs in again.
+    let mut wuhan = app.login("wuhan", DEMO_PASSWORD).await;
     let page = wuhan.get(&format!("/apply/{id}/versions")).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(
-        page.body.contains(&format!("第{first}版")),
-        "the submission of version {first} is listed: {}",
-        page.body
-    );
-    // The owner sees it too, with the newest drafts.
+    for s in [first, second] {
+        assert!(
+            page.body.contains(&format!("第{s}版")),
+            "the submission of version {s} is listed: {}",
+            page.body
+        );
+    }
+    assert_eq!(page.body.matches("<strong>提交版本</strong>").count(), 2);
+    assert!(!page.body.contains(">草稿<"), "officials see no drafts");
+    // The owner sees them too, with the kept drafts: one per 10 minutes of
+    // the 500 minutes of autosaves, the reopening and the last save.
     let page = ent.get(&format!("/apply/{id}/versions")).await;
     assert!(page.body.contains(&format!("第{first}版")));
-    assert!(page.body.contains(&format!("第{v}版")));
+    assert!(page.body.contains(&format!("第{second}版")));
+    let kept = shenbao::store::applications::versions(&app.state.db, &id)
+        .await
+        .unwrap();
+    let drafts_after_return = kept
+        .iter()
+        .filter(|k| k.kind == "draft" && k.version > first)
+        .count();
+    assert!(
+        (50..=53).contains(&drafts_after_return),
+        "{drafts_after_return} kept drafts"
+    );
+    for k in &kept {
+        assert!(
+            shenbao::store::applications::version_content(&app.state.db, &id, k.version)
+                .await
+                .unwrap()
+                .is_some(),
+            "version {} reads back",
+            k.version
+        );
+    }
 }
 
 /// An official opening an enterprise's file is on record; the enterprise

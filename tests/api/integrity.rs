@@ -172,10 +172,10 @@ async fn a_forged_or_rewritten_submitted_version_is_named() {
     let fp = shenbao::domain::form::fingerprint(&content["content"]);
     raw(
         &app,
-        "INSERT INTO application_versions (row_key, prev, application_id, version, kind, depth, content, fingerprint, created_at, created_by) \
-         VALUES ($1, NULL, $2, 99, 'submitted', 0, $3, $4, 0, 'forger')",
-        "INSERT INTO application_versions (row_key, prev, application_id, version, kind, depth, content, fingerprint, created_at, created_by) \
-         VALUES ($1, NULL, $2, 99, 'submitted', 0, $3, $4, 0, 'forger')",
+        "INSERT INTO application_versions (row_key, application_id, version, kind, content, fingerprint, created_at, created_by) \
+         VALUES ($1, $2, 99, 'submitted', $3, $4, 0, 'forger')",
+        "INSERT INTO application_versions (row_key, application_id, version, kind, content, fingerprint, created_at, created_by) \
+         VALUES ($1, $2, 99, 'submitted', $3, $4, 0, 'forger')",
         vec![
             (key - 1).into(),
             id.as_str().into(),

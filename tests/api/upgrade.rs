@@ -119,26 +119,26 @@ async fn an_older_database_is_upgraded_to_the_version_chain() {
         applications::number_of(&db, "app-b").await.unwrap(),
         "1970-4201-0002"
     );
-    for (app, versions) in APPS {
-        assert_eq!(
-            history(&db, app).await,
-            (1..=versions).rev().collect::<Vec<_>>(),
-            "{app}"
-        );
-        for v in 1..=versions {
+    // Every version was within a minute of the one before: of app-b's
+    // drafts the first and the last are kept (migration 18), and app-a's
+    // submission.
+    let kept = [("app-a", vec![2, 1]), ("app-b", vec![3, 1])];
+    for (app, versions) in kept {
+        assert_eq!(history(&db, app).await, versions, "{app}");
+        for v in versions {
             let (_, text) = applications::version_content(&db, app, v)
                 .await
                 .expect("read")
                 .unwrap_or_else(|| panic!("{app} version {v} missing"));
             assert_eq!(text, content(app, v));
         }
-        assert!(
-            applications::version_content(&db, app, versions + 1)
-                .await
-                .expect("read")
-                .is_none()
-        );
     }
+    assert!(
+        applications::version_content(&db, "app-b", 2)
+            .await
+            .expect("read")
+            .is_none()
+    );
     let (version, current) = applications::content(&db, "app-b")
         .await
         .expect("content")
@@ -152,13 +152,14 @@ async fn an_older_database_is_upgraded_to_the_version_chain() {
         .await;
     assert!(frozen.is_err(), "the submitted version stays immutable");
 
-    // A new save on the upgraded chain: above the old keys, after version 3.
+    // A new explicit save keeps version 4, above the old keys.
     let saved = applications::save_draft(
         &db,
         "app-b",
         "ent",
         3,
-        applications::Draft::from_value(&serde_json::from_str(&content("app-b", 4)).expect("json")),
+        content("app-b", 4),
+        applications::Keep::Always,
         &applications::DraftSummary::default(),
         "test",
         0,
@@ -166,12 +167,242 @@ async fn an_older_database_is_upgraded_to_the_version_chain() {
     .await
     .expect("save");
     assert_eq!(saved, applications::SaveOutcome::Saved { version: 4 });
-    assert_eq!(history(&db, "app-b").await, vec![4, 3, 2, 1]);
+    assert_eq!(history(&db, "app-b").await, vec![4, 3, 1]);
     let (_, text) = applications::version_content(&db, "app-b", 3)
         .await
         .expect("read")
         .expect("version 3");
     assert_eq!(text, content("app-b", 3));
+}
+
+/// Migrations 1 to 17 of one backend's folder.
+macro_rules! migrations_upto_17 {
+    ($backend:literal) => {
+        &[
+            include_str!(concat!(
+                "../../migrations/",
+                $backend,
+                "/0001_foundation.sql"
+            )),
+            include_str!(concat!(
+                "../../migrations/",
+                $backend,
+                "/0002_applications.sql"
+            )),
+            include_str!(concat!("../../migrations/", $backend, "/0003_city.sql")),
+            include_str!(concat!("../../migrations/", $backend, "/0004_exports.sql")),
+            include_str!(concat!(
+                "../../migrations/",
+                $backend,
+                "/0005_version_chain.sql"
+            )),
+            include_str!(concat!(
+                "../../migrations/",
+                $backend,
+                "/0006_version_deltas.sql"
+            )),
+            include_str!(concat!("../../migrations/", $backend, "/0007_review.sql")),
+            include_str!(concat!(
+                "../../migrations/",
+                $backend,
+                "/0008_publication.sql"
+            )),
+            include_str!(concat!("../../migrations/", $backend, "/0009_outbox.sql")),
+            include_str!(concat!(
+                "../../migrations/",
+                $backend,
+                "/0010_audit_logins.sql"
+            )),
+            include_str!(concat!(
+                "../../migrations/",
+                $backend,
+                "/0011_application_numbers.sql"
+            )),
+            include_str!(concat!(
+                "../../migrations/",
+                $backend,
+                "/0012_two_factor_passwords.sql"
+            )),
+            include_str!(concat!(
+                "../../migrations/",
+                $backend,
+                "/0013_integrity_chain.sql"
+            )),
+            include_str!(concat!(
+                "../../migrations/",
+                $backend,
+                "/0014_batch_programs.sql"
+            )),
+            include_str!(concat!(
+                "../../migrations/",
+                $backend,
+                "/0015_name_changes.sql"
+            )),
+            include_str!(concat!(
+                "../../migrations/",
+                $backend,
+                "/0016_export_leases.sql"
+            )),
+            include_str!(concat!(
+                "../../migrations/",
+                $backend,
+                "/0017_list_index.sql"
+            )),
+        ]
+    };
+}
+
+const LONG: &str = "上云过程成效：降本增效明显，业务系统全部迁移上云。";
+const MINUTE: i64 = 60_000;
+
+/// The schema of migration 17 with one application whose history the old
+/// code wrote: change rows (a changed entry, and a long text as the edit
+/// of its JSON text), a submission, a reopening after a return, more
+/// change rows.
+fn with_change_rows(migrations: &[&str]) -> String {
+    let mut sql = String::from(
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL);\n",
+    );
+    for (i, m) in migrations.iter().enumerate() {
+        sql += m;
+        sql += &format!(";\nINSERT INTO schema_migrations VALUES ({}, 0);\n", i + 1);
+    }
+    sql += "INSERT INTO batches (id, program_key, name, quota, opens_at, enterprise_deadline, recommend_deadline, created_at) \
+            VALUES ('batch', 'p', '批次', 50, 0, 0, 0, 0);\n\
+            INSERT INTO users (id, username, role, display_name, password_hash, created_at, updated_at) \
+            VALUES ('ent', 'ent', 'enterprise', '企业', 'x', 0, 0);\n\
+            INSERT INTO applications (id, batch_id, enterprise_id, credit_code, enterprise_name, \
+            city_code, county_code, state, version, declarations, created_at, updated_at, seq, number, \
+            submitted_version, fingerprint, submitted_at, head) \
+            VALUES ('app-c', 'batch', 'ent', 'c', '企业', '420100', '420102', 'returned', 8, '{}', 0, 0, 1, \
+            '1970-4201-0001', 5, 'fp-c', 960000, 8);\n";
+    let submitted = serde_json::json!({"application": "app-c", "content": {"a": "三", "t": format!("X{LONG}")}});
+    let rows: [(i64, &str, i64, String, i64); 8] = [
+        (
+            1,
+            "draft",
+            0,
+            serde_json::json!({"a": "一", "t": LONG}).to_string(),
+            0,
+        ),
+        (2, "draft", 1, r#"{"a":["二"]}"#.into(), MINUTE),
+        (3, "draft", 2, r#"{"t":[1,0,"X"]}"#.into(), 2 * MINUTE),
+        (4, "draft", 3, r#"{"a":["三"]}"#.into(), 15 * MINUTE),
+        (5, "submitted", 0, submitted.to_string(), 16 * MINUTE),
+        (
+            6,
+            "draft",
+            0,
+            serde_json::json!({"a": "三", "t": format!("X{LONG}")}).to_string(),
+            20 * MINUTE,
+        ),
+        (7, "draft", 1, r#"{"a":["四"]}"#.into(), 21 * MINUTE),
+        (8, "draft", 2, r#"{"a":["五"]}"#.into(), 22 * MINUTE),
+    ];
+    for (v, kind, depth, content, at) in rows {
+        let prev = if v == 1 {
+            "NULL".to_string()
+        } else {
+            (v - 1).to_string()
+        };
+        let fp = if kind == "submitted" {
+            "'fp-c'"
+        } else {
+            "NULL"
+        };
+        sql += &format!(
+            "INSERT INTO application_versions (row_key, prev, application_id, version, kind, depth, content, fingerprint, created_at, created_by) \
+             VALUES ({v}, {prev}, 'app-c', {v}, '{kind}', {depth}, '{content}', {fp}, {at}, 'ent');\n"
+        );
+    }
+    sql
+}
+
+/// Migration 18 carries drafts stored as change rows over to the working
+/// copy and the versions worth keeping, each read back whole; the
+/// submitted version, its key and fingerprint are untouched.
+#[tokio::test]
+async fn change_rows_of_migration_17_become_a_working_copy_and_kept_versions() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = upgraded(
+        dir.path(),
+        &with_change_rows(migrations_upto_17!("postgres")),
+        &with_change_rows(migrations_upto_17!("sqlite")),
+    )
+    .await;
+    // 2 and 3 are within ten minutes of 1, 7 of the reopening (6).
+    assert_eq!(history(&db, "app-c").await, vec![8, 6, 5, 4, 1]);
+    let whole = |a: &str| serde_json::json!({"a": a, "t": format!("X{LONG}")});
+    for (v, a) in [(4, "三"), (6, "三"), (8, "五")] {
+        let (kind, text) = applications::version_content(&db, "app-c", v)
+            .await
+            .expect("read")
+            .unwrap_or_else(|| panic!("version {v}"));
+        assert_eq!(kind, "draft");
+        let value: serde_json::Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(value, whole(a), "version {v}");
+    }
+    let first = applications::version_content(&db, "app-c", 1)
+        .await
+        .expect("read")
+        .expect("version 1");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&first.1).expect("json"),
+        serde_json::json!({"a": "一", "t": LONG})
+    );
+    let row = db
+        .query(
+            "SELECT row_key, content, fingerprint FROM application_versions WHERE application_id = 'app-c' AND kind = 'submitted'",
+            vec![],
+        )
+        .await
+        .expect("submitted");
+    assert_eq!(row.len(), 1);
+    assert_eq!(row[0].int(0), 5);
+    assert_eq!(
+        row[0].text(1),
+        serde_json::json!({"application": "app-c", "content": {"a": "三", "t": format!("X{LONG}")}}).to_string()
+    );
+    assert_eq!(row[0].text(2), "fp-c");
+    let (version, current) = applications::content(&db, "app-c")
+        .await
+        .expect("content")
+        .expect("app-c");
+    assert_eq!((version, current), (8, whole("五")));
+
+    // An autosave a minute after the last kept version keeps none; it is
+    // listed as the working copy.
+    let saved = applications::save_draft(
+        &db,
+        "app-c",
+        "ent",
+        8,
+        whole("六").to_string(),
+        applications::Keep::IfDue,
+        &applications::DraftSummary::default(),
+        "ent",
+        23 * MINUTE,
+    )
+    .await
+    .expect("save");
+    assert_eq!(saved, applications::SaveOutcome::Saved { version: 9 });
+    let listed = applications::versions(&db, "app-c")
+        .await
+        .expect("versions");
+    assert_eq!(
+        listed
+            .iter()
+            .map(|v| (v.version, v.kind.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            (9, "current"),
+            (8, "draft"),
+            (6, "draft"),
+            (5, "submitted"),
+            (4, "draft"),
+            (1, "draft")
+        ]
+    );
 }
 
 const SQLITE_BEFORE_OUTBOX: &[&str] = &[

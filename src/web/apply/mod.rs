@@ -26,7 +26,7 @@ use crate::domain::form::{self, Report};
 use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::role::Role;
 use crate::store::applications::{
-    self, Application, DraftSummary, Event, NewApplication, SaveOutcome,
+    self, Application, DraftSummary, Event, Keep, NewApplication, SaveOutcome,
 };
 use crate::store::attachments::{self, Attachment};
 use crate::store::batches::{self, BatchRow};
@@ -678,7 +678,7 @@ async fn render_form(
 
 /// The answers shown for `app`: the draft, or for a submitted application its snapshot.
 pub async fn current_answers(state: &AppState, app: &Application) -> AppResult<(i64, Value)> {
-    applications::content_at(&state.db, &app.id, app.version)
+    applications::content(&state.db, &app.id)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -807,16 +807,25 @@ pub(super) fn posted_version<'a>(mut pairs: impl Iterator<Item = (&'a str, &'a s
         .unwrap_or(0)
 }
 
-/// Saves the posted form as a new draft version. Ownership, state and version
-/// are all checked by the conditional UPDATE itself, so the hot path reads
-/// nothing before writing.
+/// Saves the posted form as the working copy (`keep`: whether a version is
+/// kept). Ownership, state and version are all checked by the conditional
+/// UPDATE itself, so the hot path reads nothing before writing.
 async fn do_save<'a>(
     state: &'a AppState,
     ctx: &Ctx,
     id: &str,
     form: &'a form_io::Form,
+    keep: Keep,
 ) -> AppResult<(SaveOutcome, form_io::Answer<'a>)> {
-    save_pairs(state, ctx, id, posted_version(form.pairs()), form.pairs()).await
+    save_pairs(
+        state,
+        ctx,
+        id,
+        posted_version(form.pairs()),
+        form.pairs(),
+        keep,
+    )
+    .await
 }
 
 /// Saves `pairs` (posted names and values) as the version after `expected`.
@@ -826,15 +835,16 @@ async fn save_pairs<'a>(
     id: &str,
     expected: i64,
     pairs: impl Iterator<Item = (&'a str, &'a str)>,
+    keep: Keep,
 ) -> AppResult<(SaveOutcome, form_io::Answer<'a>)> {
     let answers = form_io::answers(&state.form_plan, pairs);
     let (industry, _, county) = answers.summary();
     let user = ctx.require_user()?;
-    let draft = answers.to_draft();
-    if draft.json.len() > state.config.max_draft_bytes {
+    let draft = answers.to_json();
+    if draft.len() > state.config.max_draft_bytes {
         return Err(AppError::BadRequest(format!(
             "申报书内容过大（{}，上限{}），本次未保存：请删减过长的文字后再保存。已保存的版本不受影响。",
-            crate::files::human_size(draft.json.len() as u64),
+            crate::files::human_size(draft.len() as u64),
             crate::files::human_size(state.config.max_draft_bytes as u64)
         )));
     }
@@ -844,6 +854,7 @@ async fn save_pairs<'a>(
         &user.id,
         expected,
         draft,
+        keep,
         &DraftSummary {
             industry: &industry,
             county_code: county,
@@ -867,7 +878,7 @@ async fn save(
     if form.has("_take") {
         return save_taking_theirs(&state, &ctx, &id, &form).await;
     }
-    let (outcome, answers) = do_save(&state, &ctx, &id, &form).await?;
+    let (outcome, answers) = do_save(&state, &ctx, &id, &form, Keep::Always).await?;
     answer_save(&state, &ctx, &id, &form, outcome, || answers.to_value()).await
 }
 
@@ -918,9 +929,9 @@ async fn merge_with_current(
 ) -> AppResult<Response> {
     let app = load_own(state, ctx, id).await?;
     let (current, theirs) = current_answers(state, &app).await?;
-    let base = version_answers(state, id, posted_version(form.pairs()))
-        .await
-        .ok();
+    // The version this page was loaded from, or (an autosave not kept) the
+    // newest kept before it: an older base only asks about more fields.
+    let base = merge_base(state, id, posted_version(form.pairs())).await?;
     let Some(base) = base else {
         // No common version to merge from: keep this page's text on screen.
         let message = format!(
@@ -946,7 +957,7 @@ async fn merge_with_current(
     if m.conflicts.is_empty() {
         let pairs = form_io::pairs_from_answers(&state.program.form, &m.value);
         let refs = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        let (outcome, _) = save_pairs(state, ctx, id, current, refs).await?;
+        let (outcome, _) = save_pairs(state, ctx, id, current, refs, Keep::Always).await?;
         if let SaveOutcome::Saved { version } = outcome {
             return Ok(saved(id, form, version, true));
         }
@@ -997,7 +1008,15 @@ async fn save_taking_theirs(
         .find(|(k, _)| *k == "_theirs")
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(expected);
-    let theirs = version_answers(state, id, theirs_version).await?;
+    // That version, or when another autosave has since replaced it (not
+    // kept), the other side's newest answers.
+    let theirs = match version_answers(state, id, theirs_version).await {
+        Err(AppError::NotFound) => {
+            let app = load_own(state, ctx, id).await?;
+            current_answers(state, &app).await?.1
+        }
+        other => other?,
+    };
     let mut value = form_io::answers(&state.form_plan, form.pairs()).to_value();
     for (_, path) in form.pairs().filter(|(k, _)| *k == "_take") {
         let taken = form::merge::at_path(&theirs, path)
@@ -1007,7 +1026,7 @@ async fn save_taking_theirs(
     }
     let pairs = form_io::pairs_from_answers(&state.program.form, &value);
     let refs = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-    let (outcome, _) = save_pairs(state, ctx, id, expected, refs).await?;
+    let (outcome, _) = save_pairs(state, ctx, id, expected, refs, Keep::Always).await?;
     answer_save(state, ctx, id, form, outcome, || value).await
 }
 
@@ -1046,7 +1065,7 @@ async fn autosave(
         form_io::parse_form(&body)
     };
     let state = state.for_application(&id).await?;
-    let (outcome, _) = do_save(&state, &ctx, &id, &form).await?;
+    let (outcome, _) = do_save(&state, &ctx, &id, &form, Keep::IfDue).await?;
     let body = match outcome {
         SaveOutcome::Saved { version } => format!(
             r#"已自动保存（第{version}版，{}）<input type="hidden" id="f-version" name="_version" value="{version}" hx-swap-oob="true">"#,
@@ -1064,4 +1083,4 @@ async fn autosave(
     Ok(Html(body).into_response())
 }
 
-pub use crate::web::apply::versions::{Change, changes, version_answers};
+pub use crate::web::apply::versions::{Change, changes, merge_base, version_answers};

@@ -10,6 +10,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use crate::domain::role::Role;
+use crate::store::applications;
 use crate::store::attachments::{self, Attachment};
 use crate::store::audit::{self, Action};
 use crate::store::{Batch, StoreError, new_id};
@@ -293,6 +294,11 @@ async fn receive(
                     attachments::delete(&mut b, &old.id, now);
                 }
                 attachments::insert_within_total(&mut b, &att, &ctx.actor().name, total);
+                // The text the stamp covers is kept as a version: the
+                // submission compares it with the answers it submits.
+                if att.slot == crate::docs::STAMPED_SCAN {
+                    applications::checkpoint(&mut b, id, &ctx.actor().name, now);
+                }
                 let detail = format!(
                     "{}：{}（{}，SHA-256 {}）",
                     slot.label,

@@ -101,12 +101,25 @@ pub async fn version_answers(state: &AppState, id: &str, v: i64) -> AppResult<Va
     let (kind, text) = applications::version_content(&state.db, id, v)
         .await?
         .ok_or(AppError::NotFound)?;
-    let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Ok(if kind == "submitted" {
+    Ok(answers_in(&kind, &text))
+}
+
+/// The answers of version `v`, or when it was an autosave not kept, of the
+/// newest version before it that can be read (None: none can).
+pub async fn merge_base(state: &AppState, id: &str, v: i64) -> AppResult<Option<Value>> {
+    Ok(applications::version_at_or_before(&state.db, id, v)
+        .await?
+        .map(|(_, kind, text)| answers_in(&kind, &text)))
+}
+
+/// The answers a version row holds (a submitted snapshot under `content`).
+fn answers_in(kind: &str, text: &str) -> Value {
+    let value: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    if kind == "submitted" {
         value.get("content").cloned().unwrap_or(Value::Null)
     } else {
         value
-    })
+    }
 }
 
 pub(super) fn flatten(v: &Value, prefix: &str, out: &mut Vec<(String, String)>) {
