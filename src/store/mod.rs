@@ -152,6 +152,20 @@ pub struct Stmt {
     pub sql: &'static str,
     pub params: Vec<Value>,
     pub expect: Expect,
+    /// The logins this statement may change (see `sessions::LoginCache`).
+    pub logins: Option<LoginKey>,
+}
+
+/// Whose login a statement may change: the session cache drops exactly
+/// those entries after the commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginKey {
+    /// An account (its password, role, name, state, or all its sessions).
+    User(String),
+    /// One session.
+    Session(String),
+    /// Any (housekeeping of expired sessions).
+    Every,
 }
 
 /// Statements applied atomically, in order.
@@ -167,6 +181,7 @@ impl Batch {
             sql,
             params,
             expect: Expect::Any,
+            logins: None,
         });
         self
     }
@@ -175,7 +190,15 @@ impl Batch {
             sql,
             params,
             expect: Expect::One,
+            logins: None,
         });
+        self
+    }
+    /// Marks the statement pushed last as changing `key`'s logins.
+    pub fn changing_logins(&mut self, key: LoginKey) -> &mut Self {
+        if let Some(s) = self.0.last_mut() {
+            s.logins = Some(key);
+        }
         self
     }
     pub fn one(sql: &'static str, params: Vec<Value>) -> Self {

@@ -150,7 +150,8 @@ pub fn decide(b: &mut Batch, n: &NameChange, approve: bool, note: &str, by: &str
         b.push(
             "UPDATE users SET display_name = $2 WHERE id = $1",
             params![n.enterprise_id.as_str(), n.new_name.as_str()],
-        );
+        )
+        .changing_logins(super::LoginKey::User(n.enterprise_id.clone()));
         b.push(
             "UPDATE applications SET enterprise_name = $2 \
              WHERE enterprise_id = $1 AND state IN ('draft', 'returned')",

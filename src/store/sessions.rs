@@ -2,15 +2,17 @@
 //! Only the SHA-256 of a session token is stored.
 //!
 //! On SQLite (one server process owns the file) each request's session read
-//! is answered from a small cache of what was read before. It is exact: any
-//! committed statement that may change a login — every write to `users` or
-//! `sessions` but the two below that cannot invalidate what is cached — moves
-//! a generation counter after its commit, and an entry read under an older
-//! generation is never served. The counter is read before the database, so a
-//! change committed during a read cannot be cached as current. Only changes
-//! made by another process on the same file (the `shenbao user` command)
-//! wait for the entry to age out, within `CACHE_TTL`. PostgreSQL, which may
-//! serve several processes, reads every time.
+//! is answered from a small cache of what was read before, invalidated by
+//! key: every statement that may change a login says whose
+//! ([`LoginKey`], `Batch::changing_logins`), and after its commit the
+//! entries of that account or session are dropped. A read that an
+//! invalidation overtook (one committed while it ran) is not cached. Only
+//! changes made by another process on the same file (the `shenbao user`
+//! command) wait for the entry to age out, within `CACHE_TTL`. PostgreSQL,
+//! which may serve several processes, reads every time.
+//!
+//! Kept because it is measured: without it each page load on SQLite reads
+//! the session and its account again (see the closing note of issue #16).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -18,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::users::{USER_COLS, User, user_cols};
-use super::{Batch, Db, Millis, Result};
+use super::{Batch, Db, LoginKey, Millis, Result};
 use crate::params;
 
 const INSERT: &str = "INSERT INTO sessions (id_hash, user_id, csrf, created_at, last_seen, ip, user_agent, mfa_pending) \
@@ -27,49 +29,57 @@ const TOUCH: &str = "UPDATE sessions SET last_seen = $2 WHERE id_hash = $1";
 const CACHE_TTL: Duration = Duration::from_secs(2);
 const CACHE_MAX: usize = 20_000;
 
-/// Whether a committed statement may change what a cached session read
-/// says. A new session changes no other one, and a touch is taken back
-/// out of the cache by [`touch`].
-pub fn may_change_logins(sql: &str) -> bool {
-    (sql.contains("sessions") || sql.contains("users")) && sql != INSERT && sql != TOUCH
-}
-
 #[derive(Default)]
 pub struct LoginCache {
-    generation: AtomicU64,
+    /// Moves on with every invalidation: a read that saw it move is not kept.
+    invalidations: AtomicU64,
     entries: Mutex<HashMap<String, Cached>>,
 }
 
 struct Cached {
-    generation: u64,
     expires_at: Instant,
     session: Session,
     user: User,
 }
 
 impl LoginCache {
-    /// Called after a commit that [`may_change_logins`].
-    pub fn changed(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
+    /// Drops what the committed statements' keys name (called after the
+    /// commit, or its failure).
+    pub fn changed<'a>(&self, keys: impl Iterator<Item = &'a LoginKey>) {
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        for key in keys {
+            self.invalidations.fetch_add(1, Ordering::SeqCst);
+            match key {
+                LoginKey::Session(h) => {
+                    entries.remove(h);
+                }
+                LoginKey::User(id) => entries.retain(|_, c| c.user.id != *id),
+                LoginKey::Every => entries.clear(),
+            }
+        }
     }
 
     fn get(&self, id_hash: &str) -> Option<(Session, User)> {
-        let generation = self.generation.load(Ordering::SeqCst);
         let entries = self.entries.lock().ok()?;
         let c = entries.get(id_hash)?;
-        (c.generation == generation && Instant::now() < c.expires_at)
-            .then(|| (c.session.clone(), c.user.clone()))
+        (Instant::now() < c.expires_at).then(|| (c.session.clone(), c.user.clone()))
     }
 
-    fn put(&self, generation: u64, read_at: Instant, session: &Session, user: &User) {
+    /// Keeps a read that began when the invalidation count was `seen`,
+    /// unless an invalidation came since.
+    fn put(&self, seen: u64, read_at: Instant, session: &Session, user: &User) {
         if let Ok(mut entries) = self.entries.lock() {
+            if self.invalidations.load(Ordering::SeqCst) != seen {
+                return;
+            }
             if entries.len() >= CACHE_MAX {
                 entries.clear();
             }
             entries.insert(
                 session.id_hash.clone(),
                 Cached {
-                    generation,
                     expires_at: read_at + lifetime(&session.id_hash),
                     session: session.clone(),
                     user: user.clone(),
@@ -141,7 +151,7 @@ pub async fn find(db: &Db, id_hash: &str) -> Result<Option<(Session, User)>> {
     if let Some(hit) = cache.and_then(|c| c.get(id_hash)) {
         return Ok(Some(hit));
     }
-    let generation = cache.map(|c| c.generation.load(Ordering::SeqCst));
+    let seen = cache.map(|c| c.invalidations.load(Ordering::SeqCst));
     let read_at = Instant::now();
     let row = db
         .query_opt(
@@ -155,8 +165,8 @@ pub async fn find(db: &Db, id_hash: &str) -> Result<Option<(Session, User)>> {
         )
         .await?;
     let found = row.map(|r| (session_from(&r), User::from_row(&r)));
-    if let (Some(c), Some(generation), Some((s, u))) = (cache, generation, &found) {
-        c.put(generation, read_at, s, u);
+    if let (Some(c), Some(seen), Some((s, u))) = (cache, seen, &found) {
+        c.put(seen, read_at, s, u);
     }
     Ok(found)
 }
@@ -203,7 +213,8 @@ pub async fn touch(db: &Db, id_hash: &str, now: Millis) -> Result<()> {
 }
 
 pub fn delete(b: &mut Batch, id_hash: &str) {
-    b.push("DELETE FROM sessions WHERE id_hash = $1", params![id_hash]);
+    b.push("DELETE FROM sessions WHERE id_hash = $1", params![id_hash])
+        .changing_logins(LoginKey::Session(id_hash.into()));
 }
 
 /// Ends all but the `keep` most recently used other sessions of a user,
@@ -216,11 +227,13 @@ pub fn keep_newest(b: &mut Batch, user_id: &str, newest: &str, keep: i64) {
          (SELECT id_hash FROM sessions WHERE user_id = $1 AND id_hash <> $2 \
           ORDER BY last_seen DESC, created_at DESC LIMIT $3)",
         params![user_id, newest, keep],
-    );
+    )
+    .changing_logins(LoginKey::User(user_id.into()));
 }
 
 pub fn delete_all_for_user(b: &mut Batch, user_id: &str) {
-    b.push("DELETE FROM sessions WHERE user_id = $1", params![user_id]);
+    b.push("DELETE FROM sessions WHERE user_id = $1", params![user_id])
+        .changing_logins(LoginKey::User(user_id.into()));
 }
 
 /// Removes sessions past either timeout (housekeeping; expiry is also checked on every read).
@@ -228,7 +241,8 @@ pub fn delete_expired(b: &mut Batch, now: Millis, idle_ms: Millis, absolute_ms: 
     b.push(
         "DELETE FROM sessions WHERE last_seen < $1 OR created_at < $2",
         params![now - idle_ms, now - absolute_ms],
-    );
+    )
+    .changing_logins(LoginKey::Every);
 }
 
 pub async fn count_for_user(db: &Db, user_id: &str) -> Result<i64> {

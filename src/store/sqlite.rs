@@ -408,20 +408,18 @@ impl SqliteDb {
     }
 
     pub async fn write(&self, batch: Batch) -> Result<Vec<u64>> {
-        let logins_change = batch
-            .0
-            .iter()
-            .any(|s| super::sessions::may_change_logins(s.sql));
+        let logins: Vec<super::LoginKey> =
+            batch.0.iter().filter_map(|s| s.logins.clone()).collect();
         let quiet = super::derived::quiet(&batch);
         let out = self.write_batch(batch).await;
         // After the commit (or its failure), as for the logins below.
         if !quiet {
             self.inner.writes.fetch_add(1, Ordering::SeqCst);
         }
-        if logins_change {
+        if !logins.is_empty() {
             // After the commit (or its failure): a read that started before
-            // it and is cached afterwards is cached under the old generation.
-            self.inner.logins.changed();
+            // it is not cached (see `sessions`).
+            self.inner.logins.changed(logins.iter());
         }
         out
     }

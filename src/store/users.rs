@@ -1,6 +1,6 @@
 //! Accounts (all roles) and enterprise profiles.
 
-use super::{Batch, Db, Millis, Result, Row};
+use super::{Batch, Db, LoginKey, Millis, Result, Row};
 use crate::domain::role::Role;
 use crate::params;
 
@@ -150,7 +150,8 @@ pub fn set_password(b: &mut Batch, user_id: &str, hash: &str, must_change: bool,
         "UPDATE users SET password_hash = $2, must_change_password = $3, updated_at = $4, \
          password_set_at = $4 WHERE id = $1",
         params![user_id, hash, must_change, now],
-    );
+    )
+    .changing_logins(LoginKey::User(user_id.into()));
     push_history(b, user_id, hash, now);
 }
 
@@ -178,7 +179,8 @@ pub fn set_disabled(b: &mut Batch, user_id: &str, disabled: bool, now: Millis) {
     b.push_one(
         "UPDATE users SET disabled = $2, updated_at = $3 WHERE id = $1",
         params![user_id, disabled, now],
-    );
+    )
+    .changing_logins(LoginKey::User(user_id.into()));
 }
 
 pub fn update_staff(
@@ -193,7 +195,8 @@ pub fn update_staff(
         "UPDATE users SET role = $2, display_name = $3, city_code = $4, updated_at = $5 \
          WHERE id = $1 AND role <> 'enterprise'",
         params![user_id, role.as_str(), display_name, city, now],
-    );
+    )
+    .changing_logins(LoginKey::User(user_id.into()));
 }
 
 pub fn insert_enterprise(b: &mut Batch, e: &Enterprise, now: Millis) {

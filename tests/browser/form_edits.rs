@@ -47,7 +47,9 @@ async fn two_tabs_editing_different_fields_both_survive_and_an_unchanged_save_sh
     assert_eq!(b.value("主要产品/服务").await, "工业互联网平台服务");
 
     // A text of two lines, autosaved (the browser sends LF), then saved by
-    // the button (the browser posts CRLF) without an edit.
+    // the button (the browser posts CRLF) without an edit. Ten minutes on,
+    // the autosave is kept as a version to compare with.
+    app.state.clock.advance(10 * 60_000);
     b.fill("（一）申报单位概况", "第一段\n第二段").await;
     let_autosave_settle(&b).await;
     b.wait_for_text("已自动保存").await;
