@@ -1,6 +1,6 @@
 //! Attachment records; the bytes live in the file store under `storage_key`.
 
-use super::{Batch, Db, Millis, Result, Row};
+use super::{Batch, Db, Guard, Millis, Result, Row};
 use crate::params;
 
 #[derive(Debug, Clone)]
@@ -85,7 +85,7 @@ pub fn insert(b: &mut Batch, a: &Attachment, by: &str) {
 
 /// [`insert`], only while the application's live attachments, this one
 /// included, stay within `total` bytes; otherwise the batch fails with
-/// `Conflict` on its second statement. The first locks the application's
+/// `Conflict(Guard::AttachmentTotal)`. The first locks the application's
 /// row, so concurrent uploads of one application (in any process) are
 /// checked one after the other: the sum is taken after the previous one
 /// committed (on SQLite the single writer does the same).
@@ -101,7 +101,8 @@ pub fn insert_within_total(b: &mut Batch, a: &Attachment, by: &str, total: u64) 
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 \
          WHERE (SELECT COALESCE(SUM(size), 0) FROM attachments WHERE application_id = $2 AND deleted_at IS NULL) + $6 <= $11",
         p,
-    );
+    )
+    .guarding(Guard::AttachmentTotal);
 }
 
 /// Marks an attachment deleted (kept for the record while the draft lives).
@@ -109,5 +110,6 @@ pub fn delete(b: &mut Batch, id: &str, now: Millis) {
     b.push_one(
         "UPDATE attachments SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL",
         params![id, now],
-    );
+    )
+    .guarding(Guard::AttachmentLive);
 }

@@ -154,6 +154,25 @@ pub struct Stmt {
     pub expect: Expect,
     /// The logins this statement may change (see `sessions::LoginCache`).
     pub logins: Option<LoginKey>,
+    /// What an `Expect::One` statement guards, named for the caller (by
+    /// its place in the batch when not named).
+    pub guard: Option<Guard>,
+}
+
+/// The rule an `Expect::One` statement upholds: what [`StoreError::Conflict`]
+/// says did not hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// An unnamed statement, by its place in the batch.
+    Statement(usize),
+    /// The city's recommendation is still a draft (at the version read).
+    RecommendationDraft,
+    /// The city's recommendation list has room under its cap.
+    RecommendationRoom,
+    /// The application's attachments stay within their total.
+    AttachmentTotal,
+    /// The attachment is still live (not replaced or deleted meanwhile).
+    AttachmentLive,
 }
 
 /// Whose login a statement may change: the session cache drops exactly
@@ -182,6 +201,7 @@ impl Batch {
             params,
             expect: Expect::Any,
             logins: None,
+            guard: None,
         });
         self
     }
@@ -191,7 +211,15 @@ impl Batch {
             params,
             expect: Expect::One,
             logins: None,
+            guard: None,
         });
+        self
+    }
+    /// Names the rule of the `push_one` statement pushed last.
+    pub fn guarding(&mut self, guard: Guard) -> &mut Self {
+        if let Some(s) = self.0.last_mut() {
+            s.guard = Some(guard);
+        }
         self
     }
     /// Marks the statement pushed last as changing `key`'s logins.
@@ -212,9 +240,10 @@ impl Batch {
 pub enum StoreError {
     #[error("unique constraint violated: {0}")]
     Unique(String),
-    /// A statement marked `Expect::One` changed no row (lost race, stale version).
-    #[error("conflict: statement {0} changed no row")]
-    Conflict(usize),
+    /// A statement marked `Expect::One` changed no row (lost race, stale
+    /// version): the rule it guards no longer holds.
+    #[error("conflict: {0:?} does not hold")]
+    Conflict(Guard),
     #[error("database: {0}")]
     Other(String),
 }

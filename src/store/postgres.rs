@@ -4,7 +4,7 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::query::Query;
 use sqlx::{Column, Connection, Executor, PgPool, Postgres, Row as _, TypeInfo, ValueRef};
 
-use super::{Batch, Expect, Result, Row, StoreError, Value};
+use super::{Batch, Expect, Guard, Result, Row, StoreError, Value};
 
 const MIGRATIONS: &[(i64, &str)] = &[
     (
@@ -236,7 +236,9 @@ impl PgDb {
                 .map_err(err)?
                 .rows_affected();
             if stmt.expect == Expect::One && n != 1 {
-                return Err(StoreError::Conflict(0));
+                return Err(StoreError::Conflict(
+                    stmt.guard.unwrap_or(Guard::Statement(0)),
+                ));
             }
             if !quiet {
                 self.bump().await;
@@ -252,7 +254,9 @@ impl PgDb {
                 .map_err(err)?
                 .rows_affected();
             if stmt.expect == Expect::One && n != 1 {
-                return Err(StoreError::Conflict(i));
+                return Err(StoreError::Conflict(
+                    stmt.guard.unwrap_or(Guard::Statement(i)),
+                ));
             }
             counts.push(n);
         }

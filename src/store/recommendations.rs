@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use super::{Batch, Db, Millis, Result, Row};
+use super::{Batch, Db, Guard, Millis, Result, Row};
 use crate::params;
 
 // ───────────────────────────── caps ─────────────────────────────
@@ -155,7 +155,8 @@ pub fn guard(b: &mut Batch, batch_id: &str, city_code: &str, now: Millis) {
     b.push_one(
         "UPDATE recommendations SET updated_at = $3 WHERE batch_id = $1 AND city_code = $2 AND status = 'draft'",
         params![batch_id, city_code, now],
-    );
+    )
+    .guarding(Guard::RecommendationDraft);
 }
 
 /// Like [`guard`], for changes to the list: also bumps its version, and,
@@ -172,7 +173,8 @@ pub fn guard_list(
         "UPDATE recommendations SET version = version + 1, updated_at = $3 \
          WHERE batch_id = $1 AND city_code = $2 AND status = 'draft' AND ($4 < 0 OR version = $4)",
         params![batch_id, city_code, now, expected.unwrap_or(-1)],
-    );
+    )
+    .guarding(Guard::RecommendationDraft);
 }
 
 /// Locks the recommendation as submitted, if still the draft at `expected`.
@@ -268,7 +270,8 @@ pub fn add_item(
          SELECT $1, $2, $3, $4, '', '', $5, $6 \
          WHERE $7 < 0 OR (SELECT COUNT(*) FROM recommendation_items WHERE batch_id = $2 AND city_code = $3) < $7",
         params![application_id, batch_id, city_code, rank, now, by, cap.unwrap_or(-1)],
-    );
+    )
+    .guarding(Guard::RecommendationRoom);
 }
 
 pub fn remove_item(b: &mut Batch, application_id: &str) {

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OpenFlags, ToSql, types::ValueRef};
 use tokio::sync::oneshot;
 
-use super::{Batch, Expect, Result, Row, StoreError, Value};
+use super::{Batch, Expect, Guard, Result, Row, StoreError, Value};
 
 const MIGRATIONS: &[(i64, &str)] = &[
     (
@@ -442,7 +442,9 @@ fn apply(conn: &Connection, batch: &Batch) -> Result<Vec<u64>> {
     for (i, stmt) in batch.0.iter().enumerate() {
         let n = run_execute(conn, stmt.sql, &stmt.params).map_err(err)?;
         if stmt.expect == Expect::One && n != 1 {
-            return Err(StoreError::Conflict(i));
+            return Err(StoreError::Conflict(
+                stmt.guard.unwrap_or(Guard::Statement(i)),
+            ));
         }
         counts.push(n as u64);
     }
@@ -785,7 +787,13 @@ mod tests {
             let (k, r) = t.await.expect("task");
             match k % 3 {
                 0 => assert!(r.is_ok(), "{k}: {r:?}"),
-                1 => assert!(matches!(r, Err(StoreError::Conflict(0))), "{k}: {r:?}"),
+                1 => assert!(
+                    matches!(
+                        r,
+                        Err(StoreError::Conflict(crate::store::Guard::Statement(0)))
+                    ),
+                    "{k}: {r:?}"
+                ),
                 _ => assert!(matches!(r, Err(StoreError::Unique(_))), "{k}: {r:?}"),
             }
         }

@@ -98,8 +98,13 @@ impl AppState {
     }
 }
 
+/// The longest a request may take to be answered (see [`router`]).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
 pub fn router(state: AppState) -> Router {
+    use tower_http::limit::RequestBodyLimitLayer;
     use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+    use tower_http::timeout::TimeoutLayer;
     use tower_http::trace::TraceLayer;
 
     // One span per request: its id (the `x-request-id` it came with, else a
@@ -136,6 +141,18 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             shared::context::middleware,
+        ))
+        // Server-wide bounds, below each route's own: no body longer than
+        // the largest upload route reads (a refused file drained to its
+        // end; forms keep axum's 2 MB), and no request answered later than
+        // a 20 MB attachment sent over a slow line takes (a download's
+        // streamed body is not timed, only its start).
+        .layer(RequestBodyLimitLayer::new(
+            shared::upload::upload_drain_limit(crate::config::Config::default().max_file_bytes),
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
         ))
         .layer(trace)
         .layer(PropagateRequestIdLayer::x_request_id())

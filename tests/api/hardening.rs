@@ -420,6 +420,30 @@ async fn every_answer_carries_a_request_id_kept_from_the_proxy() {
     assert_eq!(r.headers.get("x-request-id").unwrap(), "nginx-7f3a");
 }
 
+/// Server-wide bounds (tower-http): a body declared longer than the
+/// largest upload route reads is refused before any route sees it, on any
+/// route, logged in or not.
+#[tokio::test]
+async fn a_body_over_the_server_ceiling_is_refused_before_any_route() {
+    let app = spawn().await;
+    let mut c = app.client();
+    let ceiling = shenbao::web::shared::upload::upload_drain_limit(
+        shenbao::config::Config::default().max_file_bytes,
+    );
+    for path in ["/login", "/register", "/apply/x/attachments"] {
+        let r = c
+            .send(
+                Request::post(path)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .header("content-length", (ceiling + 1).to_string())
+                    .body(Body::from("username=a"))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+    }
+}
+
 /// Issue #20, finding 9: a request refused for its role is in the audit
 /// trail (who, what, from where), not only in the answer.
 #[tokio::test]

@@ -13,7 +13,7 @@ use crate::domain::role::Role;
 use crate::store::applications;
 use crate::store::attachments::{self, Attachment};
 use crate::store::audit::{self, Action};
-use crate::store::{Batch, StoreError, new_id};
+use crate::store::{Batch, Guard, StoreError, new_id};
 use crate::web::AppState;
 use crate::web::apply::{SlotView, load_visible, slot_views};
 use crate::web::shared::context::Ctx;
@@ -319,11 +319,9 @@ async fn receive(
                     Ok(_) => {}
                     // Another upload of this application was written first
                     // and the total has no room left for this one.
-                    Err(StoreError::Conflict(i)) => {
+                    Err(StoreError::Conflict(guard)) => {
                         let _ = state.files.delete(&att.storage_key).await;
-                        // The insert follows the application's lock, after
-                        // the replaced file's removal when there is one.
-                        return Ok(Err(if i == 1 + usize::from(replace.is_some()) {
+                        return Ok(Err(if guard == Guard::AttachmentTotal {
                             over_total()
                         } else {
                             "该附件刚被另一次上传替换，请刷新页面后重试。".to_string()

@@ -19,7 +19,7 @@ use crate::params;
 use crate::store::audit::{self, Action};
 use crate::store::batches::BatchRow;
 use crate::store::recommendations::{self, File, FileKind, Recommendation};
-use crate::store::{Batch, StoreError};
+use crate::store::{Batch, Guard, StoreError};
 use crate::web::AppState;
 use crate::web::city::inbox::{
     city_batch, city_name, city_of, field, load_city_app, locked, with_batch,
@@ -321,8 +321,8 @@ async fn add(
             with_batch("/city/recommendation", &batch.id)
         ))
         .into_response()),
-        Err(StoreError::Conflict(1)) => Ok(back("推荐已报送，已锁定，不能再修改。")),
-        Err(StoreError::Conflict(_)) => Ok(back(&full(cap.unwrap_or(0)))),
+        Err(StoreError::Conflict(Guard::RecommendationRoom)) => Ok(back(&full(cap.unwrap_or(0)))),
+        Err(StoreError::Conflict(_)) => Ok(back("推荐已报送，已锁定，不能再修改。")),
         Err(StoreError::Unique(_)) => {
             Ok(back(&format!("“{}”已在推荐名单中。", app.enterprise_name)))
         }
