@@ -35,6 +35,80 @@ pub struct Claimed {
     pub batch_id: String,
 }
 
+/// An export job as the province's pages show it.
+pub struct Job {
+    pub id: String,
+    pub batch_id: String,
+    pub state: String,
+    pub done: i64,
+    pub total: i64,
+    pub file_name: String,
+    pub size: Option<i64>,
+    pub error: String,
+    pub created_by: String,
+    pub created_at: Millis,
+}
+
+impl Job {
+    pub fn percent(&self) -> i64 {
+        if self.total == 0 {
+            if self.state == "done" { 100 } else { 0 }
+        } else {
+            self.done * 100 / self.total
+        }
+    }
+    pub fn created_text(&self) -> String {
+        crate::clock::format_datetime(self.created_at)
+    }
+    pub fn size_text(&self) -> String {
+        self.size
+            .map(|s| crate::files::human_size(s.max(0) as u64))
+            .unwrap_or_default()
+    }
+}
+
+fn job_from(r: &crate::store::Row) -> Job {
+    Job {
+        id: r.text(0),
+        batch_id: r.text(1),
+        state: r.text(2),
+        done: r.int(3),
+        total: r.int(4),
+        file_name: r.text(5),
+        size: r.opt_int(6),
+        error: r.text(7),
+        created_by: r.text(8),
+        created_at: r.int(9),
+    }
+}
+
+/// One export job.
+pub async fn job(db: &Db, id: &str) -> Result<Option<Job>> {
+    Ok(db
+        .query_opt(
+            "SELECT id, batch_id, state, done, total, file_name, size, error, created_by, created_at \
+             FROM export_jobs WHERE id = $1",
+            params![id],
+        )
+        .await?
+        .as_ref()
+        .map(job_from))
+}
+
+/// The newest `n` export jobs.
+pub async fn recent(db: &Db, n: i64) -> Result<Vec<Job>> {
+    Ok(db
+        .query(
+            "SELECT id, batch_id, state, done, total, file_name, size, error, created_by, created_at \
+             FROM export_jobs ORDER BY created_at DESC LIMIT $1",
+            params![n],
+        )
+        .await?
+        .iter()
+        .map(job_from)
+        .collect())
+}
+
 /// Starts a package job for `batch_id`, held by this process: the row and its
 /// audit entry in one write. The caller runs it ([`run`]).
 pub async fn start(

@@ -152,6 +152,159 @@ pub async fn submitted_in_batch(db: &Db, batch_id: &str) -> Result<Vec<Applicati
     Ok(rows.iter().map(Application::from_row).collect())
 }
 
+/// A city's applications of a batch in one of `states` (at most three), by id.
+pub async fn in_city(
+    db: &Db,
+    batch_id: &str,
+    city_code: &str,
+    states: &[State],
+) -> Result<Vec<Application>> {
+    let s = |i: usize| states.get(i).map_or("", |s| s.as_str());
+    let rows = db
+        .query(
+            concat!(
+                "SELECT ",
+                app_cols!(),
+                " FROM applications WHERE batch_id = $1 AND city_code = $2 \
+                 AND state IN ($3, $4, $5) ORDER BY id"
+            ),
+            params![batch_id, city_code, s(0), s(1), s(2)],
+        )
+        .await?;
+    Ok(rows.iter().map(Application::from_row).collect())
+}
+
+/// How many of a city's applications of a batch are in `state`.
+pub async fn count_in_city(db: &Db, batch_id: &str, city_code: &str, state: State) -> Result<i64> {
+    Ok(db
+        .query_opt(
+            "SELECT COUNT(*) FROM applications WHERE batch_id = $1 AND city_code = $2 AND state = $3",
+            params![batch_id, city_code, state.as_str()],
+        )
+        .await?
+        .map_or(0, |r| r.int(0)))
+}
+
+/// A city inbox's filter ('' = any); `name_pattern` is a LIKE pattern
+/// with `\\` as its escape.
+pub struct InboxFilter<'a> {
+    pub batch_id: &'a str,
+    pub city_code: &'a str,
+    pub state: &'a str,
+    pub industry: &'a str,
+    pub county_code: &'a str,
+    pub name_pattern: &'a str,
+}
+
+impl InboxFilter<'_> {
+    fn params(&self) -> Vec<Value> {
+        params![
+            self.batch_id,
+            self.city_code,
+            self.state,
+            self.industry,
+            self.county_code,
+            self.name_pattern
+        ]
+    }
+}
+
+/// One line of a city's inbox.
+#[derive(Debug, Clone)]
+pub struct InboxEntry {
+    pub id: String,
+    pub enterprise_name: String,
+    pub credit_code: String,
+    pub county_code: String,
+    pub industry: String,
+    pub state: State,
+    pub submitted_at: Option<Millis>,
+}
+
+/// The WHERE clause shared by the inbox and its count; `$1` batch, `$2`
+/// city, `$3` state, `$4` industry, `$5` county, `$6` name pattern.
+macro_rules! inbox_where {
+    () => {
+        " FROM applications WHERE batch_id = $1 AND city_code = $2 AND state <> 'draft' \
+          AND ($3 = '' OR state = $3) AND ($4 = '' OR industry = $4) AND ($5 = '' OR county_code = $5) \
+          AND ($6 = '' OR enterprise_name LIKE $6 ESCAPE '\\')"
+    };
+}
+
+macro_rules! inbox_list {
+    ($order:literal) => {
+        concat!(
+            "SELECT id, enterprise_name, credit_code, county_code, industry, state, submitted_at",
+            inbox_where!(),
+            " ORDER BY ",
+            $order,
+            " LIMIT $7 OFFSET $8"
+        )
+    };
+}
+
+/// A city's applications past their draft, counted by state and industry
+/// (one pass over the inbox's covering index).
+pub async fn inbox_groups(
+    db: &Db,
+    batch_id: &str,
+    city_code: &str,
+) -> Result<Vec<(String, String, i64)>> {
+    let rows = db
+        .query(
+            "SELECT state, industry, COUNT(*) FROM applications WHERE batch_id = $1 AND city_code = $2 \
+             AND state <> 'draft' GROUP BY state, industry",
+            params![batch_id, city_code],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|mut r| (r.take_text(0), r.take_text(1), r.int(2)))
+        .collect())
+}
+
+/// How many applications the inbox filter matches.
+pub async fn inbox_count(db: &Db, filter: &InboxFilter<'_>) -> Result<i64> {
+    Ok(db
+        .query_opt(concat!("SELECT COUNT(*)", inbox_where!()), filter.params())
+        .await?
+        .map_or(0, |r| r.int(0)))
+}
+
+/// One page of the inbox: `sort` is `old`, `name`, `updated` or (else)
+/// newest submission first.
+pub async fn inbox_page(
+    db: &Db,
+    filter: &InboxFilter<'_>,
+    sort: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<InboxEntry>> {
+    let sql = match sort {
+        "old" => inbox_list!("submitted_at, id"),
+        "name" => inbox_list!("enterprise_name, id"),
+        "updated" => inbox_list!("updated_at DESC, id DESC"),
+        _ => inbox_list!("submitted_at DESC, id DESC"),
+    };
+    let mut params = filter.params();
+    params.push(limit.into());
+    params.push(offset.into());
+    Ok(db
+        .query(sql, params)
+        .await?
+        .into_iter()
+        .map(|mut r| InboxEntry {
+            id: r.take_text(0),
+            enterprise_name: r.take_text(1),
+            credit_code: r.take_text(2),
+            county_code: r.take_text(3),
+            industry: r.take_text(4),
+            state: State::parse(&r.text(5)).unwrap_or(State::Submitted),
+            submitted_at: r.opt_int(6),
+        })
+        .collect())
+}
+
 /// What the province's list shows of one submitted application.
 #[derive(Debug, Clone)]
 pub struct Listed {

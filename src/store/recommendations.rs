@@ -460,3 +460,17 @@ pub async fn items_for_batch(db: &Db, batch_id: &str) -> Result<HashMap<String, 
         })
         .collect())
 }
+
+/// How many applications each city has on its list for the batch, by city code.
+pub async fn listed_by_city(
+    db: &Db,
+    batch_id: &str,
+) -> Result<std::collections::HashMap<String, i64>> {
+    let rows = db
+        .query(
+            "SELECT city_code, COUNT(*) FROM recommendation_items WHERE batch_id = $1 GROUP BY city_code",
+            params![batch_id],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.text(0), r.int(1))).collect())
+}

@@ -352,3 +352,53 @@ pub async fn lockouts(db: &Db, now: Millis) -> Result<Vec<Lockout>> {
         })
         .collect())
 }
+
+/// An enterprise as the city's list of local enterprises shows it.
+#[derive(Debug, Clone)]
+pub struct EnterpriseListed {
+    pub name: String,
+    pub credit_code: String,
+    pub city_code: String,
+    pub county_code: String,
+    pub contact_name: String,
+    pub mobile: String,
+}
+
+/// The enterprises registered in `city`, by name (at most `limit`).
+pub async fn enterprises_in_city(db: &Db, city: &str, limit: i64) -> Result<Vec<EnterpriseListed>> {
+    let rows = db
+        .query(
+            "SELECT name, credit_code, city_code, county_code, contact_name, mobile FROM enterprises \
+             WHERE city_code = $1 ORDER BY name LIMIT $2",
+            params![city, limit],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|mut r| EnterpriseListed {
+            name: r.take_text(0),
+            credit_code: r.take_text(1),
+            city_code: r.take_text(2),
+            county_code: r.take_text(3),
+            contact_name: r.take_text(4),
+            mobile: r.take_text(5),
+        })
+        .collect())
+}
+
+/// How many accounts each role has.
+pub async fn count_by_role(db: &Db) -> Result<Vec<(Role, i64)>> {
+    let rows = db
+        .query("SELECT role, COUNT(*) FROM users GROUP BY role", params![])
+        .await?;
+    Ok(Role::ALL
+        .iter()
+        .map(|r| {
+            let n = rows
+                .iter()
+                .find(|row| row.text(0) == r.as_str())
+                .map_or(0, |row| row.int(1));
+            (*r, n)
+        })
+        .collect())
+}

@@ -693,23 +693,10 @@ async fn dashboard(
         _ => String::new(),
     };
     let staff_counts = if user.role == Role::SysAdmin {
-        let rows = state
-            .db
-            .query(
-                "SELECT role, COUNT(*) FROM users GROUP BY role ORDER BY role",
-                Vec::new(),
-            )
-            .await?;
-        Role::ALL
-            .iter()
-            .map(|r| {
-                (
-                    r.label(),
-                    rows.iter()
-                        .find(|row| row.text(0) == r.as_str())
-                        .map_or(0, |row| row.int(1)),
-                )
-            })
+        crate::store::users::count_by_role(&state.db)
+            .await?
+            .into_iter()
+            .map(|(r, n)| (r.label(), n))
             .collect()
     } else {
         Vec::new()

@@ -13,9 +13,7 @@ use crate::clock;
 use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::region;
 use crate::domain::role::Role;
-use crate::params;
-use crate::store::Row;
-use crate::store::applications::Application;
+use crate::store::applications::{self, Application, InboxEntry, InboxFilter};
 use crate::store::batches::{self, BatchRow};
 use crate::store::recommendations;
 use crate::web::AppState;
@@ -167,43 +165,12 @@ struct InboxPage {
     next: String,
 }
 
-/// The WHERE clause shared by the list and its count; `$1` batch, `$2` city,
-/// `$3` state, `$4` industry, `$5` county, `$6` name pattern ('' = any).
-macro_rules! inbox_where {
-    () => {
-        " FROM applications WHERE batch_id = $1 AND city_code = $2 AND state <> 'draft' \
-          AND ($3 = '' OR state = $3) AND ($4 = '' OR industry = $4) AND ($5 = '' OR county_code = $5) \
-          AND ($6 = '' OR enterprise_name LIKE $6 ESCAPE '\\')"
-    };
-}
-
-macro_rules! inbox_list {
-    ($order:literal) => {
-        concat!(
-            "SELECT id, enterprise_name, credit_code, county_code, industry, state, submitted_at",
-            inbox_where!(),
-            " ORDER BY ",
-            $order,
-            " LIMIT $7 OFFSET $8"
-        )
-    };
-}
-
 const SORTS: [(&str, &str); 4] = [
     ("new", "提交时间（新→旧）"),
     ("old", "提交时间（旧→新）"),
     ("name", "企业名称"),
     ("updated", "最近办理"),
 ];
-
-fn list_sql(sort: &str) -> &'static str {
-    match sort {
-        "old" => inbox_list!("submitted_at, id"),
-        "name" => inbox_list!("enterprise_name, id"),
-        "updated" => inbox_list!("updated_at DESC, id DESC"),
-        _ => inbox_list!("submitted_at DESC, id DESC"),
-    }
-}
 
 /// `%text%` with LIKE's own characters escaped.
 fn like_pattern(q: &str) -> String {
@@ -260,15 +227,13 @@ async fn inbox(
         .unwrap_or_else(|| "new".into());
     let state_code = filter_state.map_or("", |s| s.as_str());
     let pattern = like_pattern(&text);
-    let where_params = || {
-        params![
-            batch.id.as_str(),
-            city.as_str(),
-            state_code,
-            industry.as_str(),
-            county.as_str(),
-            pattern.as_str()
-        ]
+    let filter = InboxFilter {
+        batch_id: &batch.id,
+        city_code: &city,
+        state: state_code,
+        industry: &industry,
+        county_code: &county,
+        name_pattern: &pattern,
     };
     // One pass over the city's index entries gives the counts by state, the
     // industries on offer and, unless county or name narrow it, the total.
@@ -276,15 +241,7 @@ async fn inbox(
         .caches
         .city_counts
         .get(&state.db, &format!("{}|{city}", batch.id), || async {
-            let rows = state
-                .db
-                .query(
-                    "SELECT state, industry, COUNT(*) FROM applications WHERE batch_id = $1 AND city_code = $2 \
-                     AND state <> 'draft' GROUP BY state, industry",
-                    params![batch.id.as_str(), city.as_str()],
-                )
-                .await?;
-            Ok::<_, AppError>(rows.iter().map(|r| (r.text(0), r.text(1), r.int(2))).collect())
+            Ok::<_, AppError>(applications::inbox_groups(&state.db, &batch.id, &city).await?)
         })
         .await?;
     let total = if county.is_empty() && pattern.is_empty() {
@@ -303,23 +260,23 @@ async fn inbox(
             .caches
             .inbox_totals
             .get(&state.db, &key, || async {
-                Ok::<_, AppError>(
-                    state
-                        .db
-                        .query_opt(concat!("SELECT COUNT(*)", inbox_where!()), where_params())
-                        .await?
-                        .map_or(0, |r| r.int(0)),
-                )
+                Ok::<_, AppError>(applications::inbox_count(&state.db, &filter).await?)
             })
             .await?
     };
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page_no = q.page.unwrap_or(1).clamp(1, pages);
-    let mut params = where_params();
-    params.push(PAGE_SIZE.into());
-    params.push(((page_no - 1) * PAGE_SIZE).into());
-    let rows = state.db.query(list_sql(&sort), params).await?;
-    let rows = rows.iter().map(|r| inbox_row(&city, r)).collect();
+    let rows = applications::inbox_page(
+        &state.db,
+        &filter,
+        &sort,
+        PAGE_SIZE,
+        (page_no - 1) * PAGE_SIZE,
+    )
+    .await?
+    .into_iter()
+    .map(|e| inbox_row(&city, e))
+    .collect();
 
     let counts: Vec<(AppStateKind, i64)> = AppStateKind::ALL
         .into_iter()
@@ -428,15 +385,18 @@ async fn inbox(
     Ok(Html(page.render()?))
 }
 
-fn inbox_row(city: &str, r: &Row) -> InboxRow {
+fn inbox_row(city: &str, e: InboxEntry) -> InboxRow {
     InboxRow {
-        id: r.text(0),
-        name: r.text(1),
-        credit_code: r.text(2),
-        county: county_name(city, &r.text(3)),
-        industry: r.text(4),
-        state: AppStateKind::parse(&r.text(5)).unwrap_or(AppStateKind::Submitted),
-        submitted_at: r.opt_int(6).map(clock::format_datetime).unwrap_or_default(),
+        county: county_name(city, &e.county_code),
+        id: e.id,
+        name: e.enterprise_name,
+        credit_code: e.credit_code,
+        industry: e.industry,
+        state: e.state,
+        submitted_at: e
+            .submitted_at
+            .map(clock::format_datetime)
+            .unwrap_or_default(),
     }
 }
 

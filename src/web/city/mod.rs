@@ -18,7 +18,6 @@ use axum::response::Html;
 use axum::routing::get;
 
 use crate::domain::role::Role;
-use crate::params;
 use crate::web::AppState;
 use crate::web::account::region_label;
 use crate::web::shared::context::Ctx;
@@ -60,21 +59,14 @@ struct EnterprisesPage {
 async fn enterprises(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>> {
     let user = ctx.require_role(Role::City)?;
     let city = user.city_code.clone().ok_or(AppError::Forbidden)?;
-    let rows = state
-        .db
-        .query(
-            "SELECT name, credit_code, city_code, county_code, contact_name, mobile FROM enterprises \
-             WHERE city_code = $1 ORDER BY name LIMIT 500",
-            params![city.as_str()],
-        )
-        .await?;
-    let rows = rows
-        .iter()
-        .map(|r| EnterpriseRow {
-            name: r.text(0),
-            credit_code: r.text(1),
-            region: region_label(&r.text(2), &r.text(3)),
-            contact: format!("{} {}", r.text(4), r.text(5)),
+    let rows = crate::store::users::enterprises_in_city(&state.db, &city, 500)
+        .await?
+        .into_iter()
+        .map(|e| EnterpriseRow {
+            region: region_label(&e.city_code, &e.county_code),
+            contact: format!("{} {}", e.contact_name, e.mobile),
+            name: e.name,
+            credit_code: e.credit_code,
         })
         .collect();
     let page = EnterprisesPage {

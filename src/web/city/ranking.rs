@@ -14,11 +14,10 @@ use serde::Deserialize;
 use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::role::Role;
 use crate::domain::scoring::{self, Entry, Review, Sheet, show};
-use crate::params;
 use crate::store::audit::{self, Action};
 use crate::store::batches::BatchRow;
 use crate::store::scoring as score_store;
-use crate::store::{Batch, StoreError, recommendations};
+use crate::store::{Batch, StoreError, applications, recommendations};
 use crate::web::AppState;
 use crate::web::city::inbox::{
     city_batch, city_name, city_of, county_name, field, locked, with_batch,
@@ -115,14 +114,17 @@ pub(crate) struct Ranking {
 /// The city's passed applications in the batch, ranked.
 pub(crate) async fn compute(state: &AppState, batch_id: &str, city: &str) -> AppResult<Ranking> {
     let stored = score_store::effective(&state.db, batch_id, city).await?;
-    let rows = state
-        .db
-        .query(
-            "SELECT id, enterprise_name, county_code, state, submitted_at FROM applications \
-             WHERE batch_id = $1 AND city_code = $2 AND state IN ('city_passed', 'recommended', 'not_recommended')",
-            params![batch_id, city],
-        )
-        .await?;
+    let rows = applications::in_city(
+        &state.db,
+        batch_id,
+        city,
+        &[
+            AppStateKind::CityPassed,
+            AppStateKind::Recommended,
+            AppStateKind::NotRecommended,
+        ],
+    )
+    .await?;
     let mut by_app: HashMap<String, Vec<Review>> = HashMap::new();
     for (app, scores) in score_store::scores_for_city(&state.db, batch_id, city).await? {
         by_app.entry(app).or_default().push(Review {
@@ -134,22 +136,21 @@ pub(crate) async fn compute(state: &AppState, batch_id: &str, city: &str) -> App
     let ties = score_store::ties(&state.db, batch_id, city).await?;
     let mut apps = HashMap::new();
     let entries = rows
-        .iter()
-        .map(|r| {
-            let id = r.text(0);
+        .into_iter()
+        .map(|a| {
             apps.insert(
-                id.clone(),
+                a.id.clone(),
                 (
-                    r.text(1),
-                    county_name(city, &r.text(2)),
-                    AppStateKind::parse(&r.text(3)).unwrap_or(AppStateKind::CityPassed),
+                    a.enterprise_name,
+                    county_name(city, &a.county_code),
+                    a.state,
                 ),
             );
             Entry {
-                reviews: by_app.remove(&id).unwrap_or_default(),
-                tie_position: ties.get(&id).map(|t| t.position),
-                submitted_at: r.int(4),
-                application_id: id,
+                reviews: by_app.remove(&a.id).unwrap_or_default(),
+                tie_position: ties.get(&a.id).map(|t| t.position),
+                submitted_at: a.submitted_at.unwrap_or(0),
+                application_id: a.id,
             }
         })
         .collect();

@@ -15,11 +15,10 @@ use crate::clock;
 use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::role::Role;
 use crate::domain::scoring::show;
-use crate::params;
 use crate::store::audit::{self, Action};
 use crate::store::batches::BatchRow;
 use crate::store::recommendations::{self, File, FileKind, Recommendation};
-use crate::store::{Batch, Guard, StoreError};
+use crate::store::{Batch, Guard, StoreError, applications};
 use crate::web::AppState;
 use crate::web::city::inbox::{
     city_batch, city_name, city_of, field, load_city_app, locked, with_batch,
@@ -189,14 +188,8 @@ pub(crate) async fn render(
             file: files.iter().find(|f| f.kind == k).cloned(),
         })
         .collect();
-    let pending = state
-        .db
-        .query_opt(
-            "SELECT COUNT(*) FROM applications WHERE batch_id = $1 AND city_code = $2 AND state = 'submitted'",
-            params![batch.id.as_str(), city],
-        )
-        .await?
-        .map_or(0, |r| r.int(0));
+    let pending =
+        applications::count_in_city(&state.db, &batch.id, city, AppStateKind::Submitted).await?;
     let page = RecPage {
         page: Page::new(state, ctx, "推荐报送"),
         city_name: city_name(city),

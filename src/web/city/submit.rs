@@ -12,7 +12,6 @@ use axum::{Form, Router};
 use crate::clock;
 use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::role::Role;
-use crate::params;
 use crate::store::applications::{self, TransitionError};
 use crate::store::audit::{self, Action};
 use crate::store::recommendations::{self, FileKind};
@@ -154,28 +153,17 @@ async fn submit(
         let reason = format!("列入{}推荐名单，推荐排序第{}位", city_name(&city), pos + 1);
         push(&mut b, app, AppStateKind::Recommended, &actor, &reason, now)?;
     }
-    let others = state
-        .db
-        .query(
-            "SELECT id FROM applications WHERE batch_id = $1 AND city_code = $2 AND state = 'city_passed'",
-            params![batch.id.as_str(), city.as_str()],
-        )
-        .await?;
-    for r in &others {
-        let id = r.text(0);
-        if apps.iter().any(|a| a.id == id) {
-            continue;
-        }
-        if let Some(app) = applications::by_id(&state.db, &id).await? {
-            push(
-                &mut b,
-                &app,
-                AppStateKind::NotRecommended,
-                &actor,
-                "未列入市州推荐名单",
-                now,
-            )?;
-        }
+    let others =
+        applications::in_city(&state.db, &batch.id, &city, &[AppStateKind::CityPassed]).await?;
+    for app in others.iter().filter(|o| !apps.iter().any(|a| a.id == o.id)) {
+        push(
+            &mut b,
+            app,
+            AppStateKind::NotRecommended,
+            &actor,
+            "未列入市州推荐名单",
+            now,
+        )?;
     }
     crate::services::notify::recommendation_submitted(
         &state.db,

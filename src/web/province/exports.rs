@@ -10,11 +10,9 @@ use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use crate::clock;
 use crate::domain::role::Role;
-use crate::params;
-use crate::services::exports;
-use crate::store::{Millis, batches};
+use crate::services::exports::{self, Job};
+use crate::store::batches;
 use crate::web::AppState;
 use crate::web::shared::context::Ctx;
 use crate::web::shared::error::{AppError, AppResult};
@@ -26,63 +24,8 @@ pub fn router() -> Router<AppState> {
         .route("/province/exports/{id}/download", get(download))
 }
 
-pub struct Job {
-    pub id: String,
-    pub batch_id: String,
-    pub state: String,
-    pub done: i64,
-    pub total: i64,
-    pub file_name: String,
-    pub size: Option<i64>,
-    pub error: String,
-    pub created_by: String,
-    pub created_at: Millis,
-}
-
-impl Job {
-    pub fn percent(&self) -> i64 {
-        if self.total == 0 {
-            if self.state == "done" { 100 } else { 0 }
-        } else {
-            self.done * 100 / self.total
-        }
-    }
-    pub fn created_text(&self) -> String {
-        clock::format_datetime(self.created_at)
-    }
-    pub fn size_text(&self) -> String {
-        self.size
-            .map(|s| crate::files::human_size(s.max(0) as u64))
-            .unwrap_or_default()
-    }
-}
-
-fn job_from(r: &crate::store::Row) -> Job {
-    Job {
-        id: r.text(0),
-        batch_id: r.text(1),
-        state: r.text(2),
-        done: r.int(3),
-        total: r.int(4),
-        file_name: r.text(5),
-        size: r.opt_int(6),
-        error: r.text(7),
-        created_by: r.text(8),
-        created_at: r.int(9),
-    }
-}
-
 async fn load(state: &AppState, id: &str) -> AppResult<Job> {
-    let row = state
-        .db
-        .query_opt(
-            "SELECT id, batch_id, state, done, total, file_name, size, error, created_by, created_at \
-             FROM export_jobs WHERE id = $1",
-            params![id],
-        )
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(job_from(&row))
+    exports::job(&state.db, id).await?.ok_or(AppError::NotFound)
 }
 
 #[derive(Template)]
@@ -95,18 +38,11 @@ struct ListPage {
 
 async fn list(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>> {
     ctx.require_role(Role::Province)?;
-    let rows = state
-        .db
-        .query(
-            "SELECT id, batch_id, state, done, total, file_name, size, error, created_by, created_at \
-             FROM export_jobs ORDER BY created_at DESC LIMIT 20",
-            Vec::new(),
-        )
-        .await?;
+    let jobs = exports::recent(&state.db, 20).await?;
     let page = ListPage {
         page: crate::web::shared::page::Page::new(&state, &ctx, "导出申报材料"),
         batches: batches::all(&state.db).await?,
-        jobs: rows.iter().map(job_from).collect(),
+        jobs,
     };
     Ok(Html(page.render()?))
 }

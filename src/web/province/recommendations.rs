@@ -12,7 +12,6 @@ use serde::Deserialize;
 use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::region;
 use crate::domain::role::Role;
-use crate::params;
 use crate::store::applications::{self, TransitionError};
 use crate::store::audit::{self, Action};
 use crate::store::batches::{self, BatchRow};
@@ -77,13 +76,7 @@ async fn overview(
     let batch = city_batch(&state, q.batch.as_deref()).await?;
     let recs = recommendations::for_batch(&state.db, &batch.id).await?;
     let caps = recommendations::caps(&state.db, &batch.id).await?;
-    let counts = state
-        .db
-        .query(
-            "SELECT city_code, COUNT(*) FROM recommendation_items WHERE batch_id = $1 GROUP BY city_code",
-            params![batch.id.as_str()],
-        )
-        .await?;
+    let counts = recommendations::listed_by_city(&state.db, &batch.id).await?;
     let mut rows = Vec::new();
     for c in region::cities() {
         let rec = recs.iter().find(|r| r.city_code == c.code);
@@ -104,10 +97,7 @@ async fn overview(
                 None => "未开始".into(),
             },
             submitted: rec.is_some_and(|r| r.submitted),
-            listed: counts
-                .iter()
-                .find(|r| r.text(0) == c.code)
-                .map_or(0, |r| r.int(1)),
+            listed: counts.get(c.code).copied().unwrap_or(0),
             cap: caps.get(c.code).map(|n| n.to_string()).unwrap_or_default(),
             files,
             reopen_note: rec
@@ -231,34 +221,31 @@ async fn reopen(
     let actor = ctx.actor();
     let mut b = Batch::new();
     recommendations::reopen(&mut b, &batch.id, &city, &user.username, &reason, now);
-    let ids = state
-        .db
-        .query(
-            "SELECT id FROM applications WHERE batch_id = $1 AND city_code = $2 \
-             AND state IN ('recommended', 'not_recommended')",
-            params![batch.id.as_str(), city.as_str()],
-        )
-        .await?;
+    let listed = applications::in_city(
+        &state.db,
+        &batch.id,
+        &city,
+        &[AppStateKind::Recommended, AppStateKind::NotRecommended],
+    )
+    .await?;
     let why = format!("省经信厅重新开放{}推荐：{reason}", c.name);
-    for r in &ids {
-        if let Some(app) = applications::by_id(&state.db, &r.text(0)).await? {
-            match applications::push_transition(
-                &mut b,
-                &app,
-                AppStateKind::CityPassed,
-                Role::Province,
-                &actor,
-                &why,
-                now,
-            ) {
-                Ok(()) => {}
-                Err(TransitionError::Store(e)) => return Err(e.into()),
-                Err(_) => {
-                    return Ok(back(&format!(
-                        "“{}”已进入专家评审，不能再重新开放",
-                        app.enterprise_name
-                    )));
-                }
+    for app in &listed {
+        match applications::push_transition(
+            &mut b,
+            app,
+            AppStateKind::CityPassed,
+            Role::Province,
+            &actor,
+            &why,
+            now,
+        ) {
+            Ok(()) => {}
+            Err(TransitionError::Store(e)) => return Err(e.into()),
+            Err(_) => {
+                return Ok(back(&format!(
+                    "“{}”已进入专家评审，不能再重新开放",
+                    app.enterprise_name
+                )));
             }
         }
     }
