@@ -559,11 +559,12 @@ async fn run() -> anyhow::Result<()> {
             }
             let mut missing = 0;
             for (app, v) in &last {
-                // Read as the application reads it: along the version chain.
-                if shenbao::store::applications::version_content(&db, app, *v)
+                // The working copy is at the last acknowledged save or after
+                // it (a save committed as the server died, not yet answered).
+                let stored = shenbao::store::applications::content(&db, app)
                     .await?
-                    .is_none()
-                {
+                    .map_or(0, |(version, _)| version);
+                if stored < *v {
                     missing += 1;
                 }
             }

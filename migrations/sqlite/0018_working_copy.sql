@@ -1,5 +1,5 @@
 -- Drafts as a working copy (issue #16). An autosave rewrites the
--- application's own row (`draft`, the current answers) instead of adding a
+-- application's one row in `drafts` (the current answers) instead of adding a
 -- version; a version is kept for a meaningful moment (the start, an
 -- explicit save, a submission, a reopening, the stamped scan's upload) and
 -- for at most one autosave per 10 minutes of editing (`versioned_at`: when
@@ -9,7 +9,11 @@
 -- migration's transaction. `prev` and `depth` stay in the table (NULL and
 -- 0 from now on): the integrity chain's sealed bytes of the submitted rows
 -- sealed before include them.
-ALTER TABLE applications ADD COLUMN draft TEXT NOT NULL DEFAULT '{}';
+CREATE TABLE drafts (
+    application_id TEXT PRIMARY KEY REFERENCES applications(id),
+    content TEXT NOT NULL,
+    saved_at INTEGER NOT NULL
+);
 ALTER TABLE applications ADD COLUMN versioned_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE applications DROP COLUMN head;
 CREATE INDEX application_versions_app ON application_versions(application_id, version);

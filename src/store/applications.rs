@@ -352,7 +352,8 @@ pub async fn listed_in_batch(db: &Db, batch_id: &str) -> Result<Vec<Listed>> {
 pub async fn content(db: &Db, id: &str) -> Result<Option<(i64, serde_json::Value)>> {
     let row = db
         .query_opt(
-            "SELECT version, draft FROM applications WHERE id = $1",
+            "SELECT a.version, d.content FROM applications a JOIN drafts d ON d.application_id = a.id \
+             WHERE a.id = $1",
             params![id],
         )
         .await?;
@@ -418,7 +419,7 @@ pub(super) async fn row_keys_above_stored(db: &Db) -> Result<()> {
 
 /// A version row: a meaningful moment of the application (its start, an
 /// explicit save, a submission, a reopening, an autosave checkpoint). The
-/// working copy itself lives in `applications.draft`.
+/// working copy itself lives in `drafts`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn push_version(
     b: &mut Batch,
@@ -458,7 +459,8 @@ pub fn checkpoint(b: &mut Batch, app_id: &str, by: &str, now: Millis) {
     b.push(
         "INSERT INTO application_versions \
          (row_key, application_id, version, kind, content, fingerprint, created_at, created_by) \
-         SELECT $1, a.id, a.version, 'draft', a.draft, NULL, $3, $4 FROM applications a \
+         SELECT $1, a.id, a.version, 'draft', d.content, NULL, $3, $4 \
+         FROM applications a JOIN drafts d ON d.application_id = a.id \
          WHERE a.id = $2 AND a.state IN ('draft', 'returned') AND NOT EXISTS \
          (SELECT 1 FROM application_versions v WHERE v.application_id = a.id AND v.version = a.version)",
         params![next_row_key(), app_id, now, by],
@@ -506,8 +508,8 @@ pub async fn number_of(db: &Db, id: &str) -> Result<String> {
 pub fn insert(b: &mut Batch, a: &NewApplication<'_>, actor: &Actor, now: Millis) {
     b.push(
         "INSERT INTO applications (id, batch_id, enterprise_id, credit_code, enterprise_name, city_code, county_code, \
-         industry, state, version, declarations, created_at, updated_at, draft, versioned_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, '', 'draft', 1, $8, $9, $9, $10, $9)",
+         industry, state, version, declarations, created_at, updated_at, versioned_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, '', 'draft', 1, $8, $9, $9, $9)",
         params![
             a.id,
             a.batch_id,
@@ -517,9 +519,12 @@ pub fn insert(b: &mut Batch, a: &NewApplication<'_>, actor: &Actor, now: Millis)
             a.city_code,
             a.county_code,
             a.declarations,
-            now,
-            a.content
+            now
         ],
+    );
+    b.push(
+        "INSERT INTO drafts (application_id, content, saved_at) VALUES ($1, $2, $3)",
+        params![a.id, a.content, now],
     );
     // The next place in the city, taken inside the write (one writer on
     // SQLite; on PostgreSQL the unique index refuses a twin).
@@ -606,14 +611,15 @@ pub async fn save_draft(
         // (one row, or none when refused).
         b.push_one(
             "WITH old AS (SELECT versioned_at FROM applications WHERE id = $1), \
-             u AS (UPDATE applications SET version = version + 1, draft = $3, updated_at = $9, industry = $6, \
+             u AS (UPDATE applications SET version = version + 1, industry = $6, \
              county_code = CASE WHEN $7 <> '' AND substr($7, 1, 4) = substr(city_code, 1, 4) THEN $7 ELSE county_code END, \
              versioned_at = CASE WHEN versioned_at <= $8 THEN $9 ELSE versioned_at END \
              WHERE id = $1 AND enterprise_id = $2 AND version = $4 AND state IN ('draft', 'returned') \
-             RETURNING id, version, draft), \
+             RETURNING id, version), \
+             d AS (UPDATE drafts SET content = $3, saved_at = $9 FROM u WHERE drafts.application_id = u.id), \
              k AS (INSERT INTO application_versions \
              (row_key, application_id, version, kind, content, fingerprint, created_at, created_by) \
-             SELECT $5, u.id, u.version, 'draft', u.draft, NULL, $9, $10 FROM u, old WHERE old.versioned_at <= $8) \
+             SELECT $5, u.id, u.version, 'draft', $3, NULL, $9, $10 FROM u, old WHERE old.versioned_at <= $8) \
              SELECT 1 FROM u",
             params![
                 id,
@@ -642,17 +648,23 @@ pub async fn save_draft(
             next_row_key(),
             id,
             expected,
-            draft.clone(),
+            draft.as_str(),
             now,
             actor_name,
             due_before
         ],
     );
     b.push_one(
-        "UPDATE applications SET version = version + 1, draft = $4, updated_at = $6, \
-         versioned_at = CASE WHEN versioned_at <= $5 THEN $6 ELSE versioned_at END \
+        "UPDATE applications SET version = version + 1, \
+         versioned_at = CASE WHEN versioned_at <= $4 THEN $5 ELSE versioned_at END \
          WHERE id = $1 AND enterprise_id = $2 AND version = $3 AND state IN ('draft', 'returned')",
-        params![id, enterprise_id, expected, draft, due_before, now],
+        params![id, enterprise_id, expected, due_before, now],
+    );
+    // The working copy: its own table, so the application's row (read by
+    // every list) stays small.
+    b.push(
+        "UPDATE drafts SET content = $2, saved_at = $3 WHERE application_id = $1",
+        params![id, draft, now],
     );
     // The inbox index holds the summary columns: they are rewritten only
     // when they really changed (this matches no row in the common case).
@@ -733,7 +745,8 @@ pub async fn versions(db: &Db, id: &str) -> Result<Vec<VersionInfo>> {
             "SELECT version, kind, fingerprint, created_at, created_by FROM application_versions \
              WHERE application_id = $1 \
              UNION ALL \
-             SELECT a.version, 'current', NULL, a.updated_at, '' FROM applications a \
+             SELECT a.version, 'current', NULL, d.saved_at, '' FROM applications a \
+             JOIN drafts d ON d.application_id = a.id \
              WHERE a.id = $1 AND NOT EXISTS (SELECT 1 FROM application_versions v \
                WHERE v.application_id = a.id AND v.version = a.version) \
              ORDER BY 1 DESC",
@@ -759,7 +772,8 @@ pub async fn version_content(db: &Db, id: &str, version: i64) -> Result<Option<(
         .query_opt(
             "SELECT kind, content, 0 FROM application_versions WHERE application_id = $1 AND version = $2 \
              UNION ALL \
-             SELECT 'draft', draft, 1 FROM applications WHERE id = $1 AND version = $2 \
+             SELECT 'draft', d.content, 1 FROM applications a JOIN drafts d ON d.application_id = a.id \
+             WHERE a.id = $1 AND a.version = $2 \
              ORDER BY 3 LIMIT 1",
             params![id, version],
         )
@@ -780,7 +794,8 @@ pub async fn version_at_or_before(
         .query_opt(
             "SELECT version, kind, content FROM application_versions WHERE application_id = $1 AND version <= $2 \
              UNION ALL \
-             SELECT version, 'draft', draft FROM applications WHERE id = $1 AND version <= $2 \
+             SELECT a.version, 'draft', d.content FROM applications a JOIN drafts d ON d.application_id = a.id \
+             WHERE a.id = $1 AND a.version <= $2 \
              ORDER BY 1 DESC LIMIT 1",
             params![id, version],
         )

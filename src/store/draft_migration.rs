@@ -1,13 +1,14 @@
 //! Migration 18's data step (issue #16): drafts move from a chain of change
 //! rows (every autosave a version, most stored as what changed since the
-//! version before) to a working copy (`applications.draft`) and the versions
+//! version before) to a working copy (`drafts`, a row per application) and the versions
 //! worth keeping, each whole.
 //!
 //! Per application, oldest first: submitted rows are kept as they are (their
 //! content, fingerprint and key unchanged: the integrity chain seals them);
 //! of the draft rows, the first, a reopening (the one after a submission),
 //! the last, and one at least every [`CHECKPOINT_EVERY`] are kept, written
-//! whole; the others are removed. The working copy is the current answers.
+//! whole; the others are removed. The working copy (`drafts`) is the
+//! current answers.
 //!
 //! Runs inside migration 18's transaction, after its SQL (which adds the
 //! columns and the per-application index this reads by). The change-row
@@ -36,6 +37,8 @@ pub(super) struct Plan {
     pub working: String,
     /// When the last kept version was made.
     pub versioned_at: i64,
+    /// When the current answers were saved.
+    pub saved_at: i64,
     /// Kept change rows, with their whole content.
     pub rewrite: Vec<(i64, String)>,
     pub delete: Vec<i64>,
@@ -107,6 +110,7 @@ pub(super) fn plan(rows: &[OldRow]) -> Result<Plan, String> {
         }
     }
     out.working = Value::Object(answers).to_string();
+    out.saved_at = rows.last().map_or(0, |r| r.created_at);
     out.versioned_at = last_kept.unwrap_or(0);
     Ok(out)
 }
@@ -115,7 +119,8 @@ const ROWS: &str = "SELECT row_key, kind, depth, content, created_at FROM applic
                     WHERE application_id = $1 ORDER BY version";
 const REWRITE: &str = "UPDATE application_versions SET content = $2, depth = 0 WHERE row_key = $1";
 const DELETE: &str = "DELETE FROM application_versions WHERE row_key = $1";
-const WORKING: &str = "UPDATE applications SET draft = $2, versioned_at = $3 WHERE id = $1";
+const WORKING: &str = "INSERT INTO drafts (application_id, content, saved_at) VALUES ($1, $2, $3)";
+const VERSIONED: &str = "UPDATE applications SET versioned_at = $2 WHERE id = $1";
 
 /// The data step on SQLite, inside the migration's transaction.
 pub(super) fn sqlite(conn: &rusqlite::Connection) -> anyhow::Result<()> {
@@ -128,6 +133,7 @@ pub(super) fn sqlite(conn: &rusqlite::Connection) -> anyhow::Result<()> {
     let mut rewrite = conn.prepare(&sql(REWRITE))?;
     let mut delete = conn.prepare(&sql(DELETE))?;
     let mut working = conn.prepare(&sql(WORKING))?;
+    let mut versioned = conn.prepare(&sql(VERSIONED))?;
     for id in ids {
         let rows: Vec<OldRow> = rows_of
             .query_map([&id], |r| {
@@ -147,7 +153,8 @@ pub(super) fn sqlite(conn: &rusqlite::Connection) -> anyhow::Result<()> {
         for key in &p.delete {
             delete.execute([key])?;
         }
-        working.execute(rusqlite::params![id, p.working, p.versioned_at])?;
+        working.execute(rusqlite::params![id, p.working, p.saved_at])?;
+        versioned.execute(rusqlite::params![id, p.versioned_at])?;
     }
     Ok(())
 }
@@ -186,6 +193,11 @@ pub(super) async fn postgres(conn: &mut sqlx::PgConnection) -> anyhow::Result<()
         sqlx::query(WORKING)
             .bind(&id)
             .bind(&p.working)
+            .bind(p.saved_at)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(VERSIONED)
+            .bind(&id)
             .bind(p.versioned_at)
             .execute(&mut *conn)
             .await?;
@@ -243,7 +255,7 @@ mod tests {
         assert_eq!(p.delete, vec![2, 3, 7]);
         assert_eq!(p.rewrite, vec![(4, whole("四")), (8, whole("六"))]);
         assert_eq!(p.working, whole("六"));
-        assert_eq!(p.versioned_at, 22 * MIN);
+        assert_eq!((p.versioned_at, p.saved_at), (22 * MIN, 22 * MIN));
 
         // A submitted application: its working copy is what it submitted.
         let p = plan(&rows[..5]).expect("plan");

@@ -199,7 +199,11 @@ pub fn reopen_draft(b: &mut Batch, app: &Application, answers: &str, by: &str, n
     let next = app.version + 1;
     super::applications::push_version(b, &app.id, next, "draft", answers, None, by, now);
     b.push_one(
-        "UPDATE applications SET version = $3, draft = $4, versioned_at = $5 WHERE id = $1 AND version = $2",
-        params![app.id.as_str(), app.version, next, answers, now],
+        "UPDATE applications SET version = $3, versioned_at = $4 WHERE id = $1 AND version = $2",
+        params![app.id.as_str(), app.version, next, now],
+    );
+    b.push(
+        "UPDATE drafts SET content = $2, saved_at = $3 WHERE application_id = $1",
+        params![app.id.as_str(), answers, now],
     );
 }

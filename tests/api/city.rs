@@ -704,16 +704,18 @@ async fn every_submission_stays_listed_after_two_thousand_autosaves() {
     let app = spawn().await;
     app.seed_demo().await;
     let (mut ent, id) = submitted(&app, "qiye1", 7).await;
-    let first = app
-        .state
-        .db
-        .query(
-            "SELECT submitted_version FROM applications WHERE id = $1",
-            vec![id.clone().into()],
-        )
-        .await
-        .unwrap()[0]
-        .int(0);
+    let submitted_version = || async {
+        app.state
+            .db
+            .query(
+                "SELECT submitted_version FROM applications WHERE id = $1",
+                vec![id.clone().into()],
+            )
+            .await
+            .unwrap()[0]
+            .int(0)
+    };
+    let first = submitted_version().await;
     let mut wuhan = app.login("wuhan", DEMO_PASSWORD).await;
     let r = screen(&mut wuhan, &id, "returned", "请补充上云成效数据", "", false).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
@@ -774,16 +776,7 @@ async fn every_submission_stays_listed_after_two_thousand_autosaves() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let second = app
-        .state
-        .db
-        .query(
-            "SELECT submitted_version FROM applications WHERE id = $1",
-            vec![id.clone().into()],
-        )
-        .await
-        .unwrap()[0]
-        .int(0);
+    let second = submitted_version().await;
     assert!(second > first + 2000, "{first} {second}");
     // A day later: the city logs in again.
     let mut wuhan = app.login("wuhan", DEMO_PASSWORD).await;

@@ -20,8 +20,15 @@ const POSTGRES_BEFORE_CHAIN: &[&str] = &[
 /// Applications and how many versions each has; version 2 of app-a is submitted.
 const APPS: [(&str, i64); 2] = [("app-a", 2), ("app-b", 3)];
 
-/// The old schema, recorded as migrated, with two applications and their versions.
-fn before_chain(migrations: &[&str]) -> String {
+/// A batch and an enterprise account, in the columns every schema has.
+const BATCH_AND_ENTERPRISE: &str = "INSERT INTO batches (id, program_key, name, quota, opens_at, enterprise_deadline, recommend_deadline, created_at) \
+            VALUES ('batch', 'p', '批次', 50, 0, 0, 0, 0);\n\
+            INSERT INTO users (id, username, role, display_name, password_hash, created_at, updated_at) \
+            VALUES ('ent', 'ent', 'enterprise', '企业', 'x', 0, 0);\n";
+
+/// `migrations` applied and recorded as the store records them (before
+/// checksums were kept).
+fn migrated(migrations: &[&str]) -> String {
     let mut sql = String::from(
         "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL);\n",
     );
@@ -29,10 +36,13 @@ fn before_chain(migrations: &[&str]) -> String {
         sql += m;
         sql += &format!(";\nINSERT INTO schema_migrations VALUES ({}, 0);\n", i + 1);
     }
-    sql += "INSERT INTO batches (id, program_key, name, quota, opens_at, enterprise_deadline, recommend_deadline, created_at) \
-            VALUES ('batch', 'p', '批次', 50, 0, 0, 0, 0);\n\
-            INSERT INTO users (id, username, role, display_name, password_hash, created_at, updated_at) \
-            VALUES ('ent', 'ent', 'enterprise', '企业', 'x', 0, 0);\n";
+    sql
+}
+
+/// The old schema, recorded as migrated, with two applications and their versions.
+fn before_chain(migrations: &[&str]) -> String {
+    let mut sql = migrated(migrations);
+    sql += BATCH_AND_ENTERPRISE;
     for (app, versions) in APPS {
         sql += &format!(
             "INSERT INTO applications (id, batch_id, enterprise_id, credit_code, enterprise_name, \
@@ -260,18 +270,9 @@ const MINUTE: i64 = 60_000;
 /// of its JSON text), a submission, a reopening after a return, more
 /// change rows.
 fn with_change_rows(migrations: &[&str]) -> String {
-    let mut sql = String::from(
-        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL);\n",
-    );
-    for (i, m) in migrations.iter().enumerate() {
-        sql += m;
-        sql += &format!(";\nINSERT INTO schema_migrations VALUES ({}, 0);\n", i + 1);
-    }
-    sql += "INSERT INTO batches (id, program_key, name, quota, opens_at, enterprise_deadline, recommend_deadline, created_at) \
-            VALUES ('batch', 'p', '批次', 50, 0, 0, 0, 0);\n\
-            INSERT INTO users (id, username, role, display_name, password_hash, created_at, updated_at) \
-            VALUES ('ent', 'ent', 'enterprise', '企业', 'x', 0, 0);\n\
-            INSERT INTO applications (id, batch_id, enterprise_id, credit_code, enterprise_name, \
+    let mut sql = migrated(migrations);
+    sql += BATCH_AND_ENTERPRISE;
+    sql += "INSERT INTO applications (id, batch_id, enterprise_id, credit_code, enterprise_name, \
             city_code, county_code, state, version, declarations, created_at, updated_at, seq, number, \
             submitted_version, fingerprint, submitted_at, head) \
             VALUES ('app-c', 'batch', 'ent', 'c', '企业', '420100', '420102', 'returned', 8, '{}', 0, 0, 1, \
@@ -428,13 +429,7 @@ const POSTGRES_BEFORE_OUTBOX: &[&str] = &[
 
 /// The schema of migration 8 with an account in it.
 fn before_outbox(migrations: &[&str]) -> String {
-    let mut sql = String::from(
-        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL);\n",
-    );
-    for (i, m) in migrations.iter().enumerate() {
-        sql += m;
-        sql += &format!(";\nINSERT INTO schema_migrations VALUES ({}, 0);\n", i + 1);
-    }
+    let mut sql = migrated(migrations);
     sql += "INSERT INTO users (id, username, role, display_name, password_hash, created_at, updated_at) \
             VALUES ('ent', 'ent', 'enterprise', '企业', 'x', 0, 0);\n";
     sql
