@@ -11,8 +11,8 @@
 //! command) wait for the entry to age out, within `CACHE_TTL`. PostgreSQL,
 //! which may serve several processes, reads every time.
 //!
-//! Kept because it is measured: without it each page load on SQLite reads
-//! the session and its account again (see the closing note of issue #16).
+//! Kept for the page figures (issue #16): without it every page load on
+//! SQLite reads the session and its account again.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
