@@ -84,12 +84,14 @@ pub async fn by_id(db: &Db, id: &str) -> Result<Option<BatchRow>> {
 /// The batch enterprises apply to now: the open one with the latest opening,
 /// else the most recently opened.
 pub async fn current(db: &Db, now: Millis) -> Result<Option<BatchRow>> {
-    let all = all(db).await?;
-    Ok(all
-        .iter()
+    Ok(current_of(&all(db).await?, now).cloned())
+}
+
+/// Of `all` (as [`all`] orders them), the batch open at `now`, else the first.
+pub fn current_of(all: &[BatchRow], now: Millis) -> Option<&BatchRow> {
+    all.iter()
         .find(|b| b.opens_at <= now && now <= b.enterprise_deadline)
         .or_else(|| all.first())
-        .cloned())
 }
 
 pub fn upsert(b: &mut Batch, row: &BatchRow, now: Millis) {

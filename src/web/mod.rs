@@ -60,6 +60,10 @@ pub struct Caches {
     pub(crate) inbox_totals: crate::store::derived::Derived<i64, 4096>,
     /// Each city's counts of a batch's applications by state and industry (the inbox).
     pub city_counts: crate::store::derived::Derived<Vec<(String, String, i64)>>,
+    /// What the home page reads: every batch, and of the current one its
+    /// 公示 and whether cities have their own deadlines (no read a page).
+    pub(crate) batches: crate::store::derived::Derived<Vec<crate::store::batches::BatchRow>>,
+    pub(crate) home: crate::store::derived::Derived<public::HomeReads>,
     /// Experts' open assignments as their last save left them.
     pub score_hints: crate::services::review::ScoreHints,
     /// Each application's upload bytes still streaming (`shared::upload`).

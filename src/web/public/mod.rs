@@ -55,8 +55,23 @@ struct Home {
     office: String,
 }
 
+/// What the home page reads of the current batch besides its row.
+pub struct HomeReads {
+    publicity: Option<publication::Publicity>,
+    city_deadlines: bool,
+}
+
 async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>> {
-    let batch = batches::current(&state.db, state.clock.now()).await?;
+    // Kept while nothing is written (`store::derived`): the busiest page of
+    // a deadline day reads nothing from the database.
+    let all = state
+        .caches
+        .batches
+        .get(&state.db, "all", || async {
+            Ok::<_, AppError>(batches::all(&state.db).await?)
+        })
+        .await?;
+    let batch = batches::current_of(&all, state.clock.now()).cloned();
     // The current batch's own notice, number and quota.
     let state = match &batch {
         Some(b) => state.for_batch(&b.id).await?,
@@ -64,13 +79,23 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>
     };
     let current = match batch {
         Some(batch) => {
-            let p = publication::publicity(&state.db, &batch.id).await?;
+            let reads = state
+                .caches
+                .home
+                .get(&state.db, &batch.id, || async {
+                    Ok::<_, AppError>(HomeReads {
+                        publicity: publication::publicity(&state.db, &batch.id).await?,
+                        city_deadlines: !batches::city_deadlines(&state.db, &batch.id)
+                            .await?
+                            .is_empty(),
+                    })
+                })
+                .await?;
+            let p = reads.publicity.as_ref();
             Some(Current {
                 enterprise_deadline: clock::format_deadline(batch.enterprise_deadline),
                 recommend_deadline: clock::format_deadline(batch.recommend_deadline),
-                city_deadlines: !batches::city_deadlines(&state.db, &batch.id)
-                    .await?
-                    .is_empty(),
+                city_deadlines: reads.city_deadlines,
                 publicity: p.is_some(),
                 final_list: p.is_some_and(|p| p.final_at.is_some()),
                 batch,
