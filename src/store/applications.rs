@@ -636,35 +636,28 @@ pub async fn save_draft(
         );
         return finish_save(db, b, id, enterprise_id, expected).await;
     }
-    // The version row first, when the last kept one is old enough (read
-    // before the update below moves it on); the update then checks owner,
-    // state and version, and undoes the whole save when one does not hold.
+    // The working copy first (its own table, so the application's row, read
+    // by every list, stays small); then the version row, copied from it,
+    // when the last kept one is old enough (read before the update below
+    // moves it on); the update then checks owner, state and version, and
+    // undoes the whole save when one does not hold.
+    b.push(
+        "UPDATE drafts SET content = $2, saved_at = $3 WHERE application_id = $1",
+        params![id, draft, now],
+    );
     b.push(
         "INSERT INTO application_versions \
          (row_key, application_id, version, kind, content, fingerprint, created_at, created_by) \
-         SELECT $1, id, version + 1, 'draft', $4, NULL, $5, $6 FROM applications \
-         WHERE id = $2 AND version = $3 AND versioned_at <= $7",
-        params![
-            next_row_key(),
-            id,
-            expected,
-            draft.as_str(),
-            now,
-            actor_name,
-            due_before
-        ],
+         SELECT $1, a.id, a.version + 1, 'draft', d.content, NULL, $4, $5 \
+         FROM applications a JOIN drafts d ON d.application_id = a.id \
+         WHERE a.id = $2 AND a.version = $3 AND a.versioned_at <= $6",
+        params![next_row_key(), id, expected, now, actor_name, due_before],
     );
     b.push_one(
         "UPDATE applications SET version = version + 1, \
          versioned_at = CASE WHEN versioned_at <= $4 THEN $5 ELSE versioned_at END \
          WHERE id = $1 AND enterprise_id = $2 AND version = $3 AND state IN ('draft', 'returned')",
         params![id, enterprise_id, expected, due_before, now],
-    );
-    // The working copy: its own table, so the application's row (read by
-    // every list) stays small.
-    b.push(
-        "UPDATE drafts SET content = $2, saved_at = $3 WHERE application_id = $1",
-        params![id, draft, now],
     );
     // The inbox index holds the summary columns: they are rewritten only
     // when they really changed (this matches no row in the common case).
