@@ -284,10 +284,19 @@ impl Db {
         let db = Db::open_any(url, data_dir).await?;
         applications::row_keys_above_stored(&db).await?;
         std::fs::create_dir_all(data_dir)?;
-        let key = secret_key::SecretKey::load_or_create(&secret_key::SecretKey::path(data_dir))?;
-        let _ = db.secret_key_cell().set(Arc::new(key));
-        twofactor::seal_kept_in_clear(&db).await?;
+        db.take_secret_key(Some(data_dir)).await?;
         Ok(db)
+    }
+
+    /// Loads the key of the sealed secrets (see [`secret_key::SecretKey::path`];
+    /// without one, the process's own) and seals any secret kept in clear.
+    async fn take_secret_key(&self, data_dir: Option<&Path>) -> anyhow::Result<()> {
+        if let Some(path) = secret_key::SecretKey::path(data_dir) {
+            let key = secret_key::SecretKey::load_or_create(&path)?;
+            let _ = self.secret_key_cell().set(Arc::new(key));
+        }
+        twofactor::seal_kept_in_clear(self).await?;
+        Ok(())
     }
 
     async fn open_any(url: Option<&str>, data_dir: &Path) -> anyhow::Result<Db> {
@@ -315,11 +324,7 @@ impl Db {
     pub async fn open_postgres_schema(url: &str, schema: &str) -> anyhow::Result<Db> {
         let db = Db::Postgres(postgres::PgDb::open(url, Some(schema)).await?);
         applications::row_keys_above_stored(&db).await?;
-        if let Some(path) = std::env::var_os(secret_key::ENV).filter(|v| !v.is_empty()) {
-            let key = secret_key::SecretKey::load_or_create(Path::new(&path))?;
-            let _ = db.secret_key_cell().set(Arc::new(key));
-        }
-        twofactor::seal_kept_in_clear(&db).await?;
+        db.take_secret_key(None).await?;
         Ok(db)
     }
 

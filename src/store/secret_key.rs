@@ -48,11 +48,13 @@ impl SecretKey {
         }
     }
 
-    /// The file the key of `data_dir` is read from.
-    pub fn path(data_dir: &Path) -> PathBuf {
+    /// The file the key is read from: the one `SHENBAO_SECRET_KEY_FILE`
+    /// names, else `secret.key` in the data folder (none without one).
+    pub fn path(data_dir: Option<&Path>) -> Option<PathBuf> {
         std::env::var_os(ENV)
             .filter(|v| !v.is_empty())
-            .map_or_else(|| data_dir.join(FILE), PathBuf::from)
+            .map(PathBuf::from)
+            .or_else(|| data_dir.map(|d| d.join(FILE)))
     }
 
     /// Reads the key file, or makes it (0600, 64 hex digits) when there is
