@@ -21,6 +21,20 @@ pub fn actor(user: &User, ip: &str) -> Actor {
     }
 }
 
+/// Tells the account's owner of a change to its second factor (消息中心
+/// and e-mail): when, from where, and the recovery codes `left`.
+fn tell_owner(b: &mut Batch, user: &User, kind: Kind, ip: &str, now: Millis, left: Option<i64>) {
+    let mut vars = vec![
+        ("user", user.display_name.clone()),
+        ("ip", ip.to_string()),
+        ("time", crate::clock::format_datetime(now)),
+    ];
+    if let Some(n) = left {
+        vars.push(("left", n.to_string()));
+    }
+    crate::services::notify::account_event(b, &user.id, kind, &vars, now);
+}
+
 /// The secret of the account's enrolment waiting for its code, made now if
 /// there is none; None when the account is already enrolled.
 pub async fn pending_secret(db: &Db, user: &User, now: Millis) -> anyhow::Result<Option<String>> {
@@ -149,18 +163,7 @@ pub async fn check_login(
             twofactor::use_recovery_code(&mut b, &user.id, &hash, now);
             // The owner hears of it: a recovery code in another's hands
             // passes the second factor.
-            crate::services::notify::account_event(
-                &mut b,
-                &user.id,
-                Kind::RecoveryCodeUsed,
-                &[
-                    ("user", user.display_name.clone()),
-                    ("ip", ip.to_string()),
-                    ("time", crate::clock::format_datetime(now)),
-                    ("left", left.to_string()),
-                ],
-                now,
-            );
+            tell_owner(&mut b, user, Kind::RecoveryCodeUsed, ip, now, Some(left));
             audit::record(
                 &mut b,
                 &who,
@@ -278,17 +281,7 @@ pub async fn remove(
         return Ok(Err(m));
     }
     twofactor::remove(&mut b, &user.id);
-    crate::services::notify::account_event(
-        &mut b,
-        &user.id,
-        Kind::TwoFactorRemoved,
-        &[
-            ("user", user.display_name.clone()),
-            ("ip", ip.to_string()),
-            ("time", crate::clock::format_datetime(now)),
-        ],
-        now,
-    );
+    tell_owner(&mut b, user, Kind::TwoFactorRemoved, ip, now, None);
     audit::record(
         &mut b,
         &actor(user, ip),
