@@ -18,7 +18,7 @@ use crate::files::FileStore;
 use crate::store::audit::{self, Action, Actor};
 use crate::store::users::{self, NewUser};
 use crate::store::{Batch, Db, new_id, sessions};
-use crate::web::{self, AppState};
+use crate::web::{self, AppState, Shared};
 
 #[derive(Parser)]
 #[command(name = "shenbao", version, about = "湖北省上云标杆企业申报平台")]
@@ -489,7 +489,7 @@ async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
     if partials > 0 {
         tracing::info!("removed {partials} partial uploads left by a crash");
     }
-    let state = AppState {
+    let state = AppState::from(Shared {
         demo: demo::is_demo(&db).await?,
         db: db.clone(),
         clock: Clock::system(),
@@ -501,7 +501,7 @@ async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
         pages: Default::default(),
         caches: Default::default(),
         program,
-    };
+    });
     // Export jobs a stopped process held are taken over here (on SQLite,
     // after a restart; on PostgreSQL, by any of the processes).
     web::province::exports::spawn_worker(state.clone());

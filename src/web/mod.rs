@@ -23,8 +23,27 @@ use crate::domain::form::ProgramDef;
 use crate::files::FileStore;
 use crate::store::Db;
 
+/// What every handler reads, behind one shared pointer: a request clones
+/// it several times (each extractor, the middleware), and one reference
+/// count is cheaper than one per part.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl From<Shared> for AppState {
+    fn from(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+#[derive(Clone)]
+pub struct Shared {
     pub db: Db,
     pub clock: Clock,
     pub config: Arc<Config>,
@@ -64,6 +83,8 @@ pub struct Caches {
     /// 公示 and whether cities have their own deadlines (no read a page).
     pub(crate) batches: crate::store::derived::Derived<Vec<crate::store::batches::BatchRow>>,
     pub(crate) home: crate::store::derived::Derived<public::HomeReads>,
+    /// The home page as every visitor who is not logged in sees it.
+    pub(crate) home_page: crate::store::derived::Derived<axum::body::Bytes>,
     /// Experts' open assignments as their last save left them.
     pub score_hints: crate::services::review::ScoreHints,
     /// Each application's upload bytes still streaming (`shared::upload`).
@@ -94,11 +115,36 @@ impl AppState {
         if Arc::ptr_eq(&d.def, &self.program) {
             return self.clone();
         }
-        AppState {
+        AppState::from(Shared {
             program: d.def.clone(),
             form_plan: d.plan.clone(),
-            ..self.clone()
-        }
+            ..Shared::clone(self)
+        })
+    }
+}
+
+/// Request ids: this process's random prefix and a count, unique across
+/// processes without the system call a UUID v4 costs each request.
+#[derive(Clone, Copy)]
+struct RequestIds;
+
+impl tower_http::request_id::MakeRequestId for RequestIds {
+    fn make_request_id<B>(
+        &mut self,
+        _: &axum::http::Request<B>,
+    ) -> Option<tower_http::request_id::RequestId> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        static COUNT: AtomicU64 = AtomicU64::new(0);
+        let prefix = PREFIX.get_or_init(|| {
+            let mut b = [0u8; 6];
+            getrandom::fill(&mut b).expect("operating system random source");
+            hex::encode(b)
+        });
+        let n = COUNT.fetch_add(1, Ordering::Relaxed);
+        axum::http::HeaderValue::from_str(&format!("{prefix}-{n}"))
+            .ok()
+            .map(tower_http::request_id::RequestId::new)
     }
 }
 
@@ -107,7 +153,7 @@ pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 
 pub fn router(state: AppState) -> Router {
     use tower_http::limit::RequestBodyLimitLayer;
-    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+    use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
     use tower_http::timeout::TimeoutLayer;
     use tower_http::trace::TraceLayer;
 
@@ -160,6 +206,6 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(trace)
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(RequestIds))
         .with_state(state)
 }

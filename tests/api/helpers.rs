@@ -13,7 +13,7 @@ use tower::ServiceExt;
 use shenbao::clock::Clock;
 use shenbao::config::Config;
 use shenbao::store::Db;
-use shenbao::web::{AppState, router};
+use shenbao::web::{AppState, Shared, router};
 
 pub const DEMO_PASSWORD: &str = "Demo-Pass-2021";
 /// 2021-09-10 10:00 Asia/Shanghai.
@@ -63,7 +63,7 @@ async fn spawn_on(dir: tempfile::TempDir, db: Db, config: Config) -> TestApp {
     )
     .await
     .expect("batch");
-    let state = AppState {
+    let state = AppState::from(Shared {
         db,
         clock: clock.clone(),
         config: Arc::new(config),
@@ -77,7 +77,7 @@ async fn spawn_on(dir: tempfile::TempDir, db: Db, config: Config) -> TestApp {
         pages: Default::default(),
         caches: Default::default(),
         program,
-    };
+    });
     TestApp {
         router: router(state.clone()),
         state,

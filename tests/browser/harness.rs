@@ -20,7 +20,7 @@ use shenbao::config::Config;
 use shenbao::domain::form::ProgramDef;
 use shenbao::files::FileStore;
 use shenbao::store::{Db, batches};
-use shenbao::web::{AppState, router};
+use shenbao::web::{AppState, Shared, router};
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -85,7 +85,7 @@ impl TestApp {
             .expect("batch");
         // As `shenbao serve` does: the banner shows when the store holds demo accounts.
         let demo = shenbao::demo::is_demo(&db).await.expect("demo flag");
-        let state = AppState {
+        let state = AppState::from(Shared {
             db,
             clock,
             config: Arc::new(Config::default()),
@@ -99,7 +99,7 @@ impl TestApp {
             pages: Default::default(),
             caches: Default::default(),
             program: Arc::new(program.clone()),
-        };
+        });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");

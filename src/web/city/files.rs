@@ -249,7 +249,7 @@ async fn table(state: AppState, ctx: Ctx, q: BatchQuery, xlsx: bool) -> AppResul
     let (rows, date) = sheet_rows(&state, &batch.id, &city).await?;
     let name = city_name(&city);
     let recommender = format!("{name}经济和信息化局");
-    let def = state.for_batch(&batch.id).await?.program;
+    let def = state.for_batch(&batch.id).await?.program.clone();
     let bytes = tokio::task::spawn_blocking(move || {
         let sheet = RecommendationSheet {
             recommender: &recommender,

@@ -3,6 +3,7 @@
 
 use askama::Template;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -61,7 +62,7 @@ pub struct HomeReads {
     city_deadlines: bool,
 }
 
-async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>> {
+async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     // Kept while nothing is written (`store::derived`): the busiest page of
     // a deadline day reads nothing from the database.
     let all = state
@@ -72,10 +73,28 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>
         })
         .await?;
     let batch = batches::current_of(&all, state.clock.now()).cloned();
+    // Every visitor who is not logged in gets the same bytes (no name, no
+    // token, no count): kept rendered under the current batch, like the
+    // values it is made from. A logged-in page is rendered for its user.
+    if ctx.user.is_none() && ctx.pending_user.is_none() {
+        let key = batch.as_ref().map_or("", |b| b.id.as_str()).to_string();
+        let page = state
+            .caches
+            .home_page
+            .get(&state.db, &key, || async {
+                Ok::<_, AppError>(Bytes::from(render_home(&state, &ctx, batch).await?))
+            })
+            .await?;
+        return Ok(Html(Bytes::clone(&page)).into_response());
+    }
+    Ok(Html(render_home(&state, &ctx, batch).await?).into_response())
+}
+
+async fn render_home(state: &AppState, ctx: &Ctx, batch: Option<BatchRow>) -> AppResult<String> {
     // The current batch's own notice, number and quota.
     let state = match &batch {
         Some(b) => state.for_batch(&b.id).await?,
-        None => state,
+        None => state.clone(),
     };
     let current = match batch {
         Some(batch) => {
@@ -104,17 +123,15 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<Html<String>
         None => None,
     };
     let b = &state.program.program.batch;
-    Ok(Html(
-        Home {
-            page: Page::new(&state, &ctx, "首页"),
-            doc_number: b.doc_number.clone(),
-            quota: b.quota,
-            current,
-            notice: state.program.notice.clone(),
-            office: state.program.program.office.clone(),
-        }
-        .render()?,
-    ))
+    Ok(Home {
+        page: Page::new(&state, ctx, "首页"),
+        doc_number: b.doc_number.clone(),
+        quota: b.quota,
+        current,
+        notice: state.program.notice.clone(),
+        office: state.program.program.office.clone(),
+    }
+    .render()?)
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
