@@ -366,7 +366,7 @@ impl Db {
     pub async fn stamp(&self) -> Result<u64> {
         match self {
             Db::Sqlite(db) => Ok(db.generation()),
-            Db::Postgres(db) => db.stamp().await,
+            Db::Postgres(db) => postgres::scoped_stamp(db.stamp()).await,
         }
     }
 
@@ -385,16 +385,23 @@ impl Db {
         }
         match self {
             Db::Sqlite(db) => db.write(batch).await,
-            Db::Postgres(db) => db.write(batch).await,
+            Db::Postgres(db) => {
+                let out = db.write(batch).await;
+                // Later reads of this request must see the stamp it moved.
+                postgres::forget_scoped_stamp();
+                out
+            }
         }
     }
 
     /// Runs a read-only request's work with all its reads in one snapshot
-    /// (SQLite: one read transaction; PostgreSQL: unchanged).
-    pub async fn read_scope<F: std::future::Future>(&self, fut: F) -> F::Output {
+    /// (SQLite: one read transaction). On PostgreSQL the request's stamp is
+    /// read once, or taken from `stamp` (read with its session), and kept
+    /// for its derived values until it writes.
+    pub async fn read_scope<F: std::future::Future>(&self, stamp: Option<u64>, fut: F) -> F::Output {
         match self {
             Db::Sqlite(_) => sqlite::read_scope(fut).await,
-            Db::Postgres(_) => fut.await,
+            Db::Postgres(_) => postgres::read_scope(stamp, fut).await,
         }
     }
 

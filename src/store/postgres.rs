@@ -291,3 +291,29 @@ impl PgDb {
         Ok(v as u64)
     }
 }
+
+tokio::task_local! {
+    /// The stamp of a read-only request (`Db::read_scope`), read once: a
+    /// stamp taken earlier than a read is only more cautious (`derived`
+    /// recomputes sooner, never later), so one read of it serves every
+    /// derived value of the request, until the request writes.
+    static SCOPED_STAMP: std::cell::Cell<Option<u64>>;
+}
+
+pub async fn read_scope<F: std::future::Future>(stamp: Option<u64>, fut: F) -> F::Output {
+    SCOPED_STAMP.scope(std::cell::Cell::new(stamp), fut).await
+}
+
+/// The request's stamp if it has one, else `read`'s (kept for the request).
+pub async fn scoped_stamp(read: impl std::future::Future<Output = Result<u64>>) -> Result<u64> {
+    if let Ok(Some(v)) = SCOPED_STAMP.try_with(|c| c.get()) {
+        return Ok(v);
+    }
+    let v = read.await?;
+    let _ = SCOPED_STAMP.try_with(|c| c.set(Some(v)));
+    Ok(v)
+}
+
+pub fn forget_scoped_stamp() {
+    let _ = SCOPED_STAMP.try_with(|c| c.set(None));
+}

@@ -224,14 +224,17 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     // Without the session cache (PostgreSQL), a page load reads the unread
     // count with the session: one round trip instead of two.
     let mut counted = None;
+    // On PostgreSQL the store's stamp is read with the session.
+    let mut stamp = None;
     if let Some(token) = cookie(headers, SESSION_COOKIE) {
         let id_hash = token_hash(token);
         let found = if page_load && state.db.login_cache().is_none() {
             sessions::find_counting_unread(&state.db, &id_hash)
                 .await
                 .map(|f| {
-                    f.map(|(s, u, n)| {
+                    f.map(|(s, u, n, st)| {
                         counted = Some(n);
+                        stamp = st;
                         (s, u)
                     })
                 })
@@ -437,7 +440,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     let mut resp = if unsafe_method {
         next.run(req).await
     } else {
-        state.db.read_scope(next.run(req)).await
+        state.db.read_scope(stamp, next.run(req)).await
     };
     if resp.status() == axum::http::StatusCode::FORBIDDEN {
         let mut b = Batch::new();
