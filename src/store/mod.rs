@@ -398,7 +398,11 @@ impl Db {
     /// (SQLite: one read transaction). On PostgreSQL the request's stamp is
     /// read once, or taken from `stamp` (read with its session), and kept
     /// for its derived values until it writes.
-    pub async fn read_scope<F: std::future::Future>(&self, stamp: Option<u64>, fut: F) -> F::Output {
+    pub async fn read_scope<F: std::future::Future>(
+        &self,
+        stamp: Option<u64>,
+        fut: F,
+    ) -> F::Output {
         match self {
             Db::Sqlite(_) => sqlite::read_scope(fut).await,
             Db::Postgres(_) => postgres::read_scope(stamp, fut).await,

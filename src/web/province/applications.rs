@@ -16,7 +16,7 @@ use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::region;
 use crate::domain::scoring::show;
 use crate::services::review as svc;
-use crate::store::applications::{self, Application, Event, Listed};
+use crate::store::applications::{self, Application, Event};
 use crate::store::recommendations;
 use crate::store::review as rs;
 use crate::store::screening::{self, Screening};
@@ -65,63 +65,140 @@ pub struct ListQuery {
 
 /// A batch's list as every request filters it: the submitted applications
 /// with what the cities recommended and the review's results, read once per
-/// database generation (`store::derived`).
+/// database generation (`store::derived`). Its lines are compact (a city and
+/// an industry by number, no copy of a name in capitals that is the same):
+/// at 100,000 applications the whole list is held in about 20 MB.
 pub struct Listing {
+    /// By city (in code order), name and id.
     lines: Vec<Line>,
     counts: BTreeMap<&'static str, usize>,
+    /// The industries named, in the order of their numbers in [`Line`].
+    industry_names: Vec<Box<str>>,
+    /// The same, sorted, for the filter.
     industries: Vec<String>,
+    /// The lines by name, by submission (latest first) and by score (best
+    /// first), as indexes into `lines`: sorted once, when first asked for.
+    orders: [std::sync::OnceLock<Vec<u32>>; 3],
+}
+
+impl Listing {
+    /// The lines in the order `sort` names (the list's own order else).
+    fn walk<'a>(&'a self, sort: &str) -> Box<dyn Iterator<Item = &'a Line> + 'a> {
+        let (slot, key): (usize, fn(&Line, &Line) -> std::cmp::Ordering) = match sort {
+            "name" => (0, |a, b| a.enterprise_name.cmp(&b.enterprise_name)),
+            "submitted" => (1, |a, b| b.submitted_at.cmp(&a.submitted_at)),
+            "score" => (2, |a, b| {
+                b.score.unwrap_or(-1.0).total_cmp(&a.score.unwrap_or(-1.0))
+            }),
+            _ => return Box::new(self.lines.iter()),
+        };
+        let order = self.orders[slot].get_or_init(|| {
+            let mut order: Vec<u32> = (0..self.lines.len() as u32).collect();
+            // Stable: equal lines keep the list's own order.
+            order.sort_by(|a, b| key(&self.lines[*a as usize], &self.lines[*b as usize]));
+            order
+        });
+        Box::new(order.iter().map(|i| &self.lines[*i as usize]))
+    }
 }
 
 struct Line {
-    app: Listed,
-    /// The name in capitals, for the search.
-    name_upper: String,
+    id: Box<str>,
+    enterprise_name: Box<str>,
+    /// The name in capitals, for the search, where it differs.
+    name_upper: Option<Box<str>>,
+    credit_code: Box<str>,
+    /// Index into `region::cities()`.
+    city: u8,
+    /// Index into [`Listing::industry_names`].
+    industry: u16,
+    state: AppStateKind,
     recommended: bool,
-    city_rank: Option<i64>,
+    city_rank: Option<u32>,
     score: Option<f64>,
+    submitted_at: Option<i64>,
+}
+
+impl Line {
+    fn city_name(&self) -> &'static str {
+        region::cities()
+            .get(usize::from(self.city))
+            .map_or("", |c| c.name)
+    }
 }
 
 async fn listing(state: &AppState, batch_id: &str) -> AppResult<Listing> {
-    let all = applications::listed_in_batch(&state.db, batch_id).await?;
+    let mut cities: Vec<(usize, &region::City)> = region::cities().iter().enumerate().collect();
+    cities.sort_by_key(|(_, c)| c.code);
+    let mut lines: Vec<Line> = Vec::new();
+    let mut industry_names: Vec<Box<str>> = Vec::new();
+    let mut industry_of: HashMap<String, u16> = HashMap::new();
+    // City by city: only one city's rows are held as read.
+    for (n, city) in cities {
+        for app in applications::listed_in_city(&state.db, batch_id, city.code).await? {
+            let industry = match industry_of.get(&app.industry) {
+                Some(i) => *i,
+                None => {
+                    let i = u16::try_from(industry_names.len()).unwrap_or(u16::MAX);
+                    industry_names.push(app.industry.as_str().into());
+                    industry_of.insert(app.industry, i);
+                    i
+                }
+            };
+            let upper = app.enterprise_name.to_uppercase();
+            lines.push(Line {
+                name_upper: (upper != app.enterprise_name).then(|| upper.into()),
+                id: app.id.into(),
+                enterprise_name: app.enterprise_name.into(),
+                credit_code: app.credit_code.into(),
+                city: u8::try_from(n).unwrap_or(u8::MAX),
+                industry,
+                state: app.state,
+                recommended: false,
+                city_rank: None,
+                score: None,
+                submitted_at: app.submitted_at,
+            });
+        }
+    }
+    lines.shrink_to_fit();
     let items = recommendations::items_for_batch(&state.db, batch_id).await?;
     let settings = svc::settings(&state.db, &state.program, batch_id).await?;
     let scores: HashMap<String, f64> = svc::results(
         &state.db,
         &settings,
-        all.iter().map(|a| (a.id.as_str(), a.state)),
+        lines.iter().map(|l| (&*l.id, l.state)),
     )
     .await?
     .into_iter()
     .map(|r| (r.application, r.final_score))
     .collect();
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
-    let mut industries: Vec<String> = all.iter().map(|a| a.industry.clone()).collect();
-    industries.sort();
-    industries.dedup();
-    industries.retain(|i| !i.is_empty());
-    let lines = all
-        .into_iter()
-        .map(|app| {
-            *counts.entry(app.state.as_str()).or_default() += 1;
-            let item = items.get(&app.id);
-            let recommended = item.is_some()
-                && !matches!(
-                    app.state,
-                    AppStateKind::CityPassed | AppStateKind::NotRecommended
-                );
-            Line {
-                name_upper: app.enterprise_name.to_uppercase(),
-                recommended,
-                city_rank: item.filter(|_| recommended).map(|i| i.rank),
-                score: scores.get(&app.id).copied(),
-                app,
-            }
-        })
+    for line in &mut lines {
+        *counts.entry(line.state.as_str()).or_default() += 1;
+        let item = items.get(&*line.id);
+        line.recommended = item.is_some()
+            && !matches!(
+                line.state,
+                AppStateKind::CityPassed | AppStateKind::NotRecommended
+            );
+        line.city_rank = item
+            .filter(|_| line.recommended)
+            .and_then(|i| u32::try_from(i.rank).ok());
+        line.score = scores.get(&*line.id).copied();
+    }
+    let mut industries: Vec<String> = industry_names
+        .iter()
+        .filter(|i| !i.is_empty())
+        .map(|i| i.to_string())
         .collect();
+    industries.sort();
     Ok(Listing {
         lines,
         counts,
+        industry_names,
         industries,
+        orders: Default::default(),
     })
 }
 
@@ -171,51 +248,60 @@ async fn list(
     let min = crate::domain::scoring::parse_score(&q.min);
     let max = crate::domain::scoring::parse_score(&q.max);
     let needle = q.q.trim().to_uppercase();
-    let mut rows: Vec<&Line> = listing
-        .lines
-        .iter()
-        .filter(|l| {
-            let app = &l.app;
-            (q.city.is_empty() || app.city_code == q.city)
-                && (q.state.is_empty() || app.state.as_str() == q.state)
-                && (q.industry.is_empty() || app.industry == q.industry)
-                && match q.recommended.as_str() {
-                    "yes" => l.recommended,
-                    "no" => !l.recommended,
-                    _ => true,
-                }
-                && min.is_none_or(|m| l.score.is_some_and(|s| s >= m))
-                && max.is_none_or(|m| l.score.is_some_and(|s| s <= m))
-                && (needle.is_empty()
-                    || l.name_upper.contains(&needle)
-                    || app.credit_code.contains(&needle))
-        })
+    // A filter on a city or industry the list does not hold matches nothing.
+    let city = (!q.city.is_empty()).then(|| region::cities().iter().position(|c| c.code == q.city));
+    let industry = (!q.industry.is_empty()).then(|| {
+        listing
+            .industry_names
+            .iter()
+            .position(|i| **i == *q.industry)
+    });
+    let shown = |l: &&Line| {
+        city.is_none_or(|c| c == Some(usize::from(l.city)))
+            && (q.state.is_empty() || l.state.as_str() == q.state)
+            && industry.is_none_or(|i| i == Some(usize::from(l.industry)))
+            && match q.recommended.as_str() {
+                "yes" => l.recommended,
+                "no" => !l.recommended,
+                _ => true,
+            }
+            && min.is_none_or(|m| l.score.is_some_and(|s| s >= m))
+            && max.is_none_or(|m| l.score.is_some_and(|s| s <= m))
+            && (needle.is_empty()
+                || l.name_upper
+                    .as_deref()
+                    .unwrap_or(&l.enterprise_name)
+                    .contains(&needle)
+                || l.credit_code.contains(&needle))
+    };
+    // Counted, then the page taken, as the lines are walked: no request
+    // collects or sorts the list.
+    let total = listing.walk(&q.sort).filter(&shown).count();
+    let from = (q.page.clamp(1, total.div_ceil(PAGE).max(1)) - 1) * PAGE;
+    let page_lines: Vec<&Line> = listing
+        .walk(&q.sort)
+        .filter(&shown)
+        .skip(from)
+        .take(PAGE)
         .collect();
-    match q.sort.as_str() {
-        "name" => rows.sort_by(|a, b| a.app.enterprise_name.cmp(&b.app.enterprise_name)),
-        "submitted" => rows.sort_by_key(|r| std::cmp::Reverse(r.app.submitted_at)),
-        "score" => rows.sort_by(|a, b| b.score.unwrap_or(-1.0).total_cmp(&a.score.unwrap_or(-1.0))),
-        _ => {}
-    }
-    let total = rows.len();
     let pages = total.div_ceil(PAGE).max(1);
     let page_no = q.page.clamp(1, pages);
-    let rows: Vec<Row> = rows
+    let rows: Vec<Row> = page_lines
         .into_iter()
-        .skip((page_no - 1) * PAGE)
-        .take(PAGE)
         .map(|l| Row {
-            id: l.app.id.clone(),
-            enterprise_name: l.app.enterprise_name.clone(),
-            credit_code: l.app.credit_code.clone(),
-            city: region::city(&l.app.city_code).map_or("", |c| c.name),
-            industry: l.app.industry.clone(),
-            state: l.app.state.label(),
+            id: l.id.to_string(),
+            enterprise_name: l.enterprise_name.to_string(),
+            credit_code: l.credit_code.to_string(),
+            city: l.city_name(),
+            industry: listing
+                .industry_names
+                .get(usize::from(l.industry))
+                .map_or_else(String::new, |i| i.to_string()),
+            state: l.state.label(),
             recommended: l.recommended,
             city_rank: l.city_rank.map(|r| r.to_string()).unwrap_or_default(),
             score_text: l.score.map(show).unwrap_or_default(),
             submitted_at: l
-                .app
                 .submitted_at
                 .map(crate::clock::format_datetime)
                 .unwrap_or_default(),
