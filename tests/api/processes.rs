@@ -388,3 +388,46 @@ async fn three_processes_share_sessions_files_and_export_jobs() {
         .await
         .ok();
 }
+
+/// A `DATABASE_URL` with `sslmode=require` gets an encrypted connection
+/// (rustls with ring), so the database may sit across a network; as with
+/// libpq, `sslmode=disable` keeps it plain.
+#[tokio::test]
+async fn a_database_url_asking_for_tls_gets_an_encrypted_connection() {
+    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("skipped: TLS to the database needs PostgreSQL (TEST_DATABASE_URL)");
+        return;
+    };
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let schema = format!("t_{}", shenbao::store::new_id());
+    let db =
+        shenbao::store::Db::open_postgres_schema(&format!("{url}{sep}sslmode=require"), &schema)
+            .await
+            .expect("a connection over TLS");
+    let rows = db
+        .query(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            Vec::new(),
+        )
+        .await
+        .expect("pg_stat_ssl");
+    assert!(
+        rows.first().is_some_and(|r| r.bool(0)),
+        "the connection is encrypted"
+    );
+    let plain =
+        shenbao::store::Db::open_postgres_schema(&format!("{url}{sep}sslmode=disable"), &schema)
+            .await
+            .expect("a plain connection still opens");
+    let rows = plain
+        .query(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            Vec::new(),
+        )
+        .await
+        .expect("pg_stat_ssl");
+    assert!(
+        rows.first().is_some_and(|r| !r.bool(0)),
+        "with sslmode=disable it is not (so the check above can fail)"
+    );
+}
