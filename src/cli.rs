@@ -489,6 +489,11 @@ async fn serve(s: &StoreArgs, a: ServeArgs) -> anyhow::Result<()> {
     if partials > 0 {
         tracing::info!("removed {partials} partial uploads left by a crash");
     }
+    let carried =
+        crate::services::exports::carry_over_local(&db, &files, &s.data.join("exports")).await?;
+    if carried > 0 {
+        tracing::info!("moved {carried} export packages kept locally into the file store");
+    }
     let state = AppState::from(Shared {
         demo: demo::is_demo(&db).await?,
         db: db.clone(),

@@ -191,6 +191,41 @@ pub async fn claim_orphan(db: &Db, now: Millis) -> Result<Option<Claimed>> {
     }
 }
 
+/// Packages finished before they went into the file store were kept in
+/// `dir` (`<data>/exports`, now the jobs' scratch folder): each one whose
+/// job is done is moved into the store, unless the store has it already,
+/// so that every process serves it. A file of a job not done is left to
+/// its job. Run at start; returns how many were moved.
+pub async fn carry_over_local(
+    db: &Db,
+    files: &FileStore,
+    dir: &std::path::Path,
+) -> anyhow::Result<usize> {
+    let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
+        return Ok(0);
+    };
+    let mut moved = 0;
+    while let Some(entry) = entries.next_entry().await? {
+        let path = entry.path();
+        let Some(id) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".zip"))
+        else {
+            continue;
+        };
+        if job(db, id).await?.is_none_or(|j| j.state != "done") {
+            continue;
+        }
+        if files.export_size(id).await?.is_none() {
+            files.put_export(id, &path).await?;
+            moved += 1;
+        }
+        tokio::fs::remove_file(&path).await?;
+    }
+    Ok(moved)
+}
+
 /// Writes the package of a job this process holds: to `scratch` (a local
 /// folder), then into the file store; progress and the lease are written
 /// every half second. When the lease is lost (this process was too slow

@@ -72,11 +72,14 @@ pub struct Caches {
     /// The province's list of each batch (see `store::derived`).
     pub province_lists: crate::store::derived::Derived<province::applications::Listing>,
     /// Each city's ranking of a batch (the ranking page).
-    pub(crate) city_rankings: crate::store::derived::Derived<city::ranking::Ranking>,
+    pub(crate) city_rankings: crate::store::derived::Derived<city::ranking::RankingReads>,
     /// What the form page reads of an application besides its answers.
     pub(crate) form_reads: crate::store::derived::Derived<apply::FormReads, 4096>,
     /// The inbox's totals by filter (county, name), per city and batch.
     pub(crate) inbox_totals: crate::store::derived::Derived<i64, 4096>,
+    /// The inbox's pages of rows by filter, order and page, per city and batch.
+    pub(crate) inbox_pages:
+        crate::store::derived::Derived<Vec<crate::store::applications::InboxEntry>, 1024>,
     /// Each city's counts of a batch's applications by state and industry (the inbox).
     pub city_counts: crate::store::derived::Derived<Vec<(String, String, i64)>>,
     /// What the home page reads: every batch, and of the current one its
@@ -95,6 +98,20 @@ impl AppState {
     /// Today's date in Asia/Shanghai by the server clock.
     pub fn today(&self) -> jiff::civil::Date {
         crate::clock::date_of(self.clock.now())
+    }
+
+    /// Every batch, newest opening first, kept while nothing is written
+    /// (`store::derived`): the pages every official opens find their batch
+    /// without a read of their own.
+    pub async fn batches(
+        &self,
+    ) -> shared::error::AppResult<Arc<Vec<crate::store::batches::BatchRow>>> {
+        self.caches
+            .batches
+            .get(&self.db, "all", || async {
+                Ok::<_, shared::error::AppError>(crate::store::batches::all(&self.db).await?)
+            })
+            .await
     }
 
     /// This state as seen from batch `batch_id`: `program` and `form_plan`

@@ -115,6 +115,29 @@ async fn the_province_exports_what_the_cities_submitted_as_a_job_and_downloads_i
         past.headers["content-range"].to_str().unwrap(),
         format!("bytes */{}", bytes.len())
     );
+    // A package finished before packages went into the file store lies in
+    // `<data>/exports`: at start it is moved into the store, and served.
+    let id = job.rsplit('/').next().unwrap();
+    let stored = app.data_dir().join(format!("attachments/exports/{id}.zip"));
+    let old = app.data_dir().join(format!("exports/{id}.zip"));
+    std::fs::create_dir_all(old.parent().unwrap()).unwrap();
+    std::fs::rename(&stored, &old).unwrap();
+    assert_ne!(
+        p.get(&format!("{job}/download")).await.status,
+        StatusCode::OK
+    );
+    let moved = shenbao::services::exports::carry_over_local(
+        &app.state.db,
+        &app.state.files,
+        &app.data_dir().join("exports"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(moved, 1);
+    assert!(!old.exists(), "the local copy is gone");
+    let r = p.get(&format!("{job}/download")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.raw, bytes, "the package moved whole");
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
     let names: Vec<String> = (0..zip.len())
         .map(|i| zip.by_index(i).unwrap().name().unwrap().to_string())

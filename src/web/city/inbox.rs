@@ -14,7 +14,7 @@ use crate::domain::lifecycle::State as AppStateKind;
 use crate::domain::region;
 use crate::domain::role::Role;
 use crate::store::applications::{self, Application, InboxEntry, InboxFilter};
-use crate::store::batches::{self, BatchRow};
+use crate::store::batches::BatchRow;
 use crate::store::recommendations;
 use crate::web::AppState;
 use crate::web::apply::load_visible;
@@ -40,12 +40,7 @@ pub fn city_of(ctx: &Ctx) -> AppResult<String> {
 /// latest-opened batch whose recommendation window is open now, else the
 /// latest that has opened.
 pub async fn city_batch(state: &AppState, requested: Option<&str>) -> AppResult<BatchRow> {
-    if let Some(id) = requested.filter(|s| !s.is_empty()) {
-        return batches::by_id(&state.db, id)
-            .await?
-            .ok_or(AppError::NotFound);
-    }
-    pick_batch(&batches::all(&state.db).await?, None, state.clock.now())
+    pick_batch(&state.batches().await?, requested, state.clock.now())
 }
 
 /// [`city_batch`] among `all` (newest opening first, as the store lists them).
@@ -194,7 +189,7 @@ async fn inbox(
     Query(q): Query<InboxQuery>,
 ) -> AppResult<Html<String>> {
     let city = city_of(&ctx)?;
-    let all_batches = batches::all(&state.db).await?;
+    let all_batches = state.batches().await?;
     let batch = pick_batch(&all_batches, q.batch.as_deref(), state.clock.now())?;
     let filter_state = q
         .state
@@ -266,17 +261,30 @@ async fn inbox(
     };
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page_no = q.page.unwrap_or(1).clamp(1, pages);
-    let rows = applications::inbox_page(
-        &state.db,
-        &filter,
-        &sort,
-        PAGE_SIZE,
-        (page_no - 1) * PAGE_SIZE,
-    )
-    .await?
-    .into_iter()
-    .map(|e| inbox_row(&city, e))
-    .collect();
+    let key = format!(
+        "{}|{city}|{state_code}|{industry}|{county}|{pattern}|{sort}|{page_no}",
+        batch.id
+    );
+    let rows = state
+        .caches
+        .inbox_pages
+        .get(&state.db, &key, || async {
+            Ok::<_, AppError>(
+                applications::inbox_page(
+                    &state.db,
+                    &filter,
+                    &sort,
+                    PAGE_SIZE,
+                    (page_no - 1) * PAGE_SIZE,
+                )
+                .await?,
+            )
+        })
+        .await?
+        .iter()
+        .cloned()
+        .map(|e| inbox_row(&city, e))
+        .collect();
 
     let counts: Vec<(AppStateKind, i64)> = AppStateKind::ALL
         .into_iter()
@@ -335,11 +343,11 @@ async fn inbox(
         })
         .collect();
     let batches = all_batches
-        .into_iter()
+        .iter()
         .map(|b| Choice {
             selected: b.id == batch.id,
             label: b.choice_label(state.clock.now()),
-            value: b.id,
+            value: b.id.clone(),
         })
         .collect();
     let link = |p: i64| {

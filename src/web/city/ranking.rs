@@ -102,6 +102,16 @@ struct RankingQuery {
 /// Lines of the ranking per page.
 const PAGE_SIZE: usize = 100;
 
+/// What the ranking page reads, kept together while nothing is written
+/// (`store::derived`): the ranking, the recommendation's lines, the city's
+/// cap and whether its recommendation is locked.
+pub(crate) struct RankingReads {
+    ranking: Ranking,
+    items: Vec<recommendations::Item>,
+    cap: Option<i64>,
+    lock: Option<String>,
+}
+
 pub(crate) struct Ranking {
     pub sheet: Sheet,
     pub source: &'static str,
@@ -170,14 +180,19 @@ async fn ranking(
 ) -> AppResult<Html<String>> {
     let city = city_of(&ctx)?;
     let batch = city_batch(&state, q.batch.as_deref()).await?;
-    let r = state
+    let reads = state
         .caches
         .city_rankings
-        .get(&state.db, &format!("{}|{city}", batch.id), || {
-            compute(&state, &batch.id, &city)
+        .get(&state.db, &format!("{}|{city}", batch.id), || async {
+            Ok::<_, AppError>(RankingReads {
+                ranking: compute(&state, &batch.id, &city).await?,
+                items: recommendations::items(&state.db, &batch.id, &city).await?,
+                cap: recommendations::cap(&state.db, &batch.id, &city).await?,
+                lock: locked(&state, &batch.id, &city).await?,
+            })
         })
         .await?;
-    let items = recommendations::items(&state.db, &batch.id, &city).await?;
+    let (r, items) = (&reads.ranking, &reads.items);
     let listed_at = |id: &str| {
         items
             .iter()
@@ -265,7 +280,7 @@ async fn ranking(
             String::new()
         },
     );
-    let cap = recommendations::cap(&state.db, &batch.id, &city).await?;
+    let cap = reads.cap;
     let errors = Errors::from_flash(ctx.flash.as_ref(), &[("ties", "并列排序")]);
     let page = RankingPage {
         page: Page::new(&state, &ctx, "评审排名"),
@@ -273,7 +288,7 @@ async fn ranking(
         headers: r.sheet.criteria.iter().map(|c| c.name.clone()).collect(),
         max_total: show(r.sheet.max_total()),
         source: r.source,
-        lock: locked(&state, &batch.id, &city).await?.unwrap_or_default(),
+        lock: reads.lock.clone().unwrap_or_default(),
         cap: cap.map_or_else(
             || "省经信厅未设推荐名额上限".to_string(),
             |n| format!("本市推荐名额上限{n}家"),

@@ -65,13 +65,7 @@ pub struct HomeReads {
 async fn home(State(state): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     // Kept while nothing is written (`store::derived`): the busiest page of
     // a deadline day reads nothing from the database.
-    let all = state
-        .caches
-        .batches
-        .get(&state.db, "all", || async {
-            Ok::<_, AppError>(batches::all(&state.db).await?)
-        })
-        .await?;
+    let all = state.batches().await?;
     let batch = batches::current_of(&all, state.clock.now()).cloned();
     // Every visitor who is not logged in gets the same bytes (no name, no
     // token, no count): kept rendered under the current batch, like the
