@@ -203,6 +203,7 @@ async fn listing(state: &AppState, batch_id: &str) -> AppResult<Listing> {
 }
 
 /// One row of the page shown.
+#[derive(Clone)]
 pub struct Row {
     pub id: String,
     pub enterprise_name: String,
@@ -240,11 +241,78 @@ async fn list(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Html<String>> {
     let batch = city_batch(&state, Some(&q.batch)).await?;
-    let listing = state
+    let query_base = format!(
+        "/province/applications?batch={}&city={}&state={}&industry={}&recommended={}&min={}&max={}&q={}&sort={}",
+        urlencode(&batch.id),
+        urlencode(&q.city),
+        urlencode(&q.state),
+        urlencode(&q.industry),
+        urlencode(&q.recommended),
+        urlencode(&q.min),
+        urlencode(&q.max),
+        urlencode(&q.q),
+        urlencode(&q.sort)
+    );
+    // Each page asked for is kept while nothing is written, as the list
+    // it is taken from: a page opened again walks nothing.
+    let shown = state
+        .caches
+        .province_pages
+        .get(
+            &state.db,
+            &format!("{query_base}&page={}", q.page),
+            || async {
+                let listing = province_list(&state, &batch.id).await?;
+                Ok::<_, AppError>(page_of(&listing, &q))
+            },
+        )
+        .await?;
+    let (total, rows) = (shown.0, shown.1.clone());
+    let pages = total.div_ceil(PAGE).max(1);
+    let page_no = q.page.clamp(1, pages);
+    let listing = province_list(&state, &batch.id).await?;
+    let page = ListPage {
+        page: Page::new(&state, &ctx, "申报汇总"),
+        counts: AppStateKind::ALL
+            .iter()
+            .filter(|s| **s != AppStateKind::Draft)
+            .map(|s| {
+                (
+                    s.as_str(),
+                    s.label(),
+                    listing.counts.get(s.as_str()).copied().unwrap_or(0),
+                )
+            })
+            .collect(),
+        states: AppStateKind::ALL
+            .iter()
+            .filter(|s| **s != AppStateKind::Draft)
+            .map(|s| (s.as_str(), s.label()))
+            .collect(),
+        batch_id: batch.id.clone(),
+        batch_name: batch.name.clone(),
+        q,
+        rows,
+        total,
+        cities: region::cities(),
+        industries: &listing.industries,
+        pages,
+        page_no,
+        query_base,
+    };
+    Ok(Html(page.render()?))
+}
+
+async fn province_list(state: &AppState, batch_id: &str) -> AppResult<std::sync::Arc<Listing>> {
+    state
         .caches
         .province_lists
-        .get(&state.db, &batch.id, || listing(&state, &batch.id))
-        .await?;
+        .get(&state.db, batch_id, || listing(state, batch_id))
+        .await
+}
+
+/// The lines `q` asks for: how many there are, and its page of them.
+fn page_of(listing: &Listing, q: &ListQuery) -> (usize, Vec<Row>) {
     let min = crate::domain::scoring::parse_score(&q.min);
     let max = crate::domain::scoring::parse_score(&q.max);
     let needle = q.q.trim().to_uppercase();
@@ -284,8 +352,6 @@ async fn list(
         .skip(from)
         .take(PAGE)
         .collect();
-    let pages = total.div_ceil(PAGE).max(1);
-    let page_no = q.page.clamp(1, pages);
     let rows: Vec<Row> = page_lines
         .into_iter()
         .map(|l| Row {
@@ -307,48 +373,7 @@ async fn list(
                 .unwrap_or_default(),
         })
         .collect();
-    let query_base = format!(
-        "/province/applications?batch={}&city={}&state={}&industry={}&recommended={}&min={}&max={}&q={}&sort={}",
-        urlencode(&batch.id),
-        urlencode(&q.city),
-        urlencode(&q.state),
-        urlencode(&q.industry),
-        urlencode(&q.recommended),
-        urlencode(&q.min),
-        urlencode(&q.max),
-        urlencode(&q.q),
-        urlencode(&q.sort)
-    );
-    let page = ListPage {
-        page: Page::new(&state, &ctx, "申报汇总"),
-        counts: AppStateKind::ALL
-            .iter()
-            .filter(|s| **s != AppStateKind::Draft)
-            .map(|s| {
-                (
-                    s.as_str(),
-                    s.label(),
-                    listing.counts.get(s.as_str()).copied().unwrap_or(0),
-                )
-            })
-            .collect(),
-        states: AppStateKind::ALL
-            .iter()
-            .filter(|s| **s != AppStateKind::Draft)
-            .map(|s| (s.as_str(), s.label()))
-            .collect(),
-        batch_id: batch.id.clone(),
-        batch_name: batch.name.clone(),
-        q,
-        rows,
-        total,
-        cities: region::cities(),
-        industries: &listing.industries,
-        pages,
-        page_no,
-        query_base,
-    };
-    Ok(Html(page.render()?))
+    (total, rows)
 }
 
 pub struct ScoreRow {
