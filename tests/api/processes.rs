@@ -400,34 +400,29 @@ async fn a_database_url_asking_for_tls_gets_an_encrypted_connection() {
     };
     let sep = if url.contains('?') { '&' } else { '?' };
     let schema = format!("t_{}", shenbao::store::new_id());
-    let db =
-        shenbao::store::Db::open_postgres_schema(&format!("{url}{sep}sslmode=require"), &schema)
+    // Whether a store opened with `sslmode` reads over an encrypted connection.
+    let encrypted = |mode: &'static str| {
+        let (url, schema) = (url.clone(), schema.clone());
+        async move {
+            let db = shenbao::store::Db::open_postgres_schema(
+                &format!("{url}{sep}sslmode={mode}"),
+                &schema,
+            )
             .await
-            .expect("a connection over TLS");
-    let rows = db
-        .query(
-            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-            Vec::new(),
-        )
-        .await
-        .expect("pg_stat_ssl");
+            .unwrap_or_else(|e| panic!("sslmode={mode}: {e}"));
+            let rows = db
+                .query(
+                    "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                    Vec::new(),
+                )
+                .await
+                .expect("pg_stat_ssl");
+            rows.first().expect("this connection's row").bool(0)
+        }
+    };
+    assert!(encrypted("require").await, "the connection is encrypted");
     assert!(
-        rows.first().is_some_and(|r| r.bool(0)),
-        "the connection is encrypted"
-    );
-    let plain =
-        shenbao::store::Db::open_postgres_schema(&format!("{url}{sep}sslmode=disable"), &schema)
-            .await
-            .expect("a plain connection still opens");
-    let rows = plain
-        .query(
-            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-            Vec::new(),
-        )
-        .await
-        .expect("pg_stat_ssl");
-    assert!(
-        rows.first().is_some_and(|r| !r.bool(0)),
+        !encrypted("disable").await,
         "with sslmode=disable it is not (so the check above can fail)"
     );
 }
