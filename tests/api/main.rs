@@ -23,6 +23,7 @@ mod notice;
 mod notify;
 mod passwords;
 mod processes;
+mod province_list;
 mod publication;
 mod registration;
 mod review;

@@ -375,3 +375,24 @@ async fn home_links_the_current_batch_notice_publicity_and_final_list() {
             .contains("href=\"/gonggao/hubei-cloud-benchmark-2021\"")
     );
 }
+
+/// The home page kept for visitors who are not logged in is theirs only: a
+/// logged-in user's home page names the way in, and the kept one does not.
+#[tokio::test]
+async fn the_kept_home_page_is_served_only_to_visitors_not_logged_in() {
+    let app = spawn().await;
+    app.seed_demo().await;
+    let mut anon = app.client();
+    let first = anon.get("/").await;
+    assert!(first.body.contains("href=\"/register\""), "{}", first.body);
+    assert!(!first.body.contains("进入工作台"));
+    let mut user = app.login("qiye1", crate::helpers::DEMO_PASSWORD).await;
+    let r = user.get("/").await;
+    assert!(r.body.contains("进入工作台"), "{}", r.body);
+    assert!(!r.body.contains("href=\"/register\""));
+    let again = app.client().get("/").await;
+    assert_eq!(
+        again.body, first.body,
+        "every anonymous visitor, the same bytes"
+    );
+}
