@@ -99,6 +99,16 @@ impl TestApp {
         .expect("demo seed");
     }
 
+    /// The demo accounts and, as `serve --demo` has them, the demo's
+    /// applications at every stage (cities recommended, a review under way).
+    pub async fn seed_demo_stages(&self) {
+        self.seed_demo().await;
+        let s = &self.state;
+        shenbao::demo::stages::seed(&s.db, &s.files, &self.clock, &s.program, DEMO_PASSWORD)
+            .await
+            .expect("demo stages");
+    }
+
     /// A browser-like client with its own cookies and client address.
     pub fn client(&self) -> Client {
         let n = NEXT_IP.fetch_add(1, Ordering::Relaxed);

@@ -48,11 +48,7 @@ async fn names_where(app: &TestApp, cond: &'static str, p: &str) -> Vec<String> 
 #[tokio::test]
 async fn the_province_list_filters_orders_and_pages_as_the_database_says() {
     let app = spawn().await;
-    app.seed_demo().await;
-    let s = &app.state;
-    shenbao::demo::stages::seed(&s.db, &s.files, &app.clock, &s.program, DEMO_PASSWORD)
-        .await
-        .expect("stages");
+    app.seed_demo_stages().await;
     let mut p = app.login("province", DEMO_PASSWORD).await;
     let list = |q: String| format!("/province/applications?batch={BATCH}{q}");
 

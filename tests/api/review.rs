@@ -716,17 +716,7 @@ async fn a_panel_by_specialty_draws_experts_of_its_fields_and_has_its_own_leader
 #[tokio::test]
 async fn a_save_on_a_kept_assignment_is_checked_by_the_write_itself() {
     let app = spawn().await;
-    app.seed_demo().await;
-    let state = &app.state;
-    shenbao::demo::stages::seed(
-        &state.db,
-        &state.files,
-        &app.clock,
-        &state.program,
-        DEMO_PASSWORD,
-    )
-    .await
-    .expect("stages");
+    app.seed_demo_stages().await;
     // The demo's third expert has pledged and saved one draft score.
     let rows = app
         .state

@@ -216,11 +216,7 @@ async fn foreign_application(app: &TestApp, who: &str) -> String {
 #[tokio::test]
 async fn every_route_admits_only_its_audience() {
     let app = spawn().await;
-    app.seed_demo().await;
-    let s = &app.state;
-    shenbao::demo::stages::seed(&s.db, &s.files, &app.clock, &s.program, DEMO_PASSWORD)
-        .await
-        .expect("stages");
+    app.seed_demo_stages().await;
     let routes = declared_routes();
     assert!(routes.len() > 90, "only {} routes found", routes.len());
     let unruled: Vec<&String> = routes
