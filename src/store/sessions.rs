@@ -171,41 +171,32 @@ pub async fn find(db: &Db, id_hash: &str) -> Result<Option<(Session, User)>> {
     Ok(found)
 }
 
-/// [`find`] and the user's unread messages in the same read: for a page
-/// load on a store without the session cache (PostgreSQL), where a round
-/// trip saved is one query fewer per page.
+/// [`find`], the user's unread messages and the store's stamp in one read:
+/// a page load on PostgreSQL, which has no session cache, then makes one
+/// round trip (the stamp is kept for the request, `Db::read_scope`).
 pub async fn find_counting_unread(
     db: &Db,
     id_hash: &str,
-) -> Result<Option<(Session, User, i64, Option<u64>)>> {
-    // On PostgreSQL the store's stamp comes along (`Db::read_scope`): the
-    // page then needs no other round trip for what it keeps derived.
-    let sql = if db.backend() == "postgres" {
-        concat!(
-            "SELECT ",
-            user_cols!(),
-            ", s.id_hash, s.csrf, s.created_at, s.last_seen, s.mfa_pending, \
-             (SELECT COUNT(*) FROM outbox o WHERE o.recipient_id = u.id AND o.read_at IS NULL), \
-             (SELECT last_value FROM shenbao_generation) \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1"
+) -> Result<Option<(Session, User, i64, u64)>> {
+    let row = db
+        .query_opt(
+            concat!(
+                "SELECT ",
+                user_cols!(),
+                ", s.id_hash, s.csrf, s.created_at, s.last_seen, s.mfa_pending, \
+                 (SELECT COUNT(*) FROM outbox o WHERE o.recipient_id = u.id AND o.read_at IS NULL), \
+                 (SELECT last_value FROM shenbao_generation) \
+                 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1"
+            ),
+            params![id_hash],
         )
-    } else {
-        concat!(
-            "SELECT ",
-            user_cols!(),
-            ", s.id_hash, s.csrf, s.created_at, s.last_seen, s.mfa_pending, \
-             (SELECT COUNT(*) FROM outbox o WHERE o.recipient_id = u.id AND o.read_at IS NULL) \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1"
-        )
-    };
-    let row = db.query_opt(sql, params![id_hash]).await?;
+        .await?;
     Ok(row.map(|r| {
-        let stamp = r.0.get(USER_COLS + 6).map(|_| r.int(USER_COLS + 6) as u64);
         (
             session_from(&r),
             User::from_row(&r),
             r.int(USER_COLS + 5),
-            stamp,
+            r.int(USER_COLS + 6) as u64,
         )
     }))
 }

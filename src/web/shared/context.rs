@@ -222,9 +222,8 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     let mut session = None;
     let mut expired = false;
     // Without the session cache (PostgreSQL), a page load reads the unread
-    // count with the session: one round trip instead of two.
+    // count and the store's stamp with the session: one round trip.
     let mut counted = None;
-    // On PostgreSQL the store's stamp is read with the session.
     let mut stamp = None;
     if let Some(token) = cookie(headers, SESSION_COOKIE) {
         let id_hash = token_hash(token);
@@ -234,7 +233,7 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
                 .map(|f| {
                     f.map(|(s, u, n, st)| {
                         counted = Some(n);
-                        stamp = st;
+                        stamp = Some(st);
                         (s, u)
                     })
                 })
