@@ -110,19 +110,11 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 pub fn random_token() -> String {
-    use rand_core::{RngCore, SeedableRng};
-    // A ChaCha20 stream per thread, seeded from the operating system: a
-    // cryptographic generator, as `rand`'s ThreadRng, without a system call
-    // for each visitor's token.
-    thread_local! {
-        static RNG: std::cell::RefCell<rand_chacha::ChaCha20Rng> = std::cell::RefCell::new({
-            let mut seed = [0u8; 32];
-            getrandom::fill(&mut seed).expect("operating system random source");
-            rand_chacha::ChaCha20Rng::from_seed(seed)
-        });
-    }
+    use rand::RngCore;
+    // `rand`'s thread-local generator (ChaCha, seeded and reseeded from the
+    // operating system): no system call for each visitor's token.
     let mut b = [0u8; 32];
-    RNG.with(|r| r.borrow_mut().fill_bytes(&mut b));
+    rand::thread_rng().fill_bytes(&mut b);
     hex::encode(b)
 }
 
