@@ -71,9 +71,6 @@ pub struct Shared {
 pub struct Caches {
     /// The province's list of each batch (see `store::derived`).
     pub province_lists: crate::store::derived::Derived<province::applications::Listing>,
-    /// The province list's pages by filter, order and page.
-    pub(crate) province_pages:
-        crate::store::derived::Derived<(usize, Vec<province::applications::Row>), 1024>,
     /// Each city's ranking of a batch (the ranking page).
     pub(crate) city_rankings: crate::store::derived::Derived<city::ranking::RankingReads>,
     /// What the form page reads of an application besides its answers.

@@ -145,7 +145,7 @@ async fn the_province_list_filters_orders_and_pages_as_the_database_says() {
         "the earliest does not come first"
     );
 
-    // A kept page follows a write: a Wuhan application renamed shows anew.
+    // The kept list follows a write: a Wuhan application renamed shows anew.
     let renamed = "改名后的测试企业有限公司";
     app.state
         .db

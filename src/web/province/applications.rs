@@ -203,7 +203,6 @@ async fn listing(state: &AppState, batch_id: &str) -> AppResult<Listing> {
 }
 
 /// One row of the page shown.
-#[derive(Clone)]
 pub struct Row {
     pub id: String,
     pub enterprise_name: String,
@@ -253,24 +252,14 @@ async fn list(
         urlencode(&q.q),
         urlencode(&q.sort)
     );
-    // Each page asked for is kept while nothing is written, as the list
-    // it is taken from: a page opened again walks nothing.
-    let shown = state
+    let listing = state
         .caches
-        .province_pages
-        .get(
-            &state.db,
-            &format!("{query_base}&page={}", q.page),
-            || async {
-                let listing = province_list(&state, &batch.id).await?;
-                Ok::<_, AppError>(page_of(&listing, &q))
-            },
-        )
+        .province_lists
+        .get(&state.db, &batch.id, || listing(&state, &batch.id))
         .await?;
-    let (total, rows) = (shown.0, shown.1.clone());
+    let (total, rows) = page_of(&listing, &q);
     let pages = total.div_ceil(PAGE).max(1);
     let page_no = q.page.clamp(1, pages);
-    let listing = province_list(&state, &batch.id).await?;
     let page = ListPage {
         page: Page::new(&state, &ctx, "申报汇总"),
         counts: AppStateKind::ALL
@@ -301,14 +290,6 @@ async fn list(
         query_base,
     };
     Ok(Html(page.render()?))
-}
-
-async fn province_list(state: &AppState, batch_id: &str) -> AppResult<std::sync::Arc<Listing>> {
-    state
-        .caches
-        .province_lists
-        .get(&state.db, batch_id, || listing(state, batch_id))
-        .await
 }
 
 /// The lines `q` asks for: how many there are, and its page of them.
